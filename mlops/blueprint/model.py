@@ -1,0 +1,514 @@
+"""The blueprint: a typed, validated model of the YAML a platform team writes.
+
+Every model forbids unknown keys and is frozen. Defaults are the secure, sensible choice: a
+blueprint loosens them only by saying so. Cross-field rules (which need more than one field)
+live in `rules.py`, not here, so that they sit in one table and are tested one by one.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+Slug = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$"),
+    Field(description="Lower-case letters, digits and dashes, 2-24 characters, starting with a letter."),
+]
+"""Names that end up in cloud resource names: short, lower-case, DNS-safe."""
+
+Percent = Annotated[float, Field(ge=0, le=100)]
+Cron = Annotated[
+    str,
+    Field(
+        description="When it runs: `hourly`, `daily`, `weekly`, `monthly`, or a five-field cron "
+        "expression in UTC such as `0 3 * * 1`.",
+    ),
+]
+
+ENVIRONMENT_NAMES = ("dev", "staging", "prod")
+EnvironmentName = Literal["dev", "staging", "prod"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+# --------------------------------------------------------------------------- enums
+
+
+class Cloud(StrEnum):
+    aws = "aws"
+    gcp = "gcp"
+    azure = "azure"
+
+
+class Industry(StrEnum):
+    technology = "technology"
+    finance = "finance"
+    healthcare = "healthcare"
+    retail = "retail"
+    manufacturing = "manufacturing"
+    other = "other"
+
+
+class Dimension(StrEnum):
+    """The five maturity dimensions of the MLOps maturity scale."""
+
+    experiment_tracking = "experiment_tracking"
+    model_versioning = "model_versioning"
+    deployment = "deployment"
+    monitoring = "monitoring"
+    governance = "governance"
+
+
+class InstanceSize(StrEnum):
+    """Cloud-neutral machine sizes; each back end maps them to its own instance types."""
+
+    small = "small"
+    medium = "medium"
+    large = "large"
+    xlarge = "xlarge"
+    gpu_small = "gpu_small"
+    gpu_large = "gpu_large"
+
+
+class ServingMode(StrEnum):
+    realtime = "realtime"
+    batch = "batch"
+    streaming = "streaming"
+
+
+class DeliveryStrategy(StrEnum):
+    canary = "canary"
+    blue_green = "blue_green"
+    rolling = "rolling"
+    all_at_once = "all_at_once"
+
+
+class DriftMethod(StrEnum):
+    psi = "psi"
+    ks = "ks"
+    jensen_shannon = "jensen_shannon"
+    l_infinity = "l_infinity"
+    wasserstein = "wasserstein"
+
+
+class Direction(StrEnum):
+    """Which side of the threshold passes: `at_least` (e.g. AUC) or `at_most` (e.g. MAPE)."""
+
+    at_least = "at_least"
+    at_most = "at_most"
+
+
+class AlertKind(StrEnum):
+    email = "email"
+    pagerduty = "pagerduty"
+    slack = "slack"
+    webhook = "webhook"
+
+
+class Severity(StrEnum):
+    critical = "critical"
+    warning = "warning"
+
+
+class Compliance(StrEnum):
+    sr_11_7 = "sr_11_7"
+    fair_lending = "fair_lending"
+    hipaa = "hipaa"
+    gdpr = "gdpr"
+    eu_ai_act = "eu_ai_act"
+    pci_dss = "pci_dss"
+    soc2 = "soc2"
+
+
+class RiskTier(StrEnum):
+    """EU AI Act style risk tier of the decisions the models make."""
+
+    minimal = "minimal"
+    limited = "limited"
+    high = "high"
+
+
+class DataVersioning(StrEnum):
+    none = "none"
+    object_versioning = "object_versioning"
+    dvc = "dvc"
+    delta = "delta"
+    lakefs = "lakefs"
+
+
+class SourceKind(StrEnum):
+    object_store = "object_store"
+    warehouse = "warehouse"
+    database = "database"
+    stream = "stream"
+    lakehouse = "lakehouse"
+
+
+class FairnessMetric(StrEnum):
+    demographic_parity_difference = "demographic_parity_difference"
+    equal_opportunity_difference = "equal_opportunity_difference"
+    disparate_impact_ratio = "disparate_impact_ratio"
+
+
+class SearchStrategy(StrEnum):
+    bayesian = "bayesian"
+    random = "random"
+    grid = "grid"
+    hyperband = "hyperband"
+
+
+# --------------------------------------------------------------------------- organisation, cloud
+
+
+class Organisation(_Model):
+    name: str = Field(min_length=1, max_length=100)
+    """The organisation's display name (used in documents and the `organisation` tag)."""
+    industry: Industry = Industry.other
+    """Industry; regulated industries get stricter defaults in the design documents."""
+    team_size: int = Field(default=10, ge=1, le=100_000)
+    """Engineers working on ML; drives roadmap pacing."""
+
+
+class CloudSpec(_Model):
+    provider: Cloud
+    """Which managed ML service the platform is built on: aws (SageMaker), gcp (Vertex AI), azure (Azure ML)."""
+    region: str = Field(pattern=r"^[a-z]{2,}[a-z0-9-]*[0-9a-z]$")
+    """Primary region, in the cloud's own spelling (us-east-1, europe-west4, westeurope)."""
+
+
+class MaturityLevels(_Model):
+    """A level from 0 (manual) to 3 (full MLOps) for each dimension."""
+
+    experiment_tracking: int = Field(default=0, ge=0, le=3)
+    model_versioning: int = Field(default=0, ge=0, le=3)
+    deployment: int = Field(default=0, ge=0, le=3)
+    monitoring: int = Field(default=0, ge=0, le=3)
+    governance: int = Field(default=0, ge=0, le=3)
+
+    def level(self, dimension: Dimension) -> int:
+        return int(getattr(self, dimension.value))
+
+    @property
+    def overall(self) -> int:
+        """The platform is only as mature as its weakest dimension."""
+        return min(self.level(d) for d in Dimension)
+
+
+def _expand_single_level(value: Any) -> Any:
+    # `target: 2` is shorthand for the same level in every dimension.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return {d.value: value for d in Dimension}
+    return value
+
+
+class Maturity(_Model):
+    current: MaturityLevels = MaturityLevels()
+    """Where the team stands today (a single number sets every dimension)."""
+    target: MaturityLevels
+    """Where the platform should be; decides which capabilities are built (a single number sets every dimension)."""
+
+    @field_validator("current", "target", mode="before")
+    @classmethod
+    def _expand(cls, value: Any) -> Any:
+        return _expand_single_level(value)
+
+
+# --------------------------------------------------------------------------- data and features
+
+
+class DataSource(_Model):
+    name: Slug
+    kind: SourceKind
+    uri: str = Field(min_length=1)
+    """Where the data lives (s3://…, gs://…, abfss://…, bigquery://project.dataset, a JDBC URL …)."""
+    contains_pii: bool = False
+    """Marks personal data; regimes like GDPR and HIPAA then require encryption and audit (always on)."""
+
+
+class Data(_Model):
+    sources: list[DataSource] = []
+    versioning: DataVersioning = DataVersioning.object_versioning
+    """How datasets are versioned so that every training run can be reproduced."""
+    databricks: bool = False
+    """Use Databricks for data preparation and features (Azure: an Azure Databricks workspace)."""
+
+
+class Feature(_Model):
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
+    type: Literal["int", "float", "string", "bool", "embedding", "timestamp"] = "float"
+
+
+class Entity(_Model):
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
+    id_column: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
+    """The column that identifies the entity (record identifier)."""
+    features: list[Feature] = Field(min_length=1)
+
+
+class FeatureStore(_Model):
+    online: bool = True
+    """Serve features at low latency to real-time endpoints."""
+    offline: bool = True
+    """Keep full history for point-in-time correct training sets."""
+    freshness_sla_minutes: int | None = Field(default=None, ge=1, le=10_080)
+    """Alert when the newest feature row is older than this."""
+    entities: list[Entity] = Field(min_length=1)
+
+
+# --------------------------------------------------------------------------- per model
+
+
+class HyperparameterSearch(_Model):
+    strategy: SearchStrategy = SearchStrategy.bayesian
+    objective_metric: str = Field(min_length=1)
+    direction: Direction = Direction.at_least
+    """Whether the objective is maximised (`at_least`) or minimised (`at_most`)."""
+    max_trials: int = Field(default=20, ge=1, le=500)
+    """Budget: total training jobs the search may start."""
+    max_parallel_trials: int = Field(default=2, ge=1, le=100)
+
+
+class Training(_Model):
+    instance: InstanceSize | str = InstanceSize.medium
+    """A cloud-neutral size, or the cloud's own instance type (ml.m5.xlarge, n1-standard-8, Standard_DS3_v2)."""
+    instance_count: int = Field(default=1, ge=1, le=100)
+    spot: bool = False
+    """Use spot/preemptible/low-priority capacity (needs `checkpointing` to survive interruptions)."""
+    checkpointing: bool = False
+    max_runtime_hours: float = Field(default=4, gt=0, le=120)
+    hyperparameters: dict[str, str | int | float | bool] = {}
+    hyperparameter_search: HyperparameterSearch | None = None
+
+
+class MetricThreshold(_Model):
+    metric: str = Field(min_length=1)
+    threshold: float
+    direction: Direction = Direction.at_least
+
+
+class FairnessGate(_Model):
+    metric: FairnessMetric
+    threshold: float = Field(ge=0)
+    protected_attributes: list[str] = Field(min_length=1)
+
+
+class QualityGates(_Model):
+    metrics: list[MetricThreshold] = []
+    compare_to_champion: bool = True
+    """The challenger must beat the current production model on the first metric."""
+    min_improvement: float = Field(default=0.0, ge=0)
+    """How much better than the champion the challenger must be (absolute, on the first metric)."""
+    fairness: list[FairnessGate] = []
+    max_latency_p99_ms: int | None = Field(default=None, ge=1)
+    """Offline latency test on the packaged model before registration."""
+
+
+class Delivery(_Model):
+    strategy: DeliveryStrategy = DeliveryStrategy.all_at_once
+    canary_percent: Percent = 10
+    """Share of traffic the new version receives first (canary) or per step (rolling)."""
+    bake_minutes: int = Field(default=10, ge=0, le=1440)
+    """How long each step is watched before traffic moves on."""
+    auto_rollback: bool = True
+    """Roll back automatically when the serving alarms fire during a rollout."""
+
+
+class Shadow(_Model):
+    sample_percent: Percent = 10
+    """Share of live requests copied to the shadow (challenger) model; its answers are never returned."""
+
+
+class Batching(_Model):
+    max_batch_size: int = Field(default=32, ge=1, le=10_000)
+    max_latency_ms: int = Field(default=5, ge=1, le=10_000)
+
+
+class Caching(_Model):
+    ttl_seconds: int = Field(default=60, ge=1, le=86_400)
+
+
+class Autoscaling(_Model):
+    target_utilization_percent: Percent = 70
+    """Scale out when average utilisation of the serving instances passes this."""
+    target_requests_per_instance: int | None = Field(default=None, ge=1)
+    """Alternatively, requests per instance per minute (where the cloud scales on it)."""
+
+
+class Serving(_Model):
+    mode: ServingMode = ServingMode.realtime
+    latency_p99_ms: int | None = Field(default=None, ge=1, le=600_000)
+    """The p99 latency SLA for real-time and streaming serving."""
+    instance: InstanceSize | str = InstanceSize.medium
+    min_instances: int = Field(default=1, ge=0, le=1000)
+    max_instances: int = Field(default=2, ge=1, le=1000)
+    autoscaling: Autoscaling = Autoscaling()
+    multi_az: bool = True
+    """Spread instances across availability zones (prod runs at least two instances)."""
+    delivery: Delivery = Delivery()
+    shadow: Shadow | None = None
+    """Mirror a share of traffic to the challenger before it takes real traffic."""
+    batching: Batching | None = None
+    caching: Caching | None = None
+    schedule: Cron | None = None
+    """Batch mode: when predictions run."""
+    output_uri: str | None = None
+    """Batch mode: where predictions are written."""
+    stream: str | None = None
+    """Streaming mode: the stream the endpoint consumes (Kinesis stream, Pub/Sub topic, Event Hub)."""
+
+
+class Drift(_Model):
+    method: DriftMethod = DriftMethod.psi
+    threshold: float = Field(default=0.2, gt=0)
+    features: list[str] = []
+    """Features to watch; empty means every feature of the model."""
+    schedule: Cron = "daily"
+
+
+class QualityMonitor(_Model):
+    metric: str = Field(min_length=1)
+    threshold: float
+    direction: Direction = Direction.at_least
+    label_delay_hours: int = Field(default=24, ge=0, le=8760)
+    """How long ground-truth labels take to arrive."""
+    schedule: Cron = "daily"
+
+
+class SreThresholds(_Model):
+    error_rate_percent: Percent = 1
+    utilization_percent: Percent = 80
+    latency_p99_ms: int | None = Field(default=None, ge=1)
+    """Defaults to the serving SLA."""
+
+
+class Monitoring(_Model):
+    drift: Drift | None = None
+    quality: QualityMonitor | None = None
+    prediction_logging_percent: Percent = 10
+    """Share of requests logged with their inputs for debugging and audit."""
+    sre: SreThresholds = SreThresholds()
+
+
+class Retraining(_Model):
+    schedule: Cron | None = None
+    on_drift: bool = False
+    on_performance: bool = False
+    champion_challenger: bool = True
+    """A retrained model replaces the champion only if it wins the quality gates."""
+    min_interval_hours: int = Field(default=24, ge=1, le=8760)
+    """Cool-down between triggered runs, so a noisy monitor cannot start a retraining storm."""
+
+
+class ModelSpec(_Model):
+    name: Slug
+    description: str = ""
+    framework: Literal["xgboost", "sklearn", "lightgbm", "pytorch", "tensorflow", "custom"] = "xgboost"
+    training: Training = Training()
+    quality_gates: QualityGates = QualityGates()
+    serving: Serving = Serving()
+    monitoring: Monitoring = Monitoring()
+    retraining: Retraining = Retraining()
+
+
+# --------------------------------------------------------------------------- platform-wide
+
+
+class AlertRoute(_Model):
+    kind: AlertKind
+    target: str | None = None
+    """Email address, or an https URL for webhooks. Prefer `secret` for URLs that carry keys."""
+    secret: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    """Name of a Pulumi config secret (`pulumi config set --secret mlops:NAME …`) holding the URL or key."""
+    severity: Severity = Severity.critical
+    """Lowest severity sent to this route."""
+
+
+class Approval(_Model):
+    approvers: list[str] = Field(min_length=1)
+    """Groups or people who must approve promotion into this environment."""
+    min_approvals: int = Field(default=1, ge=1, le=10)
+
+
+class Roles(_Model):
+    data_scientist: list[str] = []
+    """Principals who experiment and train (no production access)."""
+    ml_engineer: list[str] = []
+    """Principals who deploy to staging and operate the platform."""
+    approver: list[str] = []
+    """Principals allowed to promote models to production."""
+
+
+class Governance(_Model):
+    approvals: dict[EnvironmentName, Approval] = {}
+    """Approval required to promote a model into each environment."""
+    model_card_required: bool = False
+    roles: Roles = Roles()
+    audit_retention_days: int = Field(default=365, ge=1, le=36_500)
+    """How long audit records are kept (and locked against deletion)."""
+    compliance: list[Compliance] = []
+    risk_tier: RiskTier = RiskTier.limited
+
+
+class Cost(_Model):
+    monthly_budget_usd: float = Field(gt=0)
+    alert_thresholds_percent: list[Annotated[float, Field(gt=0, le=200)]] = [50, 80, 100]
+
+
+class ServingOverride(_Model):
+    instance: InstanceSize | str | None = None
+    min_instances: int | None = Field(default=None, ge=0, le=1000)
+    max_instances: int | None = Field(default=None, ge=1, le=1000)
+
+
+class TrainingOverride(_Model):
+    instance: InstanceSize | str | None = None
+    spot: bool | None = None
+
+
+class EnvironmentSpec(_Model):
+    """Settings of one environment; each becomes one Pulumi stack."""
+
+    account: str | None = None
+    """AWS account id, GCP project id or Azure subscription id of this environment."""
+    region: str | None = None
+    """Overrides cloud.region for this environment."""
+    monthly_budget_usd: float | None = Field(default=None, gt=0)
+    """Overrides cost.monthly_budget_usd for this environment."""
+    serving: ServingOverride = ServingOverride()
+    """Applied to every model in this environment."""
+    training: TrainingOverride = TrainingOverride()
+    """Applied to every model in this environment."""
+
+
+def _default_environments() -> dict[EnvironmentName, EnvironmentSpec]:
+    return {name: EnvironmentSpec() for name in ENVIRONMENT_NAMES}
+
+
+class Blueprint(_Model):
+    """An MLOps platform described once; each environment becomes one Pulumi stack."""
+
+    name: Slug
+    """Platform name; prefixes every resource name."""
+    use_case: str = Field(min_length=1, max_length=200)
+    organisation: Organisation
+    cloud: CloudSpec
+    maturity: Maturity
+    environments: dict[EnvironmentName, EnvironmentSpec] = Field(default_factory=_default_environments)
+    """dev, staging and prod by default; list only the ones you deploy."""
+    data: Data = Data()
+    feature_store: FeatureStore | None = None
+    models: list[ModelSpec] = Field(min_length=1)
+    alerts: list[AlertRoute] = []
+    """Where alarms go (every model's monitoring uses these routes)."""
+    governance: Governance = Governance()
+    cost: Cost | None = None
+    tags: dict[
+        Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,62}$")],
+        Annotated[str, StringConstraints(max_length=63)],
+    ] = {}
+    """Extra tags/labels on every resource (lower-case keys so they are valid on every cloud)."""

@@ -1,0 +1,440 @@
+"""Cross-field rules: one table of (rule, message), each rule tested on its own.
+
+A rule's `find` yields every place that breaks it, as a `Finding` (YAML path, the value found).
+Rules only see a blueprint that already passed field validation. Maturity gating is not here:
+it belongs to the plan (`mlops.plan.gating`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from .diagnostics import Diagnostic, YamlPath, shorten
+from .model import (
+    AlertKind,
+    Blueprint,
+    Cloud,
+    Compliance,
+    DeliveryStrategy,
+    Dimension,
+    InstanceSize,
+    ModelSpec,
+    RiskTier,
+    ServingMode,
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: YamlPath
+    got: object = None
+    detail: str | None = None
+    """Said after the rule's message, e.g. which regime asked for it."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    message: str
+    find: Callable[[Blueprint], Iterable[Finding]]
+    allowed: str | None = None
+
+
+def _models(bp: Blueprint) -> Iterator[tuple[YamlPath, ModelSpec]]:
+    for i, model in enumerate(bp.models):
+        yield ("models", i), model
+
+
+# --------------------------------------------------------------------------- serving and delivery
+
+
+def _progressive_without_realtime(bp: Blueprint) -> Iterator[Finding]:
+    for path, m in _models(bp):
+        if m.serving.mode != ServingMode.realtime and m.serving.delivery.strategy != DeliveryStrategy.all_at_once:
+            yield Finding((*path, "serving", "delivery", "strategy"), m.serving.delivery.strategy.value)
+
+
+def _shadow_without_realtime(bp: Blueprint) -> Iterator[Finding]:
+    for path, m in _models(bp):
+        if m.serving.shadow is not None and m.serving.mode != ServingMode.realtime:
+            yield Finding((*path, "serving", "shadow"), m.serving.mode.value)
+
+
+def _realtime_only_options(bp: Blueprint) -> Iterator[Finding]:
+    for path, m in _models(bp):
+        if m.serving.mode == ServingMode.realtime:
+            continue
+        for key in ("batching", "caching"):
+            if getattr(m.serving, key) is not None:
+                yield Finding((*path, "serving", key), m.serving.mode.value)
+
+
+def _batch_needs_schedule(bp: Blueprint) -> Iterator[Finding]:
+    for path, m in _models(bp):
+        if m.serving.mode == ServingMode.batch and m.serving.schedule is None:
+            yield Finding((*path, "serving", "schedule"), None)
+
+
+def _schedule_only_for_batch(bp: Blueprint) -> Iterator[Finding]:
+    for path, m in _models(bp):
+        if m.serving.mode != ServingMode.batch and (m.serving.schedule or m.serving.output_uri):
+            yield Finding((*path, "serving", "schedule" if m.serving.schedule else "output_uri"), m.serving.mode.value)
+
+
+def _streaming_needs_stream(bp: Blueprint) -> Iterator[Finding]:
+    for path, m in _models(bp):
+        if m.serving.mode == ServingMode.streaming and not m.serving.stream:
+            yield Finding((*path, "serving", "stream"), None)
+        if m.serving.mode != ServingMode.streaming and m.serving.stream:
+            yield Finding((*path, "serving", "stream"), m.serving.mode.value)
+
+
+def _instance_bounds(bp: Blueprint) -> Iterator[Finding]:
+    for path, m in _models(bp):
+        if m.serving.min_instances > m.serving.max_instances:
+            yield Finding((*path, "serving", "min_instances"), m.serving.min_instances)
+    for env, spec in bp.environments.items():
+        lo, hi = spec.serving.min_instances, spec.serving.max_instances
+        if lo is not None and hi is not None and lo > hi:
+            yield Finding(("environments", env, "serving", "min_instances"), lo)
+
+
+def _realtime_needs_an_instance(bp: Blueprint) -> Iterator[Finding]:
+    for path, m in _models(bp):
+        if m.serving.mode == ServingMode.realtime and m.serving.min_instances == 0:
+            yield Finding((*path, "serving", "min_instances"), 0)
+
+
+# --------------------------------------------------------------------------- training
+
+
+def _spot_needs_checkpoints(bp: Blueprint) -> Iterator[Finding]:
+    for path, m in _models(bp):
+        t = m.training
+        if t.spot and not t.checkpointing and t.max_runtime_hours > 1:
+            yield Finding((*path, "training", "checkpointing"), False)
+
+
+def _search_parallelism(bp: Blueprint) -> Iterator[Finding]:
+    for path, m in _models(bp):
+        search = m.training.hyperparameter_search
+        if search and search.max_parallel_trials > search.max_trials:
+            yield Finding((*path, "training", "hyperparameter_search", "max_parallel_trials"),
+                          search.max_parallel_trials)
+
+
+def _champion_needs_metric(bp: Blueprint) -> Iterator[Finding]:
+    for path, m in _models(bp):
+        wants_champion = m.quality_gates.compare_to_champion or m.retraining.champion_challenger
+        if wants_champion and not m.quality_gates.metrics:
+            yield Finding((*path, "quality_gates", "metrics"), [])
+
+
+# --------------------------------------------------------------------------- monitoring and retraining
+
+
+def _drift_retraining_needs_drift(bp: Blueprint) -> Iterator[Finding]:
+    for path, m in _models(bp):
+        if m.retraining.on_drift and m.monitoring.drift is None:
+            yield Finding((*path, "retraining", "on_drift"), True)
+
+
+def _performance_retraining_needs_quality(bp: Blueprint) -> Iterator[Finding]:
+    for path, m in _models(bp):
+        if m.retraining.on_performance and m.monitoring.quality is None:
+            yield Finding((*path, "retraining", "on_performance"), True)
+
+
+_CRON_WORDS = {"hourly", "daily", "weekly", "monthly"}
+_CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$")
+
+
+def is_schedule(text: str) -> bool:
+    fields = text.split()
+    return text in _CRON_WORDS or (len(fields) == 5 and all(_CRON_FIELD.match(f) for f in fields))
+
+
+def _schedules(bp: Blueprint) -> Iterator[Finding]:
+    for path, m in _models(bp):
+        candidates = {
+            (*path, "serving", "schedule"): m.serving.schedule,
+            (*path, "retraining", "schedule"): m.retraining.schedule,
+            (*path, "monitoring", "drift", "schedule"): m.monitoring.drift.schedule if m.monitoring.drift else None,
+            (*path, "monitoring", "quality", "schedule"): m.monitoring.quality.schedule if m.monitoring.quality else None,
+        }
+        for where, value in candidates.items():
+            if value is not None and not is_schedule(value):
+                yield Finding(where, value)
+
+
+# --------------------------------------------------------------------------- maturity
+
+
+def _target_below_current(bp: Blueprint) -> Iterator[Finding]:
+    for d in Dimension:
+        if bp.maturity.target.level(d) < bp.maturity.current.level(d):
+            yield Finding(("maturity", "target", d.value), bp.maturity.target.level(d))
+
+
+def _deployment_needs_monitoring(bp: Blueprint) -> Iterator[Finding]:
+    # Automated deployment without drift detection ships regressions blind (framework, level 3).
+    target = bp.maturity.target
+    if target.deployment >= 3 and target.monitoring < 2:
+        yield Finding(("maturity", "target", "monitoring"), target.monitoring)
+
+
+# --------------------------------------------------------------------------- governance and compliance
+
+
+def _approvals_for_declared_envs(bp: Blueprint) -> Iterator[Finding]:
+    for env in bp.governance.approvals:
+        if env not in bp.environments:
+            yield Finding(("governance", "approvals", env), env)
+
+
+def _approvals_need_approver_role(bp: Blueprint) -> Iterator[Finding]:
+    if bp.governance.approvals and not bp.governance.roles.approver:
+        yield Finding(("governance", "roles", "approver"), [])
+
+
+def _min_approvals_reachable(bp: Blueprint) -> Iterator[Finding]:
+    for env, approval in bp.governance.approvals.items():
+        if approval.min_approvals > len(approval.approvers):
+            yield Finding(("governance", "approvals", env, "min_approvals"), approval.min_approvals)
+
+
+def _regime(bp: Blueprint, *regimes: Compliance) -> bool:
+    return any(r in bp.governance.compliance for r in regimes)
+
+
+def _prod_approval_required(bp: Blueprint) -> Iterator[Finding]:
+    # SR 11-7 (Fed/OCC 2011-12, section V): independent validation before use.
+    # EU AI Act Art. 14: human oversight of high-risk systems. SOC 2 CC8.1: authorised changes.
+    needs = _regime(bp, Compliance.sr_11_7, Compliance.soc2) or (
+        _regime(bp, Compliance.eu_ai_act) and bp.governance.risk_tier == RiskTier.high
+    )
+    if needs and "prod" in bp.environments and "prod" not in bp.governance.approvals:
+        yield Finding(("governance", "approvals"), sorted(bp.governance.approvals))
+
+
+def _model_card_required(bp: Blueprint) -> Iterator[Finding]:
+    # SR 11-7 section VI: documentation of models; EU AI Act Art. 11 + Annex IV: technical documentation.
+    needs = _regime(bp, Compliance.sr_11_7) or (
+        _regime(bp, Compliance.eu_ai_act) and bp.governance.risk_tier == RiskTier.high
+    )
+    if needs and not bp.governance.model_card_required:
+        yield Finding(("governance", "model_card_required"), False)
+
+
+def _fairness_gates(bp: Blueprint) -> Iterator[Finding]:
+    # ECOA / Regulation B (12 CFR 1002): credit decisions must not discriminate; test before release.
+    if not _regime(bp, Compliance.fair_lending):
+        return
+    for path, m in _models(bp):
+        if not m.quality_gates.fairness:
+            yield Finding((*path, "quality_gates", "fairness"), [])
+
+
+# Minimum audit retention per regime, in days, with its source.
+AUDIT_RETENTION_MINIMUM_DAYS: dict[Compliance, tuple[int, str]] = {
+    # 45 CFR 164.316(b)(2)(i): keep required documentation six years.
+    Compliance.hipaa: (6 * 365, "HIPAA keeps required documentation for 6 years"),
+    # PCI DSS v4.0 requirement 10.5.1: audit log history for at least 12 months.
+    Compliance.pci_dss: (365, "PCI DSS 10.5.1 keeps audit logs for at least 12 months"),
+    # EU AI Act Art. 19 and 26(6): automatically generated logs kept at least six months.
+    Compliance.eu_ai_act: (183, "the EU AI Act keeps high-risk system logs for at least 6 months"),
+    # SR 11-7 expects records of model development and validation to outlive the model; banks
+    # commonly apply the 7-year record-keeping horizon of their books and records.
+    Compliance.sr_11_7: (7 * 365, "SR 11-7 model records are kept on the bank's 7-year horizon"),
+}
+
+
+def _audit_retention(bp: Blueprint) -> Iterator[Finding]:
+    days = bp.governance.audit_retention_days
+    for regime in bp.governance.compliance:
+        if regime == Compliance.eu_ai_act and bp.governance.risk_tier != RiskTier.high:
+            continue  # the log-keeping duty applies to high-risk systems
+        minimum = AUDIT_RETENTION_MINIMUM_DAYS.get(regime)
+        if minimum and days < minimum[0]:
+            yield Finding(("governance", "audit_retention_days"), days,
+                          f"{minimum[1]} (>= {minimum[0]} days)")
+
+
+def _pii_needs_regime(bp: Blueprint) -> Iterator[Finding]:
+    # Personal data with no privacy regime named is usually an omission (GDPR, HIPAA, …).
+    privacy = (Compliance.gdpr, Compliance.hipaa, Compliance.pci_dss, Compliance.fair_lending, Compliance.sr_11_7)
+    if any(s.contains_pii for s in bp.data.sources) and not _regime(bp, *privacy):
+        yield Finding(("governance", "compliance"), [r.value for r in bp.governance.compliance])
+
+
+# --------------------------------------------------------------------------- alerts, names, clouds
+
+
+def _alert_targets(bp: Blueprint) -> Iterator[Finding]:
+    for i, route in enumerate(bp.alerts):
+        path: YamlPath = ("alerts", i)
+        if route.kind == AlertKind.email:
+            if not route.target or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", route.target):
+                yield Finding((*path, "target"), route.target)
+        elif route.secret is None and not (route.target or "").startswith("https://"):
+            yield Finding((*path, "target"), route.target)
+
+
+def _unique_names(bp: Blueprint) -> Iterator[Finding]:
+    groups: dict[str, list[str]] = {
+        "models": [m.name for m in bp.models],
+        "data.sources": [s.name for s in bp.data.sources],
+    }
+    if bp.feature_store:
+        groups["feature_store.entities"] = [e.name for e in bp.feature_store.entities]
+    for where, names in groups.items():
+        for name, count in Counter(names).items():
+            if count > 1:
+                index = [i for i, n in enumerate(names) if n == name][1]
+                yield Finding((*where.split("."), index, "name"), name)
+
+
+_INSTANCE_PATTERNS = {
+    Cloud.aws: (r"^ml\.[a-z0-9]+\.[0-9]*(x)?large$|^ml\.[a-z0-9]+\.(medium|small)$", "ml.<family>.<size>, e.g. ml.m5.xlarge"),
+    Cloud.gcp: (r"^[a-z][a-z0-9]*-(standard|highmem|highcpu|megamem|ultramem)-[0-9]+$", "e.g. n1-standard-8"),
+    Cloud.azure: (r"^Standard_[A-Za-z0-9_]+$", "Standard_<series>, e.g. Standard_DS3_v2"),
+}
+
+
+def _instance_types_fit_cloud(bp: Blueprint) -> Iterator[Finding]:
+    pattern = _INSTANCE_PATTERNS[bp.cloud.provider][0]
+    places: list[tuple[YamlPath, object]] = []
+    for path, m in _models(bp):
+        places += [((*path, "training", "instance"), m.training.instance),
+                   ((*path, "serving", "instance"), m.serving.instance)]
+    for env, spec in bp.environments.items():
+        places += [(("environments", env, "serving", "instance"), spec.serving.instance),
+                   (("environments", env, "training", "instance"), spec.training.instance)]
+    for where, value in places:
+        if isinstance(value, str) and not isinstance(value, InstanceSize) and value not in InstanceSize.__members__:
+            if not re.match(pattern, value):
+                yield Finding(where, value)
+
+
+_ACCOUNT_PATTERNS = {
+    Cloud.aws: r"^\d{12}$",
+    Cloud.gcp: r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$",
+    Cloud.azure: r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+}
+_REGION_PATTERNS = {
+    Cloud.aws: r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$",
+    Cloud.gcp: r"^[a-z]+-[a-z]+\d+$",
+    Cloud.azure: r"^[a-z]+[a-z0-9]*$",
+}
+
+
+def _accounts_fit_cloud(bp: Blueprint) -> Iterator[Finding]:
+    for env, spec in bp.environments.items():
+        if spec.account is not None and not re.match(_ACCOUNT_PATTERNS[bp.cloud.provider], spec.account):
+            yield Finding(("environments", env, "account"), spec.account)
+
+
+def _regions_fit_cloud(bp: Blueprint) -> Iterator[Finding]:
+    pattern = _REGION_PATTERNS[bp.cloud.provider]
+    if not re.match(pattern, bp.cloud.region):
+        yield Finding(("cloud", "region"), bp.cloud.region)
+    for env, spec in bp.environments.items():
+        if spec.region is not None and not re.match(pattern, spec.region):
+            yield Finding(("environments", env, "region"), spec.region)
+
+
+def _azure_budget_notifications(bp: Blueprint) -> Iterator[Finding]:
+    # Azure consumption budgets take at most five notifications.
+    if bp.cloud.provider == Cloud.azure and bp.cost and len(bp.cost.alert_thresholds_percent) > 5:
+        yield Finding(("cost", "alert_thresholds_percent"), len(bp.cost.alert_thresholds_percent))
+
+
+def _environments_present(bp: Blueprint) -> Iterator[Finding]:
+    if not bp.environments:
+        yield Finding(("environments",), {})
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("environments-present", "at least one environment is needed", _environments_present, "dev, staging, prod"),
+    Rule("progressive-delivery-needs-realtime",
+         "canary, blue/green and rolling delivery shift live traffic, so they need `serving.mode: realtime`",
+         _progressive_without_realtime, "all_at_once for batch and streaming"),
+    Rule("shadow-needs-realtime", "shadow mode mirrors live requests, so it needs `serving.mode: realtime`",
+         _shadow_without_realtime),
+    Rule("batching-caching-need-realtime", "request batching and caching apply to real-time endpoints only",
+         _realtime_only_options),
+    Rule("batch-needs-schedule", "batch serving needs a schedule for its prediction runs", _batch_needs_schedule,
+         "hourly, daily, weekly, monthly or a cron expression"),
+    Rule("schedule-only-for-batch", "`schedule` and `output_uri` belong to batch serving", _schedule_only_for_batch),
+    Rule("streaming-needs-stream", "streaming serving names the stream it consumes (and only streaming does)",
+         _streaming_needs_stream),
+    Rule("instance-bounds", "min_instances must not exceed max_instances", _instance_bounds),
+    Rule("realtime-needs-an-instance", "a real-time endpoint needs at least one instance", _realtime_needs_an_instance,
+         ">= 1"),
+    Rule("spot-needs-checkpoints",
+         "spot capacity can be reclaimed at any time: jobs longer than an hour need `checkpointing: true`",
+         _spot_needs_checkpoints, "true"),
+    Rule("search-parallelism", "max_parallel_trials cannot exceed max_trials", _search_parallelism),
+    Rule("champion-needs-metric",
+         "comparing against the champion needs at least one quality-gate metric (or set "
+         "compare_to_champion and retraining.champion_challenger to false)",
+         _champion_needs_metric),
+    Rule("drift-retraining-needs-drift-monitoring",
+         "drift-triggered retraining needs drift monitoring: add `monitoring.drift`", _drift_retraining_needs_drift),
+    Rule("performance-retraining-needs-quality-monitoring",
+         "performance-triggered retraining needs quality monitoring: add `monitoring.quality`",
+         _performance_retraining_needs_quality),
+    Rule("schedule-format", "not a schedule", _schedules,
+         "hourly, daily, weekly, monthly, or five cron fields such as '0 3 * * 1'"),
+    Rule("target-not-below-current", "the maturity target is below the current level", _target_below_current,
+         ">= maturity.current"),
+    Rule("deployment-needs-monitoring",
+         "automated deployment (deployment level 3) needs drift detection (monitoring level >= 2)",
+         _deployment_needs_monitoring, ">= 2"),
+    Rule("approvals-for-declared-environments", "approval for an environment the blueprint does not declare",
+         _approvals_for_declared_envs, "the keys of `environments`"),
+    Rule("approvals-need-approver-role",
+         "approvals are enforced through the approver role: list its principals in `governance.roles.approver`",
+         _approvals_need_approver_role),
+    Rule("min-approvals-reachable", "more approvals required than approvers listed", _min_approvals_reachable),
+    Rule("compliance-requires-prod-approval",
+         "the compliance regimes named (SR 11-7, SOC 2, EU AI Act high-risk) require an approval gate for prod",
+         _prod_approval_required, "add governance.approvals.prod"),
+    Rule("compliance-requires-model-cards",
+         "SR 11-7 and the EU AI Act (high-risk) require model documentation: set `model_card_required: true`",
+         _model_card_required, "true"),
+    Rule("fair-lending-requires-fairness-gate",
+         "fair lending compliance requires a fairness quality gate on every model", _fairness_gates),
+    Rule("compliance-audit-retention", "audit retention is shorter than a named compliance regime requires",
+         _audit_retention),
+    Rule("pii-needs-a-regime", "a data source holds personal data but no privacy regime is named",
+         _pii_needs_regime, "gdpr, hipaa, pci_dss, fair_lending or sr_11_7"),
+    Rule("alert-targets",
+         "email routes need an address; pagerduty, slack and webhook routes need an https URL or a config `secret`",
+         _alert_targets),
+    Rule("unique-names", "names must be unique", _unique_names),
+    Rule("instance-types-fit-cloud", "not an instance type of this cloud", _instance_types_fit_cloud,
+         "small, medium, large, xlarge, gpu_small, gpu_large, or the cloud's own type"),
+    Rule("accounts-fit-cloud", "not an account id of this cloud (AWS account, GCP project, Azure subscription)",
+         _accounts_fit_cloud),
+    Rule("regions-fit-cloud", "not a region name of this cloud", _regions_fit_cloud),
+    Rule("azure-budget-notifications", "Azure budgets take at most 5 alert thresholds", _azure_budget_notifications,
+         "<= 5"),
+)
+
+
+def check_rules(bp: Blueprint, rules: Iterable[Rule] = RULES) -> list[Diagnostic]:
+    """Every violation of every rule, in table order."""
+    found: list[Diagnostic] = []
+    for rule in rules:
+        for finding in rule.find(bp):
+            allowed = rule.allowed
+            if rule.id == "instance-types-fit-cloud":
+                allowed = f"{allowed} ({_INSTANCE_PATTERNS[bp.cloud.provider][1]})"
+            detail = f": {finding.detail}" if finding.detail else ""
+            found.append(Diagnostic(finding.path, f"{rule.message}{detail} [{rule.id}]",
+                                    got=shorten(finding.got), allowed=allowed))
+    return found

@@ -1,0 +1,198 @@
+"""plan(blueprint, environment) → Plan: gating, environment overrides and defaults, in one place."""
+
+from __future__ import annotations
+
+from mlops.blueprint.diagnostics import BlueprintError, Diagnostic
+from mlops.blueprint.loader import LoadedBlueprint
+from mlops.blueprint.model import (
+    Blueprint,
+    Delivery,
+    DeliveryStrategy,
+    Dimension,
+    Drift,
+    EnvironmentName,
+    ModelSpec,
+    ServingMode,
+)
+
+from .gating import Capability, GateDecision, decide
+from .model import (
+    ApprovalPlan,
+    CostPlan,
+    GovernancePlan,
+    ModelPlan,
+    MonitoringPlan,
+    Plan,
+    QualityGatePlan,
+    RetrainingPlan,
+    ServingPlan,
+    TrainingPlan,
+)
+
+MANAGED_BY = "mlops-blueprints"
+# Operational (not audit) log retention per environment, in days.
+LOG_RETENTION_DAYS = {"dev": 30, "staging": 90, "prod": 365}
+KEY_ROTATION_DAYS = 365
+# A spot job may wait for capacity as long again as it runs.
+SPOT_WAIT_FACTOR = 2.0
+
+
+class PlanError(Exception):
+    """The blueprint asks for something its maturity target or environment cannot give."""
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        self.diagnostics = diagnostics
+        super().__init__("; ".join(d.message for d in diagnostics))
+
+
+def _enabled(decisions: list[GateDecision], capability: Capability) -> bool:
+    return any(d.capability == capability and d.enabled for d in decisions)
+
+
+def _model_plan(bp: Blueprint, env: EnvironmentName, model: ModelSpec, on: set[Capability]) -> ModelPlan:
+    override = bp.environments[env]
+    production = env == "prod"
+    t = model.training
+    spot = override.training.spot if override.training.spot is not None else t.spot
+    training = TrainingPlan(
+        instance=override.training.instance or t.instance,
+        instance_count=t.instance_count,
+        spot=spot,
+        checkpointing=t.checkpointing,
+        max_runtime_hours=t.max_runtime_hours,
+        max_wait_hours=t.max_runtime_hours * (SPOT_WAIT_FACTOR if spot else 1.0),
+        hyperparameters=dict(t.hyperparameters),
+        search=t.hyperparameter_search if Capability.hyperparameter_search in on else None,
+    ) if Capability.training_pipeline in on else None
+
+    s = model.serving
+    online = s.mode != ServingMode.batch
+    serving: ServingPlan | None = None
+    if Capability.serving in on:
+        low = override.serving.min_instances if override.serving.min_instances is not None else s.min_instances
+        high = override.serving.max_instances if override.serving.max_instances is not None else s.max_instances
+        if production and online and s.multi_az:
+            low = max(low, 2)  # one instance per availability zone at least
+        high = max(high, low)
+        delivery = s.delivery
+        if Capability.progressive_delivery not in on or not online:
+            delivery = Delivery(strategy=DeliveryStrategy.all_at_once, auto_rollback=s.delivery.auto_rollback)
+        elif "strategy" not in s.delivery.model_fields_set and s.mode == ServingMode.realtime:
+            delivery = s.delivery.model_copy(update={"strategy": DeliveryStrategy.canary})
+        serving = ServingPlan(
+            mode=s.mode,
+            instance=override.serving.instance or s.instance,
+            min_instances=low,
+            max_instances=high,
+            multi_az=s.multi_az,
+            latency_p99_ms=s.latency_p99_ms,
+            autoscaling=s.autoscaling if online and Capability.autoscaling in on else None,
+            delivery=delivery,
+            shadow=s.shadow if Capability.shadow_deployment in on else None,
+            batching=s.batching,
+            caching=s.caching,
+            schedule=s.schedule,
+            output_uri=s.output_uri,
+            stream=s.stream,
+        )
+
+    m = model.monitoring
+    drift = m.drift
+    if drift is None and online and Capability.drift_monitoring in on and serving is not None:
+        drift = Drift()  # the monitoring level asks for drift detection on every online model
+    monitoring = MonitoringPlan(
+        drift=drift if Capability.drift_monitoring in on and serving is not None else None,
+        quality=m.quality if Capability.quality_monitoring in on else None,
+        prediction_logging_percent=m.prediction_logging_percent
+        if online and serving is not None and Capability.prediction_logging in on else None,
+        sre=m.sre.model_copy(update={"latency_p99_ms": m.sre.latency_p99_ms or s.latency_p99_ms})
+        if online and serving is not None and Capability.sre_alarms in on else None,
+    )
+
+    r = model.retraining
+    retraining = RetrainingPlan(
+        schedule=r.schedule if Capability.scheduled_retraining in on else None,
+        on_drift=r.on_drift and Capability.drift_retraining in on,
+        on_performance=r.on_performance and Capability.performance_retraining in on,
+        champion_challenger=r.champion_challenger and Capability.champion_challenger in on,
+        min_interval_hours=r.min_interval_hours,
+    )
+    q = model.quality_gates
+    gates = QualityGatePlan(
+        metrics=tuple(q.metrics),
+        compare_to_champion=q.compare_to_champion and Capability.champion_challenger in on,
+        min_improvement=q.min_improvement,
+        fairness=tuple(q.fairness),
+        max_latency_p99_ms=q.max_latency_p99_ms,
+    )
+    return ModelPlan(name=model.name, framework=model.framework, training=training, quality_gates=gates,
+                     serving=serving, monitoring=monitoring, retraining=retraining)
+
+
+def plan(bp: Blueprint, environment: EnvironmentName) -> Plan:
+    """The Plan for one environment. Raises PlanError for settings above the maturity target."""
+    if environment not in bp.environments:
+        raise PlanError([Diagnostic(("environments",), "the blueprint does not declare this environment",
+                                    got=environment, allowed=", ".join(bp.environments))])
+    decisions, violations = decide(bp)
+    if violations:
+        raise PlanError([Diagnostic(v.path, v.message, got=str(v.got), allowed=v.allowed) for v in violations])
+    on = {d.capability for d in decisions if d.enabled}
+    env = bp.environments[environment]
+    production = environment == "prod"
+    gov = bp.governance
+    approval = gov.approvals.get(environment) if Capability.approval_workflow in on else None
+    governance = GovernancePlan(
+        roles=gov.roles,
+        approval=ApprovalPlan(approval=approval, enforced=Capability.enforced_approval in on) if approval else None,
+        model_card_required=Capability.model_cards in on,
+        audit_retention_days=gov.audit_retention_days,
+        audit_lock_mode="compliance"
+        if production and bp.maturity.target.level(Dimension.governance) >= 2 else "governance",
+        compliance=tuple(gov.compliance),
+        risk_tier=gov.risk_tier,
+    )
+    budget = env.monthly_budget_usd or (bp.cost.monthly_budget_usd if bp.cost else None)
+    cost = CostPlan(
+        monthly_budget_usd=budget,
+        alert_thresholds_percent=tuple(bp.cost.alert_thresholds_percent) if bp.cost else (50.0, 80.0, 100.0),
+    ) if budget is not None and Capability.cost_controls in on else None
+    mandatory = {
+        "mlops-blueprint": bp.name,
+        "environment": environment,
+        "managed-by": MANAGED_BY,
+    }
+    return Plan(
+        blueprint=bp.name,
+        environment=environment,
+        cloud=bp.cloud.provider,
+        region=env.region or bp.cloud.region,
+        account=env.account,
+        organisation=bp.organisation.name,
+        use_case=bp.use_case,
+        prefix=f"{bp.name}-{environment}",
+        production=production,
+        protect=production,
+        network_isolation=environment != "dev",
+        key_rotation_days=KEY_ROTATION_DAYS,
+        log_retention_days=LOG_RETENTION_DAYS[environment],
+        tags={**mandatory, **bp.tags},
+        maturity_current=bp.maturity.current,
+        maturity_target=bp.maturity.target,
+        gates=tuple(decisions),
+        feature_store=bp.feature_store if Capability.feature_store in on else None,
+        models=tuple(_model_plan(bp, environment, m, on) for m in bp.models),
+        alerts=tuple(bp.alerts),
+        governance=governance,
+        cost=cost,
+        data_versioning=bp.data.versioning.value,
+        databricks=bp.data.databricks,
+    )
+
+
+def plan_loaded(loaded: LoadedBlueprint, environment: EnvironmentName) -> Plan:
+    """plan() with errors located in the blueprint's file, as a BlueprintError."""
+    try:
+        return plan(loaded.blueprint, environment)
+    except PlanError as exc:
+        raise BlueprintError(loaded.path, exc.diagnostics, loaded.source) from None

@@ -1,0 +1,168 @@
+"""The Plan: blueprint × environment after gating, overrides and defaults. Plain, frozen data.
+
+Back ends read only this. It reuses the blueprint's setting types where a setting passes
+through unchanged, and resolves everything that depends on the environment.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from mlops.blueprint.model import (
+    AlertRoute,
+    Approval,
+    Autoscaling,
+    Batching,
+    Caching,
+    Cloud,
+    Compliance,
+    Delivery,
+    Drift,
+    EnvironmentName,
+    FeatureStore,
+    HyperparameterSearch,
+    InstanceSize,
+    MaturityLevels,
+    MetricThreshold,
+    FairnessGate,
+    QualityMonitor,
+    RiskTier,
+    Roles,
+    ServingMode,
+    Shadow,
+    SreThresholds,
+)
+
+from .gating import Capability, GateDecision
+
+
+class _Plan(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TrainingPlan(_Plan):
+    instance: InstanceSize | str
+    instance_count: int
+    spot: bool
+    checkpointing: bool
+    max_runtime_hours: float
+    max_wait_hours: float
+    """How long a spot job may wait for capacity and run in total (equals max_runtime without spot)."""
+    hyperparameters: dict[str, str | int | float | bool]
+    search: HyperparameterSearch | None
+    """Hyperparameter search, when the experiment-tracking level allows it."""
+
+
+class QualityGatePlan(_Plan):
+    metrics: tuple[MetricThreshold, ...]
+    compare_to_champion: bool
+    min_improvement: float
+    fairness: tuple[FairnessGate, ...]
+    max_latency_p99_ms: int | None
+
+
+class ServingPlan(_Plan):
+    mode: ServingMode
+    instance: InstanceSize | str
+    min_instances: int
+    max_instances: int
+    multi_az: bool
+    latency_p99_ms: int | None
+    autoscaling: Autoscaling | None
+    delivery: Delivery
+    """all_at_once when progressive delivery is gated off."""
+    shadow: Shadow | None
+    batching: Batching | None
+    caching: Caching | None
+    schedule: str | None
+    output_uri: str | None
+    stream: str | None
+
+
+class MonitoringPlan(_Plan):
+    drift: Drift | None
+    quality: QualityMonitor | None
+    prediction_logging_percent: float | None
+    sre: SreThresholds | None
+    """SRE alarm thresholds (latency defaults to the serving SLA); None when SRE alarms are gated off."""
+
+
+class RetrainingPlan(_Plan):
+    schedule: str | None
+    on_drift: bool
+    on_performance: bool
+    champion_challenger: bool
+    min_interval_hours: int
+
+
+class ModelPlan(_Plan):
+    name: str
+    framework: str
+    training: TrainingPlan | None
+    quality_gates: QualityGatePlan
+    serving: ServingPlan | None
+    monitoring: MonitoringPlan
+    retraining: RetrainingPlan
+
+
+class ApprovalPlan(_Plan):
+    approval: Approval
+    enforced: bool
+    """True when only the approver role can approve (governance level >= 2)."""
+
+
+class GovernancePlan(_Plan):
+    roles: Roles
+    approval: ApprovalPlan | None
+    """Approval needed to promote into this environment."""
+    model_card_required: bool
+    audit_retention_days: int
+    audit_lock_mode: Literal["governance", "compliance"]
+    """compliance: nobody, not even an administrator, can shorten or delete (prod at governance >= 2)."""
+    compliance: tuple[Compliance, ...]
+    risk_tier: RiskTier
+
+
+class CostPlan(_Plan):
+    monthly_budget_usd: float
+    alert_thresholds_percent: tuple[float, ...]
+
+
+class Plan(_Plan):
+    """Everything one environment's stack builds, cloud-neutral."""
+
+    blueprint: str
+    environment: EnvironmentName
+    cloud: Cloud
+    region: str
+    account: str | None
+    organisation: str
+    use_case: str
+    prefix: str
+    """`<blueprint>-<environment>`: starts every logical resource name."""
+    production: bool
+    protect: bool
+    """Stateful resources are protected and retained on delete."""
+    network_isolation: bool
+    key_rotation_days: int
+    log_retention_days: int
+    tags: dict[str, str]
+    maturity_current: MaturityLevels
+    maturity_target: MaturityLevels
+    gates: tuple[GateDecision, ...]
+    feature_store: FeatureStore | None
+    models: tuple[ModelPlan, ...]
+    alerts: tuple[AlertRoute, ...]
+    governance: GovernancePlan
+    cost: CostPlan | None
+    data_versioning: str
+    databricks: bool
+
+    def enabled(self, capability: Capability) -> bool:
+        return any(g.capability == capability and g.enabled for g in self.gates)
+
+    @property
+    def capabilities(self) -> tuple[Capability, ...]:
+        return tuple(g.capability for g in self.gates if g.enabled)
