@@ -67,7 +67,8 @@ def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
         source.positions[()] = position
         problem = exc.problem or "invalid YAML"
         context = f" {exc.context}" if exc.context else ""
-        raise BlueprintError(file, [Diagnostic((), f"YAML syntax error: {problem}{context}")], source) from None
+        syntax = Diagnostic((), f"YAML syntax error: {problem}{context}")
+        raise BlueprintError(file, [syntax], source) from None
     except yaml.YAMLError as exc:
         raise BlueprintError(file, [Diagnostic((), f"YAML syntax error: {exc}")], source) from None
     if node is None:
@@ -123,7 +124,8 @@ def _clean_loc(loc: tuple[int | str, ...], data: Any) -> YamlPath:
         elif isinstance(current, list) and isinstance(part, int) and part < len(current):
             path.append(part)
             current = current[part]
-        elif isinstance(current, dict) and isinstance(part, str) and part not in current and not path_tag(part):
+        elif (isinstance(current, dict) and isinstance(part, str) and part not in current
+              and not path_tag(part)):
             path.append(part)  # a missing or unknown key: point at it
             break
     return tuple(path)
@@ -241,5 +243,6 @@ def load_blueprint(path: str | Path) -> LoadedBlueprint:
     except FileNotFoundError:
         raise BlueprintError(file, [Diagnostic((), "file not found")]) from None
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise BlueprintError(file, [Diagnostic((), f"cannot read the file: {exc.__class__.__name__}")]) from None
+        unreadable = Diagnostic((), f"cannot read the file: {exc.__class__.__name__}")
+        raise BlueprintError(file, [unreadable]) from None
     return load_text(text, file)

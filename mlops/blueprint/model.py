@@ -176,7 +176,7 @@ class Organisation(_Model):
 
 class CloudSpec(_Model):
     provider: Cloud
-    """Which managed ML service the platform is built on: aws (SageMaker), gcp (Vertex AI), azure (Azure ML)."""
+    """The managed ML service the platform is built on: aws (SageMaker), gcp (Vertex AI), azure (Azure ML)."""
     region: str = Field(pattern=r"^[a-z]{2,}[a-z0-9-]*[0-9a-z]$")
     """Primary region, in the cloud's own spelling (us-east-1, europe-west4, westeurope)."""
 
@@ -210,9 +210,11 @@ class Maturity(_Model):
     current: MaturityLevels = MaturityLevels()
     """Where the team stands today (a single number sets every dimension)."""
     target: MaturityLevels
-    """Where the platform should be; decides which capabilities are built (a single number sets every dimension)."""
+    """Where the platform should be; decides what is built (a single number sets every dimension)."""
 
-    @field_validator("current", "target", mode="before")
+    # The JSON schema must accept the shorthand too, or editors flag `target: 2` as an error.
+    @field_validator("current", "target", mode="before",
+                     json_schema_input_type=MaturityLevels | Annotated[int, Field(ge=0, le=3)])
     @classmethod
     def _expand(cls, value: Any) -> Any:
         return _expand_single_level(value)
@@ -275,7 +277,7 @@ class HyperparameterSearch(_Model):
 
 class Training(_Model):
     instance: InstanceSize | str = InstanceSize.medium
-    """A cloud-neutral size, or the cloud's own instance type (ml.m5.xlarge, n1-standard-8, Standard_DS3_v2)."""
+    """A cloud-neutral size, or the cloud's own type (ml.m5.xlarge, n1-standard-8, Standard_DS3_v2)."""
     instance_count: int = Field(default=1, ge=1, le=100)
     spot: bool = False
     """Use spot/preemptible/low-priority capacity (needs `checkpointing` to survive interruptions)."""

@@ -53,7 +53,8 @@ def _models(bp: Blueprint) -> Iterator[tuple[YamlPath, ModelSpec]]:
 
 def _progressive_without_realtime(bp: Blueprint) -> Iterator[Finding]:
     for path, m in _models(bp):
-        if m.serving.mode != ServingMode.realtime and m.serving.delivery.strategy != DeliveryStrategy.all_at_once:
+        strategy = m.serving.delivery.strategy
+        if m.serving.mode != ServingMode.realtime and strategy != DeliveryStrategy.all_at_once:
             yield Finding((*path, "serving", "delivery", "strategy"), m.serving.delivery.strategy.value)
 
 
@@ -81,7 +82,8 @@ def _batch_needs_schedule(bp: Blueprint) -> Iterator[Finding]:
 def _schedule_only_for_batch(bp: Blueprint) -> Iterator[Finding]:
     for path, m in _models(bp):
         if m.serving.mode != ServingMode.batch and (m.serving.schedule or m.serving.output_uri):
-            yield Finding((*path, "serving", "schedule" if m.serving.schedule else "output_uri"), m.serving.mode.value)
+            key = "schedule" if m.serving.schedule else "output_uri"
+            yield Finding((*path, "serving", key), m.serving.mode.value)
 
 
 def _streaming_needs_stream(bp: Blueprint) -> Iterator[Finding]:
@@ -106,6 +108,11 @@ def _realtime_needs_an_instance(bp: Blueprint) -> Iterator[Finding]:
     for path, m in _models(bp):
         if m.serving.mode == ServingMode.realtime and m.serving.min_instances == 0:
             yield Finding((*path, "serving", "min_instances"), 0)
+    # An environment override applies to every model, the real-time ones included.
+    if any(m.serving.mode == ServingMode.realtime for m in bp.models):
+        for env, spec in bp.environments.items():
+            if spec.serving.min_instances == 0:
+                yield Finding(("environments", env, "serving", "min_instances"), 0)
 
 
 # --------------------------------------------------------------------------- training
@@ -116,6 +123,11 @@ def _spot_needs_checkpoints(bp: Blueprint) -> Iterator[Finding]:
         t = m.training
         if t.spot and not t.checkpointing and t.max_runtime_hours > 1:
             yield Finding((*path, "training", "checkpointing"), False)
+    # `environments.<env>.training.spot: true` turns spot on for every model in that environment.
+    for env, spec in bp.environments.items():
+        if spec.training.spot and any(not m.training.spot and not m.training.checkpointing
+                                      and m.training.max_runtime_hours > 1 for m in bp.models):
+            yield Finding(("environments", env, "training", "spot"), True)
 
 
 def _search_parallelism(bp: Blueprint) -> Iterator[Finding]:
@@ -159,11 +171,12 @@ def is_schedule(text: str) -> bool:
 
 def _schedules(bp: Blueprint) -> Iterator[Finding]:
     for path, m in _models(bp):
+        drift, quality = m.monitoring.drift, m.monitoring.quality
         candidates = {
             (*path, "serving", "schedule"): m.serving.schedule,
             (*path, "retraining", "schedule"): m.retraining.schedule,
-            (*path, "monitoring", "drift", "schedule"): m.monitoring.drift.schedule if m.monitoring.drift else None,
-            (*path, "monitoring", "quality", "schedule"): m.monitoring.quality.schedule if m.monitoring.quality else None,
+            (*path, "monitoring", "drift", "schedule"): drift.schedule if drift else None,
+            (*path, "monitoring", "quality", "schedule"): quality.schedule if quality else None,
         }
         for where, value in candidates.items():
             if value is not None and not is_schedule(value):
@@ -265,7 +278,8 @@ def _audit_retention(bp: Blueprint) -> Iterator[Finding]:
 
 def _pii_needs_regime(bp: Blueprint) -> Iterator[Finding]:
     # Personal data with no privacy regime named is usually an omission (GDPR, HIPAA, …).
-    privacy = (Compliance.gdpr, Compliance.hipaa, Compliance.pci_dss, Compliance.fair_lending, Compliance.sr_11_7)
+    privacy = (Compliance.gdpr, Compliance.hipaa, Compliance.pci_dss, Compliance.fair_lending,
+               Compliance.sr_11_7)
     if any(s.contains_pii for s in bp.data.sources) and not _regime(bp, *privacy):
         yield Finding(("governance", "compliance"), [r.value for r in bp.governance.compliance])
 
@@ -298,7 +312,8 @@ def _unique_names(bp: Blueprint) -> Iterator[Finding]:
 
 
 _INSTANCE_PATTERNS = {
-    Cloud.aws: (r"^ml\.[a-z0-9]+\.[0-9]*(x)?large$|^ml\.[a-z0-9]+\.(medium|small)$", "ml.<family>.<size>, e.g. ml.m5.xlarge"),
+    Cloud.aws: (r"^ml\.[a-z0-9]+\.[0-9]*(x)?large$|^ml\.[a-z0-9]+\.(medium|small)$",
+                "ml.<family>.<size>, e.g. ml.m5.xlarge"),
     Cloud.gcp: (r"^[a-z][a-z0-9]*-(standard|highmem|highcpu|megamem|ultramem)-[0-9]+$", "e.g. n1-standard-8"),
     Cloud.azure: (r"^Standard_[A-Za-z0-9_]+$", "Standard_<series>, e.g. Standard_DS3_v2"),
 }
@@ -314,9 +329,10 @@ def _instance_types_fit_cloud(bp: Blueprint) -> Iterator[Finding]:
         places += [(("environments", env, "serving", "instance"), spec.serving.instance),
                    (("environments", env, "training", "instance"), spec.training.instance)]
     for where, value in places:
-        if isinstance(value, str) and not isinstance(value, InstanceSize) and value not in InstanceSize.__members__:
-            if not re.match(pattern, value):
-                yield Finding(where, value)
+        own_type = isinstance(value, str) and not isinstance(value, InstanceSize) \
+            and value not in InstanceSize.__members__
+        if own_type and not re.match(pattern, str(value)):
+            yield Finding(where, value)
 
 
 _ACCOUNT_PATTERNS = {
@@ -358,7 +374,8 @@ def _environments_present(bp: Blueprint) -> Iterator[Finding]:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("environments-present", "at least one environment is needed", _environments_present, "dev, staging, prod"),
+    Rule("environments-present", "at least one environment is needed", _environments_present,
+         "dev, staging, prod"),
     Rule("progressive-delivery-needs-realtime",
          "canary, blue/green and rolling delivery shift live traffic, so they need `serving.mode: realtime`",
          _progressive_without_realtime, "all_at_once for batch and streaming"),
@@ -366,14 +383,15 @@ RULES: tuple[Rule, ...] = (
          _shadow_without_realtime),
     Rule("batching-caching-need-realtime", "request batching and caching apply to real-time endpoints only",
          _realtime_only_options),
-    Rule("batch-needs-schedule", "batch serving needs a schedule for its prediction runs", _batch_needs_schedule,
-         "hourly, daily, weekly, monthly or a cron expression"),
-    Rule("schedule-only-for-batch", "`schedule` and `output_uri` belong to batch serving", _schedule_only_for_batch),
+    Rule("batch-needs-schedule", "batch serving needs a schedule for its prediction runs",
+         _batch_needs_schedule, "hourly, daily, weekly, monthly or a cron expression"),
+    Rule("schedule-only-for-batch", "`schedule` and `output_uri` belong to batch serving",
+         _schedule_only_for_batch),
     Rule("streaming-needs-stream", "streaming serving names the stream it consumes (and only streaming does)",
          _streaming_needs_stream),
     Rule("instance-bounds", "min_instances must not exceed max_instances", _instance_bounds),
-    Rule("realtime-needs-an-instance", "a real-time endpoint needs at least one instance", _realtime_needs_an_instance,
-         ">= 1"),
+    Rule("realtime-needs-an-instance", "a real-time endpoint needs at least one instance",
+         _realtime_needs_an_instance, ">= 1"),
     Rule("spot-needs-checkpoints",
          "spot capacity can be reclaimed at any time: jobs longer than an hour need `checkpointing: true`",
          _spot_needs_checkpoints, "true"),
@@ -383,7 +401,8 @@ RULES: tuple[Rule, ...] = (
          "compare_to_champion and retraining.champion_challenger to false)",
          _champion_needs_metric),
     Rule("drift-retraining-needs-drift-monitoring",
-         "drift-triggered retraining needs drift monitoring: add `monitoring.drift`", _drift_retraining_needs_drift),
+         "drift-triggered retraining needs drift monitoring: add `monitoring.drift`",
+         _drift_retraining_needs_drift),
     Rule("performance-retraining-needs-quality-monitoring",
          "performance-triggered retraining needs quality monitoring: add `monitoring.quality`",
          _performance_retraining_needs_quality),
@@ -397,11 +416,14 @@ RULES: tuple[Rule, ...] = (
     Rule("approvals-for-declared-environments", "approval for an environment the blueprint does not declare",
          _approvals_for_declared_envs, "the keys of `environments`"),
     Rule("approvals-need-approver-role",
-         "approvals are enforced through the approver role: list its principals in `governance.roles.approver`",
+         "approvals are enforced through the approver role: "
+         "list its principals in `governance.roles.approver`",
          _approvals_need_approver_role),
-    Rule("min-approvals-reachable", "more approvals required than approvers listed", _min_approvals_reachable),
+    Rule("min-approvals-reachable", "more approvals required than approvers listed",
+         _min_approvals_reachable),
     Rule("compliance-requires-prod-approval",
-         "the compliance regimes named (SR 11-7, SOC 2, EU AI Act high-risk) require an approval gate for prod",
+         "the compliance regimes named (SR 11-7, SOC 2, EU AI Act high-risk) "
+         "require an approval gate for prod",
          _prod_approval_required, "add governance.approvals.prod"),
     Rule("compliance-requires-model-cards",
          "SR 11-7 and the EU AI Act (high-risk) require model documentation: set `model_card_required: true`",
@@ -413,16 +435,18 @@ RULES: tuple[Rule, ...] = (
     Rule("pii-needs-a-regime", "a data source holds personal data but no privacy regime is named",
          _pii_needs_regime, "gdpr, hipaa, pci_dss, fair_lending or sr_11_7"),
     Rule("alert-targets",
-         "email routes need an address; pagerduty, slack and webhook routes need an https URL or a config `secret`",
+         "email routes need an address; "
+         "pagerduty, slack and webhook routes need an https URL or a config `secret`",
          _alert_targets),
     Rule("unique-names", "names must be unique", _unique_names),
     Rule("instance-types-fit-cloud", "not an instance type of this cloud", _instance_types_fit_cloud,
          "small, medium, large, xlarge, gpu_small, gpu_large, or the cloud's own type"),
-    Rule("accounts-fit-cloud", "not an account id of this cloud (AWS account, GCP project, Azure subscription)",
+    Rule("accounts-fit-cloud",
+         "not an account id of this cloud (AWS account, GCP project, Azure subscription)",
          _accounts_fit_cloud),
     Rule("regions-fit-cloud", "not a region name of this cloud", _regions_fit_cloud),
-    Rule("azure-budget-notifications", "Azure budgets take at most 5 alert thresholds", _azure_budget_notifications,
-         "<= 5"),
+    Rule("azure-budget-notifications", "Azure budgets take at most 5 alert thresholds",
+         _azure_budget_notifications, "<= 5"),
 )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from mlops.blueprint.diagnostics import BlueprintError, Diagnostic
 from mlops.blueprint.loader import LoadedBlueprint
 from mlops.blueprint.model import (
@@ -69,8 +71,9 @@ def _model_plan(bp: Blueprint, env: EnvironmentName, model: ModelSpec, on: set[C
     online = s.mode != ServingMode.batch
     serving: ServingPlan | None = None
     if Capability.serving in on:
-        low = override.serving.min_instances if override.serving.min_instances is not None else s.min_instances
-        high = override.serving.max_instances if override.serving.max_instances is not None else s.max_instances
+        o = override.serving
+        low = o.min_instances if o.min_instances is not None else s.min_instances
+        high = o.max_instances if o.max_instances is not None else s.max_instances
         if production and online and s.multi_az:
             low = max(low, 2)  # one instance per availability zone at least
         high = max(high, low)
@@ -129,14 +132,16 @@ def _model_plan(bp: Blueprint, env: EnvironmentName, model: ModelSpec, on: set[C
                      serving=serving, monitoring=monitoring, retraining=retraining)
 
 
-def plan(bp: Blueprint, environment: EnvironmentName) -> Plan:
+def plan(bp: Blueprint, environment_name: str) -> Plan:
     """The Plan for one environment. Raises PlanError for settings above the maturity target."""
-    if environment not in bp.environments:
+    if environment_name not in bp.environments:
         raise PlanError([Diagnostic(("environments",), "the blueprint does not declare this environment",
-                                    got=environment, allowed=", ".join(bp.environments))])
+                                    got=repr(environment_name), allowed=", ".join(bp.environments))])
+    environment = cast(EnvironmentName, environment_name)
     decisions, violations = decide(bp)
     if violations:
-        raise PlanError([Diagnostic(v.path, v.message, got=str(v.got), allowed=v.allowed) for v in violations])
+        raise PlanError([Diagnostic(v.path, v.message, got=str(v.got), allowed=v.allowed)
+                         for v in violations])
     on = {d.capability for d in decisions if d.enabled}
     env = bp.environments[environment]
     production = environment == "prod"
@@ -144,7 +149,8 @@ def plan(bp: Blueprint, environment: EnvironmentName) -> Plan:
     approval = gov.approvals.get(environment) if Capability.approval_workflow in on else None
     governance = GovernancePlan(
         roles=gov.roles,
-        approval=ApprovalPlan(approval=approval, enforced=Capability.enforced_approval in on) if approval else None,
+        approval=ApprovalPlan(approval=approval, enforced=Capability.enforced_approval in on)
+        if approval else None,
         model_card_required=Capability.model_cards in on,
         audit_retention_days=gov.audit_retention_days,
         audit_lock_mode="compliance"
@@ -190,7 +196,7 @@ def plan(bp: Blueprint, environment: EnvironmentName) -> Plan:
     )
 
 
-def plan_loaded(loaded: LoadedBlueprint, environment: EnvironmentName) -> Plan:
+def plan_loaded(loaded: LoadedBlueprint, environment: str) -> Plan:
     """plan() with errors located in the blueprint's file, as a BlueprintError."""
     try:
         return plan(loaded.blueprint, environment)

@@ -76,7 +76,8 @@ def _online(bp: Blueprint) -> bool:
     return any(m.serving.mode != ServingMode.batch for m in bp.models)
 
 
-def _explicit(bp: Blueprint, section: str, key: str, when: Callable[[object], bool] = bool) -> Iterator[YamlPath]:
+def _explicit(bp: Blueprint, section: str, key: str,
+              when: Callable[[object], bool] = bool) -> Iterator[YamlPath]:
     """Paths `models[i].<section>.<key>` that the blueprint wrote and that ask for something."""
     for i, model in enumerate(bp.models):
         part = getattr(model, section)
@@ -119,18 +120,21 @@ GATES: tuple[Gate, ...] = (
          _always, _never),
     Gate(Capability.audit_trail, None, 0, "audit log storage with a retention lock", _always, _never),
     Gate(Capability.cost_controls, None, 0, "monthly budget with alerts (when `cost` is set)",
-         lambda bp: bp.cost is not None or any(e.monthly_budget_usd for e in bp.environments.values()), _never),
+         lambda bp: bp.cost is not None or any(e.monthly_budget_usd for e in bp.environments.values()),
+         _never),
     Gate(Capability.feature_store, None, 0, "online/offline feature store (when `feature_store` is set)",
          lambda bp: bp.feature_store is not None, _never),
-    Gate(Capability.experiment_tracking, Dimension.experiment_tracking, 1, "managed MLflow / experiment store",
-         _always, _never),
+    Gate(Capability.experiment_tracking, Dimension.experiment_tracking, 1,
+         "managed MLflow / experiment store", _always, _never),
     Gate(Capability.training_pipeline, Dimension.experiment_tracking, 1,
          "reproducible training DAG with quality gates", _always, _model_sections("training")),
     Gate(Capability.scheduled_retraining, Dimension.experiment_tracking, 1, "training on a schedule",
          _no, lambda bp: _explicit(bp, "retraining", "schedule", lambda v: v is not None)),
-    Gate(Capability.hyperparameter_search, Dimension.experiment_tracking, 2, "tuning jobs within a trial budget",
-         _no, lambda bp: _explicit(bp, "training", "hyperparameter_search", lambda v: v is not None)),
-    Gate(Capability.model_registry, Dimension.model_versioning, 1, "versioned model registry", _always, _never),
+    Gate(Capability.hyperparameter_search, Dimension.experiment_tracking, 2,
+         "tuning jobs within a trial budget", _no,
+         lambda bp: _explicit(bp, "training", "hyperparameter_search", lambda v: v is not None)),
+    Gate(Capability.model_registry, Dimension.model_versioning, 1, "versioned model registry",
+         _always, _never),
     Gate(Capability.champion_challenger, Dimension.model_versioning, 2,
          "challenger must beat the champion before promotion", _always,
          lambda bp: _explicit(bp, "quality_gates", "compare_to_champion")),
@@ -142,14 +146,16 @@ GATES: tuple[Gate, ...] = (
          "canary / blue-green / rolling with automatic rollback", _online, _progressive),
     Gate(Capability.shadow_deployment, Dimension.deployment, 2, "challenger receives mirrored traffic", _no,
          lambda bp: _explicit(bp, "serving", "shadow", lambda v: v is not None)),
-    Gate(Capability.sre_alarms, Dimension.monitoring, 1, "latency, error and utilisation alarms", _online, _never),
+    Gate(Capability.sre_alarms, Dimension.monitoring, 1, "latency, error and utilisation alarms",
+         _online, _never),
     Gate(Capability.prediction_logging, Dimension.monitoring, 1, "sampled request/response capture", _online,
          _never),
     Gate(Capability.quality_monitoring, Dimension.monitoring, 1, "model quality against ground truth", _no,
          lambda bp: _explicit(bp, "monitoring", "quality", lambda v: v is not None)),
-    Gate(Capability.freshness_alerts, Dimension.monitoring, 1, "alarm when features go stale", _no, _freshness),
-    Gate(Capability.drift_monitoring, Dimension.monitoring, 2, "feature drift detection per endpoint", _online,
-         lambda bp: _explicit(bp, "monitoring", "drift", lambda v: v is not None)),
+    Gate(Capability.freshness_alerts, Dimension.monitoring, 1, "alarm when features go stale",
+         _no, _freshness),
+    Gate(Capability.drift_monitoring, Dimension.monitoring, 2, "feature drift detection per endpoint",
+         _online, lambda bp: _explicit(bp, "monitoring", "drift", lambda v: v is not None)),
     Gate(Capability.drift_retraining, Dimension.monitoring, 3, "drift alarms start retraining", _no,
          lambda bp: _explicit(bp, "retraining", "on_drift")),
     Gate(Capability.performance_retraining, Dimension.monitoring, 3, "quality alarms start retraining", _no,
@@ -157,7 +163,8 @@ GATES: tuple[Gate, ...] = (
     Gate(Capability.approval_workflow, Dimension.governance, 1, "promotion needs recorded approval", _no,
          _approvals),
     Gate(Capability.enforced_approval, Dimension.governance, 2,
-         "only the approver role can approve (enforced by IAM)", lambda bp: bool(bp.governance.approvals), _never),
+         "only the approver role can approve (enforced by IAM)",
+         lambda bp: bool(bp.governance.approvals), _never),
     Gate(Capability.model_cards, Dimension.governance, 2, "model cards required at registration", _no,
          _model_cards),
 )
@@ -192,10 +199,11 @@ def decide(bp: Blueprint) -> tuple[list[GateDecision], list[GateViolation]]:
             reason = f"{why} at {where} {target} (needs {gate.level})" if gate.dimension else why
             decisions.append(GateDecision(gate.capability, True, reason))
         elif not reached:
-            decisions.append(GateDecision(gate.capability, False, f"needs {where} >= {gate.level} (target {target})"))
+            needs = f"needs {where} >= {gate.level}"
+            decisions.append(GateDecision(gate.capability, False, f"{needs} (target {target})"))
             violations += [
-                GateViolation(path, f"{gate.capability.value.replace('_', ' ')} needs {where} >= {gate.level}",
-                              target, f"raise {where} to {gate.level}, or remove this setting")
+                GateViolation(path, f"{gate.capability.value.replace('_', ' ')} {needs}", target,
+                              f"raise {where} to {gate.level}, or remove this setting")
                 for path in requested
             ]
         else:

@@ -1,4 +1,4 @@
-"""The Plan: blueprint × environment after gating, overrides and defaults. Plain, frozen data.
+"""The Plan: blueprint x environment after gating, overrides and defaults. Plain, frozen data.
 
 Back ends read only this. It reuses the blueprint's setting types where a setting passes
 through unchanged, and resolves everything that depends on the environment.
@@ -21,12 +21,12 @@ from mlops.blueprint.model import (
     Delivery,
     Drift,
     EnvironmentName,
+    FairnessGate,
     FeatureStore,
     HyperparameterSearch,
     InstanceSize,
     MaturityLevels,
     MetricThreshold,
-    FairnessGate,
     QualityMonitor,
     RiskTier,
     Roles,

@@ -1,0 +1,5 @@
+"""AWS back end (SageMaker)."""
+
+from .platform import SageMakerPlatform
+
+__all__ = ["SageMakerPlatform"]

@@ -1,0 +1,26 @@
+"""Policy rules (pulumi_policy objects) for every cloud, and their offline evaluation.
+
+`policies/__main__.py` wraps ALL_POLICIES in a PolicyPack for `pulumi preview --policy-pack policies`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from .aws import AWS_POLICIES
+from .engine import Violation, policy_resources, run_policies
+
+if TYPE_CHECKING:
+    from mlops.plan import Plan
+    from mlops.synth.recorder import Recorded
+
+ALL_POLICIES = [*AWS_POLICIES]
+
+
+def evaluate(records: Sequence[Recorded], plan: Plan | None = None) -> list[Violation]:
+    """Every violation of ALL_POLICIES on a recorded stack."""
+    return run_policies(ALL_POLICIES, policy_resources(records))
+
+
+__all__ = ["ALL_POLICIES", "Violation", "evaluate"]

@@ -1,0 +1,27 @@
+"""The Pulumi program: read stack config, plan, build. `__main__.py` and synth both run `main()`."""
+
+from __future__ import annotations
+
+import pulumi
+
+from mlops.blueprint import BlueprintError, load_blueprint
+from mlops.plan import Plan, plan_loaded
+
+from .providers import build_platform
+
+
+def plan_from_config() -> Plan:
+    """The Plan named by stack config `mlops:blueprint` and `mlops:environment` (default: the stack name)."""
+    config = pulumi.Config("mlops")
+    environment = config.get("environment") or pulumi.get_stack()
+    try:
+        return plan_loaded(load_blueprint(config.require("blueprint")), environment)
+    except BlueprintError as exc:
+        # RunError prints just the message: the located problems, no Python traceback.
+        raise pulumi.RunError(str(exc)) from None
+
+
+def main() -> None:
+    """Build the platform of one environment and export its outputs."""
+    for key, value in build_platform(plan_from_config()).items():
+        pulumi.export(key, value)

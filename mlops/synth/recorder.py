@@ -1,0 +1,119 @@
+"""A mock engine that records the resource graph exactly as `pulumi preview` would send it."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from google.protobuf import json_format
+from pulumi.runtime.mocks import MockMonitor
+
+# Markers the Pulumi wire format uses inside property values.
+_SIG = "4dabf18193072939515e22adb298388d"
+_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+_RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+
+def plain(value: Any) -> Any:
+    """Wire values → JSON: whole floats back to ints, secrets masked, resource references as URNs."""
+    if isinstance(value, dict):
+        sig = value.get(_SIG)
+        if sig == _SECRET_SIG:
+            return "[secret]"
+        if sig == _RESOURCE_SIG:
+            return value.get("urn")
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if value == _UNKNOWN:
+        return "[unknown]"
+    return value
+
+
+@dataclass
+class Recorded:
+    """One RegisterResource call as the engine receives it."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    custom: bool
+    inputs: dict[str, Any]
+    protect: bool
+    retain_on_delete: bool
+    dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
+    provider: str | None
+
+    def manifest(self) -> dict[str, Any]:
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "parent": self.parent,
+            "custom": self.custom,
+            "inputs": self.inputs,
+            "protect": self.protect,
+            "retainOnDelete": self.retain_on_delete,
+            "dependencies": self.dependencies,
+            "propertyDependencies": self.property_dependencies,
+            "provider": self.provider,
+        }
+
+
+class PlatformMocks(pulumi.runtime.Mocks):
+    """Deterministic stand-ins for what the cloud would return: ids and ARNs derived from names."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        outputs = dict(args.inputs)
+        physical = outputs.get("name") or outputs.get("bucket") or args.name
+        outputs.setdefault("arn", f"arn:mock:{args.typ}:{args.name}")
+        outputs.setdefault("bucket", physical)
+        outputs.setdefault("keyId", f"{args.name}-key-id")
+        return f"{args.name}-id", outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        return {}, []
+
+
+@dataclass
+class RecordingMonitor(MockMonitor):
+    """MockMonitor that keeps every RegisterResource request (parent, deps, protect …)."""
+
+    records: list[Recorded] = field(default_factory=list)
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.records = []
+        self._lock = threading.Lock()
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        inputs = plain(json_format.MessageToDict(request.object))
+        record = Recorded(
+            urn=response.urn,
+            type=request.type,
+            name=request.name,
+            parent=request.parent or None,
+            custom=bool(request.custom),
+            inputs=inputs,
+            protect=bool(request.protect),
+            retain_on_delete=bool(request.retainOnDelete) if request.HasField("retainOnDelete") else False,
+            dependencies=sorted(set(request.dependencies)),
+            property_dependencies={
+                key: sorted(set(deps.urns)) for key, deps in sorted(request.propertyDependencies.items())
+                if deps.urns
+            },
+            provider=request.provider.rsplit("::", 1)[0] if request.provider else None,
+        )
+        with self._lock:
+            self.records.append(record)
+        return response

@@ -1,0 +1,116 @@
+"""Synth: run the real Pulumi program under the SDK's mocks and record the resource graph.
+
+The program is `mlops.program.main`, the same function `pulumi up` runs through `__main__.py`;
+only the engine differs. Stack config is set as the CLI would set it from `stacks/`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from mlops.blueprint import load_blueprint
+from mlops.plan import Plan, plan_loaded
+from mlops.policies import Violation, evaluate
+
+from .recorder import PlatformMocks, Recorded, RecordingMonitor, plain
+
+PROJECT = "mlops-blueprints"
+
+
+class SynthError(Exception):
+    """The program produced a graph the real engine would refuse (e.g. duplicate names)."""
+
+
+@dataclass(frozen=True)
+class SynthResult:
+    blueprint: str
+    plan: Plan
+    resources: list[Recorded]
+    outputs: dict[str, Any]
+    violations: list[Violation]
+
+    def manifest(self) -> dict[str, Any]:
+        """The manifest of ARCHITECTURE.md (fields are only ever added, never renamed)."""
+        return {
+            "blueprint": self.blueprint,
+            "environment": self.plan.environment,
+            "cloud": self.plan.cloud.value,
+            "resources": [r.manifest() for r in self.resources],
+            "outputs": self.outputs,
+            "policy": {"violations": [v.manifest() for v in self.violations]},
+        }
+
+    def manifest_json(self) -> str:
+        return json.dumps(self.manifest(), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+
+
+def _sorted_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted_keys(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted_keys(v) for v in value]
+    return value
+
+
+def _run_program(blueprint_path: str, environment: str) -> tuple[list[Recorded], dict[str, Any]]:
+    from mlops.program import main
+
+    # Each synth is a fresh stack: without this, a second run in the same process would parent
+    # its resources to the first run's stack.
+    pulumi_settings.ROOT.set(None)
+    monitor = RecordingMonitor(PlatformMocks())
+    pulumi.runtime.set_mocks(PlatformMocks(), project=PROJECT, stack=environment, preview=False, monitor=monitor)
+    pulumi.runtime.set_all_config({"mlops:blueprint": blueprint_path, "mlops:environment": environment})
+
+    # Registration happens on worker threads; the order programs construct resources in is the
+    # stable one, so record it with a (no-op) stack transformation.
+    construction: dict[tuple[str, str], int] = {}
+
+    def remember(args: pulumi.ResourceTransformationArgs) -> None:
+        construction.setdefault((args.type_, args.name), len(construction))
+        return None
+
+    pulumi.runtime.register_stack_transformation(remember)
+    outputs: dict[str, Any] = {}
+
+    def program() -> Any:
+        main()
+        root = pulumi_settings.get_root_resource()
+        stack_outputs = getattr(root, "outputs", {})
+
+        async def collect() -> None:
+            for key in sorted(stack_outputs):
+                outputs[key] = await pulumi.Output.from_input(stack_outputs[key]).future()
+
+        return collect()
+
+    pulumi_settings.SETTINGS.rpc_manager.clear()
+    pulumi_settings.SETTINGS.outputs.clear()
+    _sync_await(run_pulumi_func(program))
+    records = sorted(monitor.records, key=lambda r: construction.get((r.type, r.name), len(construction)))
+    for record in records:
+        record.inputs = _sorted_keys(record.inputs)
+    return records, _sorted_keys(plain(outputs))
+
+
+def synth(blueprint_path: str, environment: str) -> SynthResult:
+    """Load, plan and run the program for one environment; evaluate the policies on the graph.
+
+    Raises BlueprintError (bad blueprint) before any Pulumi code runs, SynthError for a graph
+    the engine would refuse.
+    """
+    plan = plan_loaded(load_blueprint(blueprint_path), environment)
+    records, outputs = _run_program(blueprint_path, environment)
+    duplicates = [key for key, n in Counter((r.type, r.name) for r in records).items() if n > 1]
+    if duplicates:
+        raise SynthError("duplicate resource names (the engine refuses these): "
+                         + ", ".join(f"{t} {n}" for t, n in duplicates))
+    return SynthResult(blueprint_path, plan, records, outputs, evaluate(records, plan))
