@@ -29,9 +29,9 @@ def shorten(value: object, limit: int = 60) -> str:
     elif value is None:
         text = "null"
     elif isinstance(value, dict):
-        text = "a mapping"
+        text = "a mapping" if value else "an empty mapping"
     elif isinstance(value, list):
-        text = "a list"
+        text = "a list" if value else "an empty list"
     else:
         text = str(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"

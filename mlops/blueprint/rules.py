@@ -119,15 +119,17 @@ def _realtime_needs_an_instance(bp: Blueprint) -> Iterator[Finding]:
 
 
 def _spot_needs_checkpoints(bp: Blueprint) -> Iterator[Finding]:
+    # `environments.<env>.training.spot: true` turns spot on for every model in that environment.
+    spot_envs = [env for env, spec in bp.environments.items() if spec.training.spot]
     for path, m in _models(bp):
         t = m.training
-        if t.spot and not t.checkpointing and t.max_runtime_hours > 1:
+        if t.checkpointing or t.max_runtime_hours <= 1:
+            continue
+        if t.spot:
             yield Finding((*path, "training", "checkpointing"), False)
-    # `environments.<env>.training.spot: true` turns spot on for every model in that environment.
-    for env, spec in bp.environments.items():
-        if spec.training.spot and any(not m.training.spot and not m.training.checkpointing
-                                      and m.training.max_runtime_hours > 1 for m in bp.models):
-            yield Finding(("environments", env, "training", "spot"), True)
+        elif spot_envs:
+            yield Finding((*path, "training", "checkpointing"), False,
+                          f"environments.{spot_envs[0]}.training.spot turns spot on")
 
 
 def _search_parallelism(bp: Blueprint) -> Iterator[Finding]:

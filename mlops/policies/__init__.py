@@ -9,13 +9,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .aws import AWS_POLICIES
+from .azure import AZURE_POLICIES
 from .engine import Violation, policy_resources, run_policies
+from .gcp import GCP_POLICIES
 
 if TYPE_CHECKING:
     from mlops.plan import Plan
     from mlops.synth.recorder import Recorded
 
-ALL_POLICIES = [*AWS_POLICIES]
+ALL_POLICIES = [*AWS_POLICIES, *GCP_POLICIES, *AZURE_POLICIES]
 
 
 def evaluate(records: Sequence[Recorded], plan: Plan | None = None) -> list[Violation]:

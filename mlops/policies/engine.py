@@ -65,8 +65,13 @@ def policy_resources(records: Sequence[Recorded]) -> list[PolicyResource]:
 
 
 def _settle(result: Any) -> None:
+    """Policies may be async; run them to completion on a loop that is closed afterwards."""
     if inspect.isawaitable(result):
-        asyncio.new_event_loop().run_until_complete(result)
+        loop = asyncio.new_event_loop()
+        try:
+            loop.run_until_complete(result)
+        finally:
+            loop.close()
 
 
 def run_policies(policies: Iterable[ResourceValidationPolicy | StackValidationPolicy],

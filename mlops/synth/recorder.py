@@ -79,6 +79,10 @@ class PlatformMocks(pulumi.runtime.Mocks):
         return f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        if args.token == "gcp:storage/getProjectServiceAccount:getProjectServiceAccount":
+            # The project's Cloud Storage service agent (really named after the project number).
+            project = args.args.get("project") or "default-project"
+            return {"emailAddress": f"service-{project}@gs-project-accounts.iam.gserviceaccount.com"}, []
         return {}, []
 
 

@@ -1,0 +1,23 @@
+"""Which planned capabilities each back end builds today (no pulumi import: the CLI reads it).
+
+A capability the plan turns on but the back end does not build yet is reported by `mlops plan`
+and `mlops synth`, never silently dropped. Each back end's root component builds exactly these.
+"""
+
+from __future__ import annotations
+
+from mlops.blueprint.model import Cloud
+from mlops.plan import Capability, Plan
+
+_FOUNDATION = frozenset({Capability.foundation, Capability.audit_trail})
+
+BUILT: dict[Cloud, frozenset[Capability]] = {
+    Cloud.aws: _FOUNDATION,
+    Cloud.gcp: _FOUNDATION,
+    Cloud.azure: _FOUNDATION,
+}
+
+
+def not_yet_built(plan: Plan) -> list[Capability]:
+    """Capabilities the plan enables that this cloud's back end does not build yet."""
+    return [c for c in plan.capabilities if c not in BUILT[plan.cloud]]

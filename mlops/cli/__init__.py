@@ -1,0 +1,5 @@
+"""Command-line interface (typer + rich)."""
+
+from .app import app
+
+__all__ = ["app"]

@@ -1,0 +1,226 @@
+"""The `mlops` command: validate, plan, synth, init, schema.
+
+Pulumi is imported only by `synth`, so `validate` and `plan` start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from components.coverage import not_yet_built
+from mlops.blueprint import BlueprintError, LoadedBlueprint, load_blueprint
+from mlops.plan import Plan, plan_loaded
+
+from .render import capability_table, model_table, resource_tree, violation_table
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = PROJECT_ROOT / "blueprints"
+EXIT_BAD_INPUT = 2
+EXIT_POLICY = 1
+
+app = typer.Typer(
+    name="mlops",
+    help="Compile an MLOps blueprint into Pulumi stacks for SageMaker, Vertex AI or Azure ML.\n\n"
+    "Typical flow: `mlops init` a blueprint from an example, `mlops validate` it, `mlops plan` to see what "
+    "each environment builds at your maturity target, `mlops synth` to see the exact resources offline, "
+    "then `pulumi up` per environment.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="markdown",
+)
+out = Console()
+err = Console(stderr=True)
+
+BlueprintArg = Annotated[Path, typer.Argument(help="Blueprint YAML file.", show_default=False)]
+EnvOption = Annotated[str | None, typer.Option("--env", "-e", help="Environment: dev, staging or prod "
+                                               "(default: every environment the blueprint declares).")]
+
+
+def _fail(exc: BlueprintError) -> typer.Exit:
+    for line in exc.lines():
+        err.print(line, markup=False, highlight=False, soft_wrap=True)
+    noun = "problem" if len(exc.diagnostics) == 1 else "problems"
+    err.print(f"[red]{len(exc.diagnostics)} {noun}[/] in {exc.file}")
+    return typer.Exit(EXIT_BAD_INPUT)
+
+
+def _load(path: Path) -> LoadedBlueprint:
+    try:
+        return load_blueprint(path)
+    except BlueprintError as exc:
+        raise _fail(exc) from None
+
+
+def _plans(loaded: LoadedBlueprint, env: str | None) -> list[Plan]:
+    environments = [env] if env else list(loaded.blueprint.environments)
+    try:
+        return [plan_loaded(loaded, e) for e in environments]
+    except BlueprintError as exc:
+        raise _fail(exc) from None
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write to a temporary file beside `path`, then rename: never a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@app.command()
+def validate(
+    blueprints: Annotated[list[Path], typer.Argument(help="One or more blueprint files.", show_default=False)],
+) -> None:
+    """Check blueprints: YAML, schema, cross-field rules and maturity gating in every environment.
+
+    Every problem is reported at once as `file:line:col: yaml.path: message (got X; allowed: …)`.
+    Exit code 2 when any blueprint has a problem.
+    """
+    failed = False
+    for path in blueprints:
+        try:
+            loaded = load_blueprint(path)
+            for environment in loaded.blueprint.environments:
+                plan_loaded(loaded, environment)
+        except BlueprintError as exc:
+            failed = True
+            _fail(exc)
+            continue
+        bp = loaded.blueprint
+        out.print(f"[green]valid[/] {path}: {bp.cloud.provider.value}, {len(bp.models)} model(s), "
+                  f"environments {', '.join(bp.environments)}")
+    if failed:
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
+@app.command()
+def plan(
+    blueprint: BlueprintArg,
+    env: EnvOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan(s) as JSON instead of tables.")] = False,
+) -> None:
+    """Show what each environment builds after maturity gating, overrides and defaults.
+
+    The table lists every capability with the maturity gate it needs, and for each environment
+    whether it is built or why not. Raise `maturity.target` in the blueprint to turn more on.
+    """
+    plans = _plans(_load(blueprint), env)
+    if as_json:
+        sys.stdout.write(json.dumps([p.model_dump(mode="json") for p in plans], indent=2) + "\n")
+        return
+    out.print(capability_table(plans))
+    for p in plans:
+        out.print(model_table(p))
+
+
+@app.command()
+def synth(
+    blueprint: BlueprintArg,
+    env: Annotated[str, typer.Option("--env", "-e", help="Environment to synthesize: dev, staging or prod.")],
+    json_path: Annotated[str | None, typer.Option(
+        "--json", help="Write the manifest (resources, outputs, policy report) to this file, or `-` for stdout.",
+        show_default=False)] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when a mandatory policy is violated.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the resource tree.")] = False,
+) -> None:
+    """Run the Pulumi program offline (SDK mocks) and show the resources `pulumi up` would create.
+
+    No cloud credentials and no Pulumi CLI are needed. The policy pack in `policies/` is evaluated on
+    the result. The manifest is byte-identical for the same blueprint and environment.
+    """
+    loaded = _load(blueprint)
+    _plans(loaded, env)  # plan errors are located in the blueprint before any Pulumi code runs
+    status = err if json_path == "-" else out
+    with status.status(f"synthesizing {blueprint} ({env}) under Pulumi mocks…"):
+        from mlops.synth import SynthError
+        from mlops.synth import synth as run_synth
+
+        try:
+            result = run_synth(str(blueprint), env)
+        except BlueprintError as exc:
+            raise _fail(exc) from None
+        except SynthError as exc:
+            err.print(f"[red]synth failed:[/] {exc}")
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+    if json_path == "-":
+        sys.stdout.write(result.manifest_json())
+    else:
+        if json_path:
+            _write_atomically(Path(json_path), result.manifest_json())
+        if not quiet:
+            out.print(resource_tree(result.resources, f"{result.plan.prefix} ({result.plan.cloud.value})"))
+    mandatory = [v for v in result.violations if v.mandatory]
+    summary = (f"{len(result.resources)} resources, {len(result.violations)} policy violation(s)"
+               f" ({len(mandatory)} mandatory)")
+    if result.violations:
+        status.print(violation_table(result.violations))
+    status.print(summary + (f"; manifest written to {json_path}" if json_path and json_path != "-" else ""))
+    pending = not_yet_built(result.plan)
+    if pending:
+        status.print(f"[yellow]note:[/] planned but not yet built by the {result.plan.cloud.value} back end: "
+                     + ", ".join(c.value for c in pending))
+    if strict and mandatory:
+        raise typer.Exit(EXIT_POLICY)
+
+
+@app.command()
+def init(
+    name: Annotated[str, typer.Argument(help="Name of the new platform (lower-case, dashes).", show_default=False)],
+    example: Annotated[str, typer.Option("--from", help="Example to start from: one of the files in "
+                                         "blueprints/ (e.g. fraud-detection-aws) or a path.")],
+    output: Annotated[Path | None, typer.Option("--out", "-o", help="Where to write (default: ./NAME.yaml).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Start a blueprint by copying an example under a new name."""
+    source = Path(example)
+    if not source.is_file():
+        source = EXAMPLES / f"{example.removesuffix('.yaml')}.yaml"
+    if not source.is_file():
+        names = ", ".join(sorted(p.stem for p in EXAMPLES.glob("*.yaml")))
+        err.print(f"{example}: no such example (allowed: {names}, or a path to a blueprint)")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    target = output or Path(f"{name}.yaml")
+    if target.exists() and not force:
+        err.print(f"{target}: already exists (use --force to overwrite)")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    text = source.read_text(encoding="utf-8")
+    schema = os.path.relpath(EXAMPLES / "blueprint.schema.json", target.resolve().parent)
+    lines = text.splitlines(keepends=True)
+    lines = [f"# yaml-language-server: $schema={schema}\n" if line.startswith("# yaml-language-server:")
+             else f"name: {name}\n" if line.startswith("name:") else line for line in lines]
+    try:
+        loaded_check = "".join(lines)
+        from mlops.blueprint import load_text
+
+        load_text(loaded_check, str(target))
+    except BlueprintError as exc:
+        raise _fail(exc) from None
+    _write_atomically(target, loaded_check)
+    out.print(f"[green]wrote[/] {target} (from {source.name}); next: `mlops validate {target}`")
+
+
+@app.command()
+def schema(
+    output: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Print the blueprint's JSON Schema (for editors and CI checks)."""
+    from mlops.blueprint.schema import blueprint_json_schema
+
+    text = json.dumps(blueprint_json_schema(), indent=2) + "\n"
+    if output:
+        _write_atomically(output, text)
+    else:
+        sys.stdout.write(text)

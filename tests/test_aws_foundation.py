@@ -1,0 +1,113 @@
+"""AWS foundation under mocks: what is created, how it is parented, protected, tagged and wired."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from mlops.synth import SynthResult, synth
+
+BLUEPRINT = "blueprints/fraud-detection-aws.yaml"
+
+
+@pytest.fixture(scope="module")
+def prod() -> SynthResult:
+    return synth(BLUEPRINT, "prod")
+
+
+@pytest.fixture(scope="module")
+def dev() -> SynthResult:
+    return synth(BLUEPRINT, "dev")
+
+
+def _by_name(result: SynthResult, suffix: str):  # type: ignore[no-untyped-def]
+    [record] = [r for r in result.resources if r.name.endswith(suffix)]
+    return record
+
+
+def test_resource_inventory(prod: SynthResult) -> None:
+    counts = Counter(r.type for r in prod.resources)
+    assert counts["pulumi:providers:aws"] == 1
+    assert counts["mlops:index:SageMakerPlatform"] == 1
+    assert counts["mlops:index:AwsFoundation"] == 1
+    assert counts["mlops:index:AwsSecureBucket"] == 3
+    assert counts["aws:s3/bucket:Bucket"] == 3
+    for companion in ("bucketVersioning:BucketVersioning", "bucketPublicAccessBlock:BucketPublicAccessBlock",
+                      "bucketPolicy:BucketPolicy", "bucketOwnershipControls:BucketOwnershipControls"):
+        assert counts[f"aws:s3/{companion}"] == 3
+    assert counts["aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"] == 1
+    assert counts["aws:kms/key:Key"] == 1
+
+
+def test_every_resource_descends_from_the_root(prod: SynthResult) -> None:
+    by_urn = {r.urn: r for r in prod.resources}
+    [root] = [r for r in prod.resources if r.type == "mlops:index:SageMakerPlatform"]
+    for record in prod.resources:
+        if record.type.startswith("pulumi:providers:") or record is root:
+            continue
+        chain = record
+        while chain.parent in by_urn:
+            chain = by_urn[chain.parent]
+        assert chain is root, record.name
+
+
+def test_children_use_the_program_provider(prod: SynthResult) -> None:
+    [provider] = [r for r in prod.resources if r.type == "pulumi:providers:aws"]
+    assert provider.inputs["region"] == "us-east-1"
+    assert json.loads(provider.inputs["allowedAccountIds"]) == ["333333333333"]
+    for record in prod.resources:
+        if record.custom and not record.type.startswith("pulumi:providers:"):
+            assert record.provider == provider.urn, record.name
+
+
+def test_stateful_resources_protected_only_in_prod(prod: SynthResult, dev: SynthResult) -> None:
+    stateful = ("aws:kms/key:Key", "aws:s3/bucket:Bucket")
+    for record in prod.resources:
+        if record.type in stateful:
+            assert record.protect and record.retain_on_delete, record.name
+    assert not any(r.protect or r.retain_on_delete for r in dev.resources)
+
+
+def test_audit_bucket_lock_follows_governance(prod: SynthResult, dev: SynthResult) -> None:
+    for result, mode in ((prod, "COMPLIANCE"), (dev, "GOVERNANCE")):
+        lock = _by_name(result, "audit-object-lock")
+        assert lock.inputs["rule"]["defaultRetention"] == {"days": 2557, "mode": mode}
+        assert _by_name(result, "audit-bucket").inputs["objectLockEnabled"] is True
+
+
+def test_buckets_encrypted_with_the_platform_key(prod: SynthResult) -> None:
+    key = _by_name(prod, "foundation-key")
+    assert key.inputs["enableKeyRotation"] is True and key.inputs["rotationPeriodInDays"] == 365
+    for record in prod.resources:
+        if record.type.endswith("BucketServerSideEncryptionConfiguration"):
+            [rule] = record.inputs["rules"]
+            assert rule["applyServerSideEncryptionByDefault"] == {
+                "kmsMasterKeyId": f"arn:mock:aws:kms/key:Key:{key.name}", "sseAlgorithm": "aws:kms"}
+            assert rule["bucketKeyEnabled"] is True
+
+
+def test_tags_on_every_taggable_resource(prod: SynthResult) -> None:
+    tagged = [r for r in prod.resources if "tags" in r.inputs]
+    assert len(tagged) == 5  # key, three buckets, execution role
+    for record in tagged:
+        assert record.inputs["tags"]["environment"] == "prod"
+        assert record.inputs["tags"]["mlops-blueprint"] == "fraud-detection"
+        assert record.inputs["tags"]["cost-center"] == "fraud-ml"
+
+
+def test_execution_role_is_least_privilege(prod: SynthResult) -> None:
+    role = _by_name(prod, "execution-role")
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
+    assert trust["Principal"] == {"Service": "sagemaker.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": "333333333333"}}
+    policy = json.loads(_by_name(prod, "execution-policy").inputs["policy"])
+    resources = json.dumps([s["Resource"] for s in policy["Statement"]])
+    assert "audit" not in resources  # the platform identity cannot touch the audit trail
+    assert all("*" not in a for s in policy["Statement"] for a in s["Action"])
+
+
+def test_outputs(prod: SynthResult) -> None:
+    assert set(prod.outputs) == {"key_arn", "data_bucket", "artifact_bucket", "audit_bucket", "execution_role_arn"}
+    assert prod.outputs["audit_bucket"] == "fraud-detection-prod-audit-333333333333"

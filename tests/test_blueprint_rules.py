@@ -1,0 +1,255 @@
+"""Cross-field rules: for every rule in RULES, a blueprint that breaks it and the fix that passes.
+
+Each case edits BASE (a valid blueprint) with `breaks`, expects exactly one problem, from that
+rule, at `path`; then applies `fixes` on top and expects the blueprint to load cleanly.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import yaml
+
+from mlops.blueprint import BlueprintError, format_path, load_text
+from mlops.blueprint.rules import RULES
+
+FILE = "rules.yaml"
+DELETE = object()
+"""A value in `breaks`/`fixes` that removes the key."""
+
+BASE: dict[str, Any] = {
+    "name": "demo",
+    "use_case": "Rule tests",
+    "organisation": {"name": "Acme"},
+    "cloud": {"provider": "aws", "region": "us-east-1"},
+    "maturity": {"target": 2},
+    "models": [{"name": "scorer", "quality_gates": {"metrics": [{"metric": "auc", "threshold": 0.8}]}}],
+}
+
+PROD_APPROVAL = {"governance.approvals": {"prod": {"approvers": ["risk-committee"]}},
+                 "governance.roles.approver": ["risk-committee"]}
+
+
+def apply(doc: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `doc` with `changes` applied; keys are dotted paths, list indices are numbers.
+
+    An index one past the end of a list appends to it."""
+    doc = copy.deepcopy(doc)
+    for dotted, value in changes.items():
+        *parents, last = [int(p) if p.isdigit() else p for p in dotted.split(".")]
+        node: Any = doc
+        for part in parents:
+            node = node.setdefault(part, {}) if isinstance(node, dict) else node[part]
+        if value is DELETE:
+            del node[last]
+        elif isinstance(node, list) and last == len(node):
+            node.append(copy.deepcopy(value))
+        else:
+            node[last] = copy.deepcopy(value)
+    return doc
+
+
+def load(doc: dict[str, Any]) -> None:
+    load_text(yaml.safe_dump(doc, sort_keys=False), FILE)
+
+
+@dataclass(frozen=True)
+class Case:
+    rule: str
+    breaks: dict[str, Any]
+    path: str
+    fixes: dict[str, Any]
+    says: tuple[str, ...] = field(default=())
+    """Extra fragments the message must contain (values found, allowed values, regime details)."""
+    name: str = ""
+
+    @property
+    def id(self) -> str:
+        return f"{self.rule}{'-' + self.name if self.name else ''}"
+
+
+CASES = [
+    Case("environments-present", {"environments": {}}, "environments", {"environments": {"dev": {}}},
+         ("at least one environment is needed", "allowed: dev, staging, prod")),
+    Case("progressive-delivery-needs-realtime",
+         {"models.0.serving": {"mode": "batch", "schedule": "daily", "delivery": {"strategy": "canary"}}},
+         "models[0].serving.delivery.strategy", {"models.0.serving.delivery.strategy": "all_at_once"},
+         ("got 'canary'", "allowed: all_at_once for batch and streaming")),
+    Case("shadow-needs-realtime", {"models.0.serving": {"mode": "batch", "schedule": "daily", "shadow": {}}},
+         "models[0].serving.shadow", {"models.0.serving.shadow": DELETE}, ("got 'batch'",)),
+    Case("batching-caching-need-realtime",
+         {"models.0.serving": {"mode": "streaming", "stream": "kinesis://events", "caching": {"ttl_seconds": 30}}},
+         "models[0].serving.caching", {"models.0.serving.mode": "realtime", "models.0.serving.stream": DELETE},
+         ("got 'streaming'",)),
+    Case("batch-needs-schedule", {"models.0.serving": {"mode": "batch"}}, "models[0].serving.schedule",
+         {"models.0.serving.schedule": "daily"}, ("got null", "allowed: hourly, daily, weekly, monthly")),
+    Case("schedule-only-for-batch", {"models.0.serving.output_uri": "s3://bucket/predictions/"},
+         "models[0].serving.output_uri", {"models.0.serving.mode": "batch", "models.0.serving.schedule": "daily"},
+         ("got 'realtime'",)),
+    Case("schedule-only-for-batch", {"models.0.serving.schedule": "daily"}, "models[0].serving.schedule",
+         {"models.0.serving.schedule": DELETE}, name="schedule"),
+    Case("streaming-needs-stream", {"models.0.serving.mode": "streaming"}, "models[0].serving.stream",
+         {"models.0.serving.stream": "kinesis://events"}),
+    Case("streaming-needs-stream", {"models.0.serving.stream": "kinesis://events"}, "models[0].serving.stream",
+         {"models.0.serving.mode": "streaming"}, ("got 'realtime'",), name="only-streaming"),
+    Case("instance-bounds", {"models.0.serving": {"min_instances": 3, "max_instances": 2}},
+         "models[0].serving.min_instances", {"models.0.serving.max_instances": 4}, ("got 3",)),
+    Case("instance-bounds", {"environments": {"dev": {"serving": {"min_instances": 3, "max_instances": 2}}}},
+         "environments.dev.serving.min_instances", {"environments.dev.serving.max_instances": 3},
+         name="environment"),
+    Case("realtime-needs-an-instance", {"models.0.serving.min_instances": 0}, "models[0].serving.min_instances",
+         {"models.0.serving.min_instances": 1}, ("got 0; allowed: >= 1",)),
+    Case("realtime-needs-an-instance", {"environments": {"dev": {"serving": {"min_instances": 0}}}},
+         "environments.dev.serving.min_instances",
+         {"models.0.serving": {"mode": "batch", "schedule": "daily"}}, ("got 0; allowed: >= 1",),
+         name="environment-override"),
+    Case("spot-needs-checkpoints", {"models.0.training.spot": True}, "models[0].training.checkpointing",
+         {"models.0.training.checkpointing": True}, ("got false; allowed: true",)),
+    Case("spot-needs-checkpoints", {"environments": {"dev": {"training": {"spot": True}}}},
+         "models[0].training.checkpointing", {"models.0.training.max_runtime_hours": 1},
+         ("environments.dev.training.spot turns spot on",), name="environment-override"),
+    Case("search-parallelism",
+         {"models.0.training.hyperparameter_search": {"objective_metric": "auc", "max_trials": 2,
+                                                      "max_parallel_trials": 4}},
+         "models[0].training.hyperparameter_search.max_parallel_trials",
+         {"models.0.training.hyperparameter_search.max_trials": 8}, ("got 4",)),
+    Case("champion-needs-metric", {"models.0.quality_gates.metrics": []}, "models[0].quality_gates.metrics",
+         {"models.0.quality_gates.compare_to_champion": False, "models.0.retraining.champion_challenger": False},
+         ("got an empty list",)),
+    Case("drift-retraining-needs-drift-monitoring", {"models.0.retraining.on_drift": True},
+         "models[0].retraining.on_drift", {"models.0.monitoring.drift": {"method": "ks"}}, ("got true",)),
+    Case("performance-retraining-needs-quality-monitoring", {"models.0.retraining.on_performance": True},
+         "models[0].retraining.on_performance",
+         {"models.0.monitoring.quality": {"metric": "auc", "threshold": 0.75}}),
+    Case("schedule-format", {"models.0.retraining.schedule": "every day"}, "models[0].retraining.schedule",
+         {"models.0.retraining.schedule": "0 3 * * 1"},
+         ("got 'every day'", "allowed: hourly, daily, weekly, monthly, or five cron fields such as '0 3 * * 1'")),
+    Case("schedule-format", {"models.0.monitoring.drift": {"schedule": "0 3 * *"}},
+         "models[0].monitoring.drift.schedule", {"models.0.monitoring.drift.schedule": "*/15 * * * *"},
+         name="four-cron-fields"),
+    Case("target-not-below-current",
+         {"maturity": {"current": 2, "target": {"experiment_tracking": 2, "model_versioning": 2, "deployment": 1,
+                                                "monitoring": 2, "governance": 2}}},
+         "maturity.target.deployment", {"maturity.target.deployment": 2},
+         ("got 1; allowed: >= maturity.current",)),
+    Case("deployment-needs-monitoring", {"maturity.target": {"deployment": 3, "monitoring": 1}},
+         "maturity.target.monitoring", {"maturity.target.monitoring": 2}, ("got 1; allowed: >= 2",)),
+    Case("approvals-for-declared-environments",
+         {"environments": {"dev": {}, "prod": {}}, "governance.approvals": {"staging": {"approvers": ["leads"]}},
+          "governance.roles.approver": ["leads"]},
+         "governance.approvals.staging", {"environments.staging": {}},
+         ("got 'staging'", "allowed: the keys of `environments`")),
+    Case("approvals-need-approver-role", {"governance.approvals": {"prod": {"approvers": ["leads"]}}},
+         "governance.roles.approver", {"governance.roles.approver": ["leads"]}, ("got an empty list",)),
+    Case("min-approvals-reachable",
+         {**PROD_APPROVAL, "governance.approvals.prod.min_approvals": 2}, "governance.approvals.prod.min_approvals",
+         {"governance.approvals.prod.approvers": ["risk-committee", "business-owner"]}, ("got 2",)),
+    Case("compliance-requires-prod-approval", {"governance.compliance": ["soc2"]}, "governance.approvals",
+         PROD_APPROVAL, ("allowed: add governance.approvals.prod",)),
+    Case("compliance-requires-prod-approval",
+         {"governance.compliance": ["eu_ai_act"], "governance.risk_tier": "high",
+          "governance.model_card_required": True},
+         "governance.approvals", PROD_APPROVAL, name="eu-ai-act-high-risk"),
+    Case("compliance-requires-model-cards",
+         {**PROD_APPROVAL, "governance.compliance": ["eu_ai_act"], "governance.risk_tier": "high"},
+         "governance.model_card_required", {"governance.model_card_required": True}, ("got false; allowed: true",)),
+    Case("fair-lending-requires-fairness-gate", {"governance.compliance": ["fair_lending"]},
+         "models[0].quality_gates.fairness",
+         {"models.0.quality_gates.fairness": [{"metric": "disparate_impact_ratio", "threshold": 0.8,
+                                               "protected_attributes": ["age_band"]}]}),
+    Case("compliance-audit-retention", {"governance.compliance": ["hipaa"]}, "governance.audit_retention_days",
+         {"governance.audit_retention_days": 2190},
+         ("audit retention is shorter than a named compliance regime requires: "
+          "HIPAA keeps required documentation for 6 years (>= 2190 days)", "got 365")),
+    Case("pii-needs-a-regime",
+         {"data.sources": [{"name": "users", "kind": "database", "uri": "postgresql://db/users",
+                            "contains_pii": True}]},
+         "governance.compliance", {"governance.compliance": ["gdpr"]},
+         ("got an empty list; allowed: gdpr, hipaa, pci_dss, fair_lending or sr_11_7",)),
+    Case("alert-targets", {"alerts": [{"kind": "slack", "target": "http://hooks.example.com/x"}]},
+         "alerts[0].target", {"alerts.0.target": DELETE, "alerts.0.secret": "slackWebhook"},
+         ("got 'http://hooks.example.com/x'",)),
+    Case("alert-targets", {"alerts": [{"kind": "email", "target": "ml-team"}]}, "alerts[0].target",
+         {"alerts.0.target": "ml-team@example.com"}, name="email"),
+    Case("unique-names", {"models.1": {"name": "scorer", "quality_gates": {"compare_to_champion": False},
+                                       "retraining": {"champion_challenger": False}}},
+         "models[1].name", {"models.1.name": "scorer-two"}, ("names must be unique", "got 'scorer'")),
+    Case("instance-types-fit-cloud", {"models.0.training.instance": "n1-standard-8"},
+         "models[0].training.instance", {"models.0.training.instance": "ml.m5.xlarge"},
+         ("got 'n1-standard-8'", "(ml.<family>.<size>, e.g. ml.m5.xlarge)")),
+    Case("instance-types-fit-cloud", {"environments": {"dev": {"serving": {"instance": "Standard_DS3_v2"}}}},
+         "environments.dev.serving.instance", {"environments.dev.serving.instance": "small"},
+         name="environment"),
+    Case("accounts-fit-cloud", {"environments": {"dev": {"account": "12345"}}}, "environments.dev.account",
+         {"environments.dev.account": "123456789012"}, ("got '12345'",)),
+    Case("regions-fit-cloud", {"cloud.region": "europe-west4"}, "cloud.region", {"cloud.region": "eu-west-1"},
+         ("got 'europe-west4'",)),
+    Case("azure-budget-notifications",
+         {"cloud": {"provider": "azure", "region": "westeurope"},
+          "cost": {"monthly_budget_usd": 1000, "alert_thresholds_percent": [10, 20, 30, 40, 50, 60]}},
+         "cost.alert_thresholds_percent", {"cost.alert_thresholds_percent": [50, 80, 100]},
+         ("got 6; allowed: <= 5",)),
+]
+
+
+def test_base_blueprint_is_valid() -> None:
+    load(BASE)
+
+
+def test_every_rule_has_a_case() -> None:
+    untested = {rule.id for rule in RULES} - {case.rule for case in CASES}
+    assert not untested, f"rules without a test case here: {sorted(untested)}"
+    unknown = {case.rule for case in CASES} - {rule.id for rule in RULES}
+    assert not unknown, f"cases for rules that do not exist: {sorted(unknown)}"
+
+
+def test_rule_ids_are_unique_and_kebab_case() -> None:
+    ids = [rule.id for rule in RULES]
+    assert len(ids) == len(set(ids))
+    assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", i) for i in ids)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_rule_is_broken_then_fixed(case: Case) -> None:
+    broken = apply(BASE, case.breaks)
+    with pytest.raises(BlueprintError) as caught:
+        load(broken)
+    error = caught.value
+    assert len(error.diagnostics) == 1, error.lines()
+    (diagnostic,), (line,) = error.diagnostics, error.lines()
+    assert diagnostic.message.endswith(f"[{case.rule}]"), line
+    assert format_path(diagnostic.path) == case.path, line
+    assert re.match(rf"{FILE}:\d+:\d+: {re.escape(case.path)}: ", line), line
+    rule = next(r for r in RULES if r.id == case.rule)
+    assert rule.message in line
+    for fragment in case.says:
+        assert fragment in line, f"{fragment!r} not in {line!r}"
+
+    load(apply(broken, case.fixes))
+
+
+def test_every_violation_is_reported_at_once() -> None:
+    broken = apply(BASE, {"models.0.training.spot": True, "cloud.region": "westeurope",
+                          "alerts": [{"kind": "webhook"}]})
+    with pytest.raises(BlueprintError) as caught:
+        load(broken)
+    found = [(format_path(d.path), d.message.rsplit("[", 1)[-1]) for d in caught.value.diagnostics]
+    assert found == [
+        ("models[0].training.checkpointing", "spot-needs-checkpoints]"),
+        ("alerts[0].target", "alert-targets]"),
+        ("cloud.region", "regions-fit-cloud]"),
+    ]
+
+
+def test_rule_position_points_at_the_offending_line() -> None:
+    text = yaml.safe_dump(apply(BASE, {"models.0.serving": {"mode": "batch"}}), sort_keys=False)
+    serving_line = text.splitlines().index("  serving:") + 1
+    with pytest.raises(BlueprintError) as caught:
+        load_text(text, FILE)
+    # `schedule` is absent, so the position is that of its nearest written ancestor, `serving`
+    # (safe_dump writes list items flush with their parent key: `- name:` then `  serving:`).
+    assert caught.value.lines()[0].startswith(f"{FILE}:{serving_line}:3: models[0].serving.schedule: ")
