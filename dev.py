@@ -2,7 +2,7 @@
 """Set up the project and run its main jobs, on a fresh clone with nothing but python3.
 
     python3 dev.py synth   # set up .venv, then synth the fraud-detection example (prod) offline
-    python3 dev.py test    # set up .venv, then lint (ruff), type-check (mypy) and test (pytest)
+    python3 dev.py test    # set up .venv, then lint (ruff), type-check (pyright) and test (pytest)
     python3 dev.py setup   # only set up .venv (the environment Pulumi.yaml names)
 
 Set-up creates `.venv` at the project root and installs the project with its dev extra; it is
@@ -59,7 +59,7 @@ def main() -> None:
             *sys.argv[2:])
     elif job == "test":
         run(BIN / "ruff", "check", ".")
-        run(BIN / "mypy")
+        run(BIN / "pyright")
         run(BIN / "python", "-m", "pytest", *sys.argv[2:])
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 # The pack runs from policies/; the rules live in the project's mlops package one level up.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pulumi_policy import PolicyPack  # noqa: E402
+from pulumi_policy import PolicyPack
 
-from mlops.policies import ALL_POLICIES  # noqa: E402
+from mlops.policies import ALL_POLICIES
 
 PolicyPack(name="mlops-blueprints", policies=ALL_POLICIES)

@@ -21,7 +21,8 @@ def _names(argnames: str | list[str] | tuple[str, ...]) -> list[str]:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """A test with an `example` argument runs once per file in blueprints/ (unless it parametrizes it)."""
-    explicit = any("example" in _names(mark.args[0]) for mark in metafunc.definition.iter_markers("parametrize"))
+    marks = metafunc.definition.iter_markers("parametrize")
+    explicit = any("example" in _names(mark.args[0]) for mark in marks)
     if "example" in metafunc.fixturenames and not explicit:
         metafunc.parametrize("example", EXAMPLES, ids=[path.stem for path in EXAMPLES])
 

@@ -66,7 +66,8 @@ CASES = [
            "bp.yaml:8:1: (document):",
            ("YAML syntax error: found character '\\t' that cannot start any token",)),
     Broken("empty-file", "", "bp.yaml:1:1: (document):",
-           ("the file is empty; a blueprint needs at least: name, use_case, organisation, cloud, maturity, models",)),
+           ("the file is empty; a blueprint needs at least: "
+            "name, use_case, organisation, cloud, maturity, models",)),
     Broken("only-comments", "# nothing here yet\n", "bp.yaml:1:1: (document):", ("the file is empty",)),
     Broken("top-level-list", "- name: demo\n- use_case: Demo\n", "bp.yaml:1:1: (document):",
            ("expected a mapping of blueprint sections (got a list; allowed: keys such as name, use_case, "
@@ -91,12 +92,14 @@ CASES = [
            "bp.yaml:8:3: maturity.target:", ("out of range (got 5; allowed: <= 3)",)),
     Broken("level-below-range", edit("current: 0", "current: -1"),
            "bp.yaml:7:3: maturity.current:", ("out of range (got -1; allowed: >= 0)",)),
-    Broken("list-where-mapping-belongs", edit("cloud: {provider: aws, region: us-east-1}", "cloud: [aws, us-east-1]"),
+    Broken("list-where-mapping-belongs",
+           edit("cloud: {provider: aws, region: us-east-1}", "cloud: [aws, us-east-1]"),
            "bp.yaml:5:1: cloud:", ("expected a mapping (key: value lines) (got a list)",)),
     Broken("list-where-list-item-mapping-belongs", edit("[{metric: auc, threshold: 0.8}]", "[[auc, 0.8]]"),
            "bp.yaml:12:17: models[0].quality_gates.metrics[0]:",
            ("expected a mapping (key: value lines) (got a list)",)),
-    Broken("mapping-where-list-belongs", edit("[{metric: auc, threshold: 0.8}]", "{metric: auc, threshold: 0.8}"),
+    Broken("mapping-where-list-belongs",
+           edit("[{metric: auc, threshold: 0.8}]", "{metric: auc, threshold: 0.8}"),
            "bp.yaml:12:7: models[0].quality_gates.metrics:",
            ("expected a list (lines starting with '- ') (got a mapping)",)),
     Broken("duplicate-key", edit("use_case: Demo model\n", "use_case: Demo model\nname: demo-two\n"),
@@ -140,7 +143,8 @@ def test_every_problem_is_reported_at_once() -> None:
         .replace("target: 1", "target: {deployment: 4}")
     assert problems(text) == [
         "bp.yaml:4:28: organisation.team_size: expected a whole number (got 'many')",
-        "bp.yaml:5:9: cloud.provider: not one of the allowed values (got 'amazon'; allowed: aws, gcp or azure)",
+        "bp.yaml:5:9: cloud.provider: not one of the allowed values "
+        "(got 'amazon'; allowed: aws, gcp or azure)",
         "bp.yaml:8:12: maturity.target.deployment: out of range (got 4; allowed: <= 3)",
     ]
 
@@ -153,7 +157,7 @@ def test_a_misspelt_key_reports_the_unknown_and_the_missing_key() -> None:
 
 
 def test_rule_violations_are_located_too() -> None:
-    lines = problems(edit("[{metric: auc, threshold: 0.8}]", "[]"))
+    lines = problems(edit("[{metric: auc, threshold: 0.8}]", "[]\n      compare_to_champion: true"))
     assert lines == ["bp.yaml:12:7: models[0].quality_gates.metrics: comparing against the champion needs at "
                      "least one quality-gate metric (or set compare_to_champion and "
                      "retraining.champion_challenger to false) [champion-needs-metric] (got an empty list)"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pulumi
 import pulumi_aws as aws
 
@@ -38,23 +40,23 @@ class AwsFoundation(pulumi.ComponentResource):
             ),
             opts=child(self, stateful=True, protect=plan.protect),
         )
-        aws.kms.Alias(f"{name}-key-alias", aws.kms.AliasArgs(name=f"alias/{plan.prefix}", target_key_id=self.key.key_id),
+        aws.kms.Alias(f"{name}-key-alias",
+                      aws.kms.AliasArgs(name=f"alias/{plan.prefix}", target_key_id=self.key.key_id),
                       opts=child(self))
 
-        def bucket_name(purpose: str) -> str | None:
+        def store(purpose: str, lock_days: int | None = None,
+                  lock_mode: Literal["GOVERNANCE", "COMPLIANCE"] = "GOVERNANCE") -> AwsSecureBucket:
             # Named after the account when it is known (S3 names are global); else Pulumi auto-names.
-            return f"{plan.prefix}-{purpose}-{plan.account}" if plan.account else None
+            bucket_name = f"{plan.prefix}-{purpose}-{plan.account}" if plan.account else None
+            return AwsSecureBucket(f"{name}-{purpose}", purpose=purpose, kms_key_arn=self.key.arn, tags=tags,
+                                   protect=plan.protect, bucket_name=bucket_name, lock_days=lock_days,
+                                   lock_mode=lock_mode, opts=child(self))
 
-        self.data = AwsSecureBucket(f"{name}-data", purpose="data", kms_key_arn=self.key.arn, tags=tags, protect=plan.protect,
-                                    bucket_name=bucket_name("data"), opts=child(self))
-        self.artifacts = AwsSecureBucket(f"{name}-artifacts", purpose="artifacts", kms_key_arn=self.key.arn, tags=tags,
-                                         protect=plan.protect, bucket_name=bucket_name("artifacts"),
-                                         opts=child(self))
-        lock_mode = "COMPLIANCE" if plan.governance.audit_lock_mode == "compliance" else "GOVERNANCE"
-        self.audit = AwsSecureBucket(f"{name}-audit", purpose="audit", kms_key_arn=self.key.arn, tags=tags, protect=plan.protect,
-                                     bucket_name=bucket_name("audit"),
-                                     lock_days=plan.governance.audit_retention_days, lock_mode=lock_mode,
-                                     opts=child(self))
+        self.data = store("data")
+        self.artifacts = store("artifacts")
+        lock_mode: Literal["GOVERNANCE", "COMPLIANCE"] = (
+            "COMPLIANCE" if plan.governance.audit_lock_mode == "compliance" else "GOVERNANCE")
+        self.audit = store("audit", lock_days=plan.governance.audit_retention_days, lock_mode=lock_mode)
 
         trust = Statement(
             Effect="Allow",

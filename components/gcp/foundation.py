@@ -125,7 +125,8 @@ class GcpFoundation(pulumi.ComponentResource):
         for purpose, store in (("data", self.data), ("artifacts", self.artifacts)):
             gcp.storage.BucketIAMMember(
                 f"{name}-{purpose}-execution",
-                gcp.storage.BucketIAMMemberArgs(bucket=store.bucket.name, role=OBJECT_ADMIN_ROLE, member=member),
+                gcp.storage.BucketIAMMemberArgs(bucket=store.bucket.name, role=OBJECT_ADMIN_ROLE,
+                                                member=member),
                 opts=child(self),
             )
         gcp.kms.CryptoKeyIAMMember(

@@ -28,8 +28,8 @@ Cron = Annotated[
     ),
 ]
 
-ENVIRONMENT_NAMES = ("dev", "staging", "prod")
 EnvironmentName = Literal["dev", "staging", "prod"]
+ENVIRONMENT_NAMES: tuple[EnvironmentName, ...] = ("dev", "staging", "prod")
 
 
 class _Model(BaseModel):

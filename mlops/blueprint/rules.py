@@ -141,10 +141,22 @@ def _search_parallelism(bp: Blueprint) -> Iterator[Finding]:
 
 
 def _champion_needs_metric(bp: Blueprint) -> Iterator[Finding]:
+    # Only explicit requests: by default the comparison is simply skipped when there is no metric.
     for path, m in _models(bp):
-        wants_champion = m.quality_gates.compare_to_champion or m.retraining.champion_challenger
+        wants_champion = (m.quality_gates.compare_to_champion and "compare_to_champion" in m.quality_gates.model_fields_set) \
+            or (m.retraining.champion_challenger and "champion_challenger" in m.retraining.model_fields_set)
         if wants_champion and not m.quality_gates.metrics:
             yield Finding((*path, "quality_gates", "metrics"), [])
+
+
+RESERVED_TAGS = ("environment", "managed-by", "mlops-blueprint", "mlops-purpose")
+
+
+def _reserved_tags(bp: Blueprint) -> Iterator[Finding]:
+    # The platform sets these; policies rely on them (e.g. environment=prod for protection checks).
+    for key in bp.tags:
+        if key in RESERVED_TAGS:
+            yield Finding(("tags", key), key)
 
 
 # --------------------------------------------------------------------------- monitoring and retraining
@@ -441,6 +453,8 @@ RULES: tuple[Rule, ...] = (
          "pagerduty, slack and webhook routes need an https URL or a config `secret`",
          _alert_targets),
     Rule("unique-names", "names must be unique", _unique_names),
+    Rule("reserved-tags", "this tag is set by the platform and cannot be overridden", _reserved_tags,
+         "any key except " + ", ".join(RESERVED_TAGS)),
     Rule("instance-types-fit-cloud", "not an instance type of this cloud", _instance_types_fit_cloud,
          "small, medium, large, xlarge, gpu_small, gpu_large, or the cloud's own type"),
     Rule("accounts-fit-cloud",

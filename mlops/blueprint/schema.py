@@ -20,9 +20,23 @@ SCHEMA_ID = "urn:mlops-blueprints:blueprint.schema.json"
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "blueprints" / "blueprint.schema.json"
 
 
+def _close_pattern_keys(node: Any) -> None:
+    """Mappings with constrained keys (e.g. `tags`) come out as `patternProperties`, which lets any
+    other key through; the model rejects such keys, so the schema must too."""
+    if isinstance(node, dict):
+        if "patternProperties" in node and "properties" not in node:
+            node.setdefault("additionalProperties", False)
+        for value in node.values():
+            _close_pattern_keys(value)
+    elif isinstance(node, list):
+        for value in node:
+            _close_pattern_keys(value)
+
+
 def blueprint_json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of a blueprint file."""
     generated = Blueprint.model_json_schema()
+    _close_pattern_keys(generated)
     return {
         "$schema": SCHEMA_DIALECT,
         "$id": SCHEMA_ID,

@@ -113,17 +113,18 @@ def _model_plan(bp: Blueprint, env: EnvironmentName, model: ModelSpec, on: set[C
     )
 
     r = model.retraining
+    q = model.quality_gates
     retraining = RetrainingPlan(
         schedule=r.schedule if Capability.scheduled_retraining in on else None,
         on_drift=r.on_drift and Capability.drift_retraining in on,
         on_performance=r.on_performance and Capability.performance_retraining in on,
-        champion_challenger=r.champion_challenger and Capability.champion_challenger in on,
+        champion_challenger=r.champion_challenger and bool(q.metrics) and Capability.champion_challenger in on,
         min_interval_hours=r.min_interval_hours,
     )
-    q = model.quality_gates
     gates = QualityGatePlan(
         metrics=tuple(q.metrics),
-        compare_to_champion=q.compare_to_champion and Capability.champion_challenger in on,
+        # Without a metric there is nothing to compare on (an explicit request is a blueprint error).
+        compare_to_champion=q.compare_to_champion and bool(q.metrics) and Capability.champion_challenger in on,
         min_improvement=q.min_improvement,
         fairness=tuple(q.fairness),
         max_latency_p99_ms=q.max_latency_p99_ms,

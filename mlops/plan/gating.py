@@ -9,6 +9,7 @@ silent drop: the message says which level to raise.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from itertools import chain
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -137,7 +138,8 @@ GATES: tuple[Gate, ...] = (
          _always, _never),
     Gate(Capability.champion_challenger, Dimension.model_versioning, 2,
          "challenger must beat the champion before promotion", _always,
-         lambda bp: _explicit(bp, "quality_gates", "compare_to_champion")),
+         lambda bp: chain(_explicit(bp, "quality_gates", "compare_to_champion"),
+                          _explicit(bp, "retraining", "champion_challenger"))),
     Gate(Capability.serving, Dimension.deployment, 1, "endpoints / batch jobs for each model", _always,
          _model_sections("serving")),
     Gate(Capability.autoscaling, Dimension.deployment, 1, "instance bounds and target-tracking scaling",
@@ -149,7 +151,7 @@ GATES: tuple[Gate, ...] = (
     Gate(Capability.sre_alarms, Dimension.monitoring, 1, "latency, error and utilisation alarms",
          _online, _never),
     Gate(Capability.prediction_logging, Dimension.monitoring, 1, "sampled request/response capture", _online,
-         _never),
+         lambda bp: _explicit(bp, "monitoring", "prediction_logging_percent", lambda v: v is not None)),
     Gate(Capability.quality_monitoring, Dimension.monitoring, 1, "model quality against ground truth", _no,
          lambda bp: _explicit(bp, "monitoring", "quality", lambda v: v is not None)),
     Gate(Capability.freshness_alerts, Dimension.monitoring, 1, "alarm when features go stale",

@@ -22,7 +22,7 @@ MANDATORY = EnforcementLevel.MANDATORY
 
 def _key_rotation(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type == KEY and not args.props.get("enableKeyRotation"):
-        report("KMS key without automatic rotation: set enable_key_rotation=True")
+        report("KMS key without automatic rotation: set enable_key_rotation=True", None)
 
 
 def _bucket_encryption(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -94,7 +94,7 @@ STATEFUL = (BUCKET, KEY)
 
 def _protected_in_production(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type in STATEFUL and in_production(args.props) and not args.opts.protect:
-        report("stateful production resource is not protected (protect=True, retain_on_delete=True)")
+        report("stateful production resource is not protected (protect=True, retain_on_delete=True)", None)
 
 
 AWS_POLICIES = [

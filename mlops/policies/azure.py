@@ -1,7 +1,176 @@
-"""Foundation policies for Azure (filled in by the Azure back end work)."""
+"""Foundation policies for Azure: storage hardening, customer-managed keys, Key Vault, key rotation,
+audit immutability, production protection.
+
+Props are the azure-native wire names (camelCase) as `pulumi preview` sends them; Key Vault
+settings are nested under `properties`.
+"""
 
 from __future__ import annotations
 
-from pulumi_policy import ResourceValidationPolicy, StackValidationPolicy
+from collections.abc import Mapping
+from typing import Any
 
-AZURE_POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = []
+from pulumi_policy import (
+    EnforcementLevel,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from .support import PURPOSE_TAG, attached, in_production, of_type
+
+RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
+STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
+BLOB_SERVICE = "azure-native:storage:BlobServiceProperties"
+CONTAINER = "azure-native:storage:BlobContainer"
+IMMUTABILITY_POLICY = "azure-native:storage:BlobContainerImmutabilityPolicy"
+VAULT = "azure-native:keyvault:Vault"
+KEY = "azure-native:keyvault:Key"
+# Container metadata names must be C# identifiers, so containers carry the purpose as mlops_purpose.
+PURPOSE_METADATA = PURPOSE_TAG.replace("-", "_")
+MANDATORY = EnforcementLevel.MANDATORY
+
+
+def _nested(props: Mapping[str, Any], *path: str) -> Any:
+    value: Any = props
+    for key in path:
+        value = value.get(key) if isinstance(value, Mapping) else None
+    return value
+
+
+def _storage_tls(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != STORAGE_ACCOUNT:
+        return
+    if args.props.get("minimumTlsVersion") not in ("TLS1_2", "TLS1_3"):
+        report("storage account accepts TLS below 1.2: set minimum_tls_version=TLS1_2", None)
+    if args.props.get("enableHttpsTrafficOnly") is not True:
+        report("storage account accepts plain HTTP: set enable_https_traffic_only=True", None)
+
+
+def _no_public_blob_access(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type == STORAGE_ACCOUNT and args.props.get("allowBlobPublicAccess") is not False:
+        report("storage account allows public blob access: set allow_blob_public_access=False", None)
+    elif args.resource_type == CONTAINER and args.props.get("publicAccess") not in (None, "None"):
+        report(f"blob container is public (public_access={args.props.get('publicAccess')}): "
+               "set public_access=None", None)
+
+
+def _no_shared_key(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type == STORAGE_ACCOUNT and args.props.get("allowSharedKeyAccess") is not False:
+        report("storage account accepts shared keys: set allow_shared_key_access=False (Entra ID only)", None)
+
+
+def _storage_private_network(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != STORAGE_ACCOUNT:
+        return
+    if args.props.get("publicNetworkAccess") != "Disabled":
+        report("storage account is reachable from public networks: set public_network_access=Disabled", None)
+    if _nested(args.props, "networkRuleSet", "defaultAction") != "Deny":
+        report("storage account network rules do not default to Deny", None)
+
+
+def _storage_cmk(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != STORAGE_ACCOUNT:
+        return
+    encryption = args.props.get("encryption") or {}
+    by_vault_key = encryption.get("keySource") == "Microsoft.Keyvault"
+    if not by_vault_key or not _nested(encryption, "keyVaultProperties", "keyName"):
+        report("storage account is not encrypted with a customer-managed Key Vault key "
+               "(encryption.key_source=Microsoft.Keyvault with key_vault_properties)", None)
+
+
+def _blob_versioning(args: StackValidationArgs, report: ReportViolation) -> None:
+    for account in of_type(args, STORAGE_ACCOUNT):
+        services = attached(args, account, BLOB_SERVICE, "accountName")
+        if not any(s.props.get("isVersioningEnabled") is True for s in services):
+            report("storage account without blob versioning "
+                   "(BlobServiceProperties is_versioning_enabled=True)", account.urn)
+
+
+def _vault_purge_protection(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != VAULT:
+        return
+    properties = args.props.get("properties") or {}
+    if properties.get("enablePurgeProtection") is not True or properties.get("enableSoftDelete") is False:
+        report("Key Vault without soft delete and purge protection: a deleted key would make data unreadable",
+               None)
+
+
+def _vault_rbac(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type == VAULT and _nested(args.props, "properties", "enableRbacAuthorization") is not True:
+        report("Key Vault uses access policies: set enable_rbac_authorization=True", None)
+
+
+def _vault_private_network(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != VAULT:
+        return
+    properties = args.props.get("properties") or {}
+    if properties.get("publicNetworkAccess") != "Disabled":
+        report("Key Vault is reachable from public networks: set public_network_access=Disabled", None)
+    if _nested(properties, "networkAcls", "defaultAction") != "Deny":
+        report("Key Vault network ACLs do not default to Deny", None)
+
+
+def _key_rotation(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != KEY:
+        return
+    actions = _nested(args.props, "properties", "rotationPolicy", "lifetimeActions") or []
+    rotates = [a for a in actions if _nested(a, "action", "type") in ("rotate", "Rotate")
+               and (_nested(a, "trigger", "timeAfterCreate") or _nested(a, "trigger", "timeBeforeExpiry"))]
+    if not rotates:
+        report("Key Vault key without a rotation policy that rotates it "
+               "(rotation_policy with a 'rotate' lifetime action)", None)
+
+
+def _audit_immutability(args: StackValidationArgs, report: ReportViolation) -> None:
+    for container in of_type(args, CONTAINER):
+        if (container.props.get("metadata") or {}).get(PURPOSE_METADATA) != "audit":
+            continue
+        policies = attached(args, container, IMMUTABILITY_POLICY, "containerName")
+        if not any((p.props.get("immutabilityPeriodSinceCreationInDays") or 0) > 0 for p in policies):
+            report("audit container without a time-based immutability policy", container.urn)
+
+
+STATEFUL = (RESOURCE_GROUP, STORAGE_ACCOUNT, VAULT, KEY)
+
+
+def _protected_in_production(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type in STATEFUL and in_production(args.props) and not args.opts.protect:
+        report("stateful production resource is not protected (protect=True, retain_on_delete=True)", None)
+
+
+
+AZURE_POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
+    ResourceValidationPolicy("azure-storage-tls", "Storage accounts require HTTPS and TLS 1.2 or later.",
+                             _storage_tls, enforcement_level=MANDATORY),
+    ResourceValidationPolicy("azure-storage-no-public-blob-access",
+                             "Storage accounts and containers allow no anonymous blob access.",
+                             _no_public_blob_access, enforcement_level=MANDATORY),
+    ResourceValidationPolicy("azure-storage-no-shared-key",
+                             "Storage accounts accept Entra ID only, no shared keys.",
+                             _no_shared_key, enforcement_level=MANDATORY),
+    ResourceValidationPolicy("azure-storage-private-network",
+                             "Storage accounts are closed to public networks.",
+                             _storage_private_network, enforcement_level=MANDATORY),
+    ResourceValidationPolicy("azure-storage-cmk",
+                             "Storage accounts are encrypted with a customer-managed key.",
+                             _storage_cmk, enforcement_level=MANDATORY),
+    StackValidationPolicy("azure-storage-versioning", "Storage accounts keep blob versions.",
+                          _blob_versioning, enforcement_level=MANDATORY),
+    ResourceValidationPolicy("azure-keyvault-purge-protection",
+                             "Key Vaults have soft delete and purge protection.",
+                             _vault_purge_protection, enforcement_level=MANDATORY),
+    ResourceValidationPolicy("azure-keyvault-rbac", "Key Vaults authorize with Azure RBAC.",
+                             _vault_rbac, enforcement_level=MANDATORY),
+    ResourceValidationPolicy("azure-keyvault-private-network", "Key Vaults are closed to public networks.",
+                             _vault_private_network, enforcement_level=MANDATORY),
+    ResourceValidationPolicy("azure-keyvault-key-rotation", "Key Vault keys have a rotation policy.",
+                             _key_rotation, enforcement_level=MANDATORY),
+    StackValidationPolicy("azure-audit-immutability",
+                          "Audit containers have a time-based immutability (WORM) policy.",
+                          _audit_immutability, enforcement_level=MANDATORY),
+    ResourceValidationPolicy("azure-protect-production", "Stateful production resources are protected.",
+                             _protected_in_production, enforcement_level=MANDATORY),
+]

@@ -1,4 +1,4 @@
-"""Foundation policies for GCP: key rotation, CMEK, public access, versioning, audit retention lock, protection.
+"""Foundation policies for GCP: key rotation, CMEK, public access, versioning, audit lock, protection.
 
 Cloud Storage keeps these settings on the bucket itself, so unlike S3 every rule reads one resource.
 Cloud Storage only accepts TLS: there is no TLS rule to write.
@@ -39,10 +39,11 @@ def _key_rotation(args: ResourceValidationArgs, report: ReportViolation) -> None
     period = args.props.get("rotationPeriod")
     seconds = _rotation_seconds(period)
     if seconds is None:
-        report(f"Cloud KMS key without automatic rotation (rotation_period {period!r}): set a rotation period "
-               f"of at most {MAX_ROTATION_SECONDS}s (365 days)")
+        report(f"Cloud KMS key without automatic rotation (rotation_period {period!r}): "
+               f"set a rotation period of at most {MAX_ROTATION_SECONDS}s (365 days)", None)
     elif seconds > MAX_ROTATION_SECONDS:
-        report(f"Cloud KMS key rotates every {period}: at most {MAX_ROTATION_SECONDS}s (365 days) is allowed")
+        report(f"Cloud KMS key rotates every {period}: at most {MAX_ROTATION_SECONDS}s (365 days) is allowed",
+               None)
 
 
 def _nested(props: Mapping[str, Any], key: str) -> Mapping[str, Any]:
@@ -53,7 +54,7 @@ def _nested(props: Mapping[str, Any], key: str) -> Mapping[str, Any]:
 def _bucket_cmek(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type == BUCKET and not _nested(args.props, "encryption").get("defaultKmsKeyName"):
         report("Cloud Storage bucket is not encrypted with a customer-managed key: "
-               "set encryption.default_kms_key_name")
+               "set encryption.default_kms_key_name", None)
 
 
 def _bucket_public_access(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -61,14 +62,14 @@ def _bucket_public_access(args: ResourceValidationArgs, report: ReportViolation)
         return
     if args.props.get("publicAccessPrevention") != "enforced":
         report("Cloud Storage bucket does not enforce public access prevention: "
-               "set public_access_prevention='enforced'")
+               "set public_access_prevention='enforced'", None)
     if args.props.get("uniformBucketLevelAccess") is not True:
-        report("Cloud Storage bucket allows object ACLs: set uniform_bucket_level_access=True")
+        report("Cloud Storage bucket allows object ACLs: set uniform_bucket_level_access=True", None)
 
 
 def _bucket_versioning(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type == BUCKET and _nested(args.props, "versioning").get("enabled") is not True:
-        report("Cloud Storage bucket without object versioning: set versioning.enabled=True")
+        report("Cloud Storage bucket without object versioning: set versioning.enabled=True", None)
 
 
 def _audit_retention_lock(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -77,9 +78,10 @@ def _audit_retention_lock(args: ResourceValidationArgs, report: ReportViolation)
     retention = _nested(args.props, "retentionPolicy")
     period = retention.get("retentionPeriod")
     if not period or str(period) == "0":
-        report("audit bucket without a retention policy: set retention_policy.retention_period")
+        report("audit bucket without a retention policy: set retention_policy.retention_period", None)
     elif in_production(args.props) and retention.get("isLocked") is not True:
-        report("production audit bucket retention policy is not locked: set retention_policy.is_locked=True")
+        report("production audit bucket retention policy is not locked: set retention_policy.is_locked=True",
+               None)
 
 
 STATEFUL = (BUCKET, CRYPTO_KEY)
@@ -87,17 +89,18 @@ STATEFUL = (BUCKET, CRYPTO_KEY)
 
 def _protected_in_production(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type in STATEFUL and in_production(args.props) and not args.opts.protect:
-        report("stateful production resource is not protected (protect=True, retain_on_delete=True)")
+        report("stateful production resource is not protected (protect=True, retain_on_delete=True)", None)
 
 
 GCP_POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
-    ResourceValidationPolicy("gcp-kms-key-rotation", "Cloud KMS keys rotate at least once a year.", _key_rotation,
-                             enforcement_level=MANDATORY),
-    ResourceValidationPolicy("gcp-storage-cmek", "Cloud Storage buckets are encrypted with a customer-managed key.",
+    ResourceValidationPolicy("gcp-kms-key-rotation", "Cloud KMS keys rotate at least once a year.",
+                             _key_rotation, enforcement_level=MANDATORY),
+    ResourceValidationPolicy("gcp-storage-cmek",
+                             "Cloud Storage buckets are encrypted with a customer-managed key.",
                              _bucket_cmek, enforcement_level=MANDATORY),
     ResourceValidationPolicy("gcp-storage-public-access",
-                             "Cloud Storage buckets enforce public access prevention and uniform bucket-level "
-                             "access.", _bucket_public_access, enforcement_level=MANDATORY),
+                             "Cloud Storage buckets enforce public access prevention and uniform "
+                             "bucket-level access.", _bucket_public_access, enforcement_level=MANDATORY),
     ResourceValidationPolicy("gcp-storage-versioning", "Cloud Storage buckets keep object versions.",
                              _bucket_versioning, enforcement_level=MANDATORY),
     ResourceValidationPolicy("gcp-audit-retention-lock",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +68,15 @@ class Recorded:
         }
 
 
+# What `azure-native:authorization:getClientConfig` returns offline: fixed, obviously fake ids.
+_AZURE_CLIENT_CONFIG = {
+    "tenantId": "00000000-0000-0000-0000-000000000001",
+    "subscriptionId": "00000000-0000-0000-0000-000000000002",
+    "objectId": "00000000-0000-0000-0000-000000000003",
+    "clientId": "00000000-0000-0000-0000-000000000004",
+}
+
+
 class PlatformMocks(pulumi.runtime.Mocks):
     """Deterministic stand-ins for what the cloud would return: ids and ARNs derived from names."""
 
@@ -76,6 +86,15 @@ class PlatformMocks(pulumi.runtime.Mocks):
         outputs.setdefault("arn", f"arn:mock:{args.typ}:{args.name}")
         outputs.setdefault("bucket", physical)
         outputs.setdefault("keyId", f"{args.name}-key-id")
+        if args.typ == "azure-native:managedidentity:UserAssignedIdentity":
+            # Azure assigns these ids; role assignments and stack outputs read them.
+            for key in ("principalId", "clientId"):
+                outputs.setdefault(key, str(uuid.uuid5(uuid.NAMESPACE_URL, f"mock:{key}:{args.name}")))
+        identity = outputs.get("identity")
+        if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
+            # azure-native takes user-assigned identities as a list of ids but returns a map keyed by id.
+            assigned = {i: {} for i in identity["userAssignedIdentities"]}
+            outputs["identity"] = {**identity, "userAssignedIdentities": assigned}
         return f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -83,6 +102,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
             # The project's Cloud Storage service agent (really named after the project number).
             project = args.args.get("project") or "default-project"
             return {"emailAddress": f"service-{project}@gs-project-accounts.iam.gserviceaccount.com"}, []
+        if args.token == "azure-native:authorization:getClientConfig":
+            return dict(_AZURE_CLIENT_CONFIG), []
         return {}, []
 
 
@@ -97,7 +118,7 @@ class RecordingMonitor(MockMonitor):
         self.records = []
         self._lock = threading.Lock()
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+    def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             return response

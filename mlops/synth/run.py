@@ -92,8 +92,9 @@ def _run_program(blueprint_path: str, environment: str) -> tuple[list[Recorded],
 
         return collect()
 
-    pulumi_settings.SETTINGS.rpc_manager.clear()
-    pulumi_settings.SETTINGS.outputs.clear()
+    runtime_settings: Any = pulumi_settings.SETTINGS  # typed as a context wrapper; holds the live settings
+    runtime_settings.rpc_manager.clear()
+    runtime_settings.outputs.clear()
     _sync_await(run_pulumi_func(program))
     records = sorted(monitor.records, key=lambda r: construction.get((r.type, r.name), len(construction)))
     for record in records:
