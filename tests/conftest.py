@@ -31,3 +31,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def root() -> Path:
     """The repository root (tests do not depend on the working directory)."""
     return ROOT
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true",
+                     help="rewrite tests/golden/* from the current output (review the diff before committing)")
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))

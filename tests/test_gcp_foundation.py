@@ -184,7 +184,7 @@ def test_buckets_are_private_versioned_and_named_after_the_project(prod: SynthRe
     for purpose in ("data", "artifacts", "audit"):
         inputs = named(prod, f"-{purpose}-bucket").inputs
         assert inputs["name"] == f"exampleshop-recs-prod-product-recs-prod-{purpose}"
-        assert inputs["location"] == "us-central1"
+        assert (inputs["location"], inputs["project"]) == ("us-central1", "exampleshop-recs-prod")
         assert inputs["uniformBucketLevelAccess"] is True
         assert inputs["publicAccessPrevention"] == "enforced"
         assert inputs["versioning"] == {"enabled": True}

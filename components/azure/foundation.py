@@ -157,7 +157,7 @@ class AzureFoundation(pulumi.ComponentResource):
                 minimum_tls_version=storage.MinimumTlsVersion.TLS1_2,
                 enable_https_traffic_only=True,
                 allow_blob_public_access=False,
-                allow_shared_key_access=True,
+                allow_shared_key_access=False,
                 default_to_o_auth_authentication=True,
                 allow_cross_tenant_replication=False,
                 is_local_user_enabled=False,

@@ -26,7 +26,7 @@ class GcpSecureBucket(pulumi.ComponentResource):
     bucket: gcp.storage.Bucket
 
     def __init__(self, name: str, *, purpose: str, location: str, kms_key_id: pulumi.Input[str],
-                 tags: dict[str, str], protect: bool, bucket_name: str | None = None,
+                 tags: dict[str, str], protect: bool, project: str | None = None, bucket_name: str | None = None,
                  retention_days: int | None = None, lock: bool = False,
                  depends_on: Sequence[pulumi.Resource] = (),
                  opts: pulumi.ResourceOptions | None = None) -> None:
@@ -40,6 +40,7 @@ class GcpSecureBucket(pulumi.ComponentResource):
             f"{name}-bucket",
             gcp.storage.BucketArgs(
                 name=bucket_name,
+                project=project,
                 location=location,
                 uniform_bucket_level_access=True,
                 public_access_prevention="enforced",

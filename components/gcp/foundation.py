@@ -102,7 +102,8 @@ class GcpFoundation(pulumi.ComponentResource):
                           lock: bool = False) -> GcpSecureBucket:
             return GcpSecureBucket(
                 f"{name}-{purpose}", purpose=purpose, location=plan.region, kms_key_id=self.key.id, tags=tags,
-                protect=plan.protect, bucket_name=bucket_name(purpose), retention_days=retention_days,
+                protect=plan.protect, project=plan.account, bucket_name=bucket_name(purpose),
+                retention_days=retention_days,
                 lock=lock, depends_on=[storage_agent_grant], opts=child(self),
             )
 

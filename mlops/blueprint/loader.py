@@ -67,6 +67,9 @@ def parse_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
         source.positions[()] = position
         problem = exc.problem or "invalid YAML"
         context = f" {exc.context}" if exc.context else ""
+        if exc.context and exc.context_mark and exc.context_mark is not mark:
+            # Where the unfinished construct began is usually where the mistake is.
+            context += f" started at line {exc.context_mark.line + 1}, column {exc.context_mark.column + 1}"
         syntax = Diagnostic((), f"YAML syntax error: {problem}{context}")
         raise BlueprintError(file, [syntax], source) from None
     except yaml.YAMLError as exc:

@@ -1,5 +1,5 @@
 """Command-line interface (typer + rich)."""
 
-from .app import app
+from .main import app
 
 __all__ = ["app"]

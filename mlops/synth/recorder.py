@@ -120,8 +120,6 @@ class RecordingMonitor(MockMonitor):
 
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
-        if request.type == "pulumi:pulumi:Stack":
-            return response
         inputs = plain(json_format.MessageToDict(request.object))
         record = Recorded(
             urn=response.urn,

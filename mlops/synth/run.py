@@ -96,7 +96,9 @@ def _run_program(blueprint_path: str, environment: str) -> tuple[list[Recorded],
     runtime_settings.rpc_manager.clear()
     runtime_settings.outputs.clear()
     _sync_await(run_pulumi_func(program))
-    records = sorted(monitor.records, key=lambda r: construction.get((r.type, r.name), len(construction)))
+    # The root Stack is registered by set_mocks, before the transformation exists: it comes first.
+    records = sorted(monitor.records, key=lambda r: -1 if r.type == "pulumi:pulumi:Stack"
+                     else construction.get((r.type, r.name), len(construction)))
     for record in records:
         record.inputs = _sorted_keys(record.inputs)
     return records, _sorted_keys(plain(outputs))

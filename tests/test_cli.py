@@ -1,0 +1,159 @@
+"""The `mlops` command as a user runs it: exit codes, messages without tracebacks, files written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from mlops.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+FRAUD = "blueprints/fraud-detection-aws.yaml"
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables are checked by content: give rich room so cells are not wrapped."""
+    import mlops.cli.main as cli
+
+    for console in (cli.out, cli.err):
+        monkeypatch.setattr(console, "width", 220)
+
+
+def mlops(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mlops", *args], cwd=cwd, capture_output=True, text=True)
+
+
+BROKEN = {
+    "syntax": ("name: [unclosed\n", "2:1: (document): YAML syntax error: expected ',' or ']', but got '<stream end>' while parsing "
+                          "a flow sequence started at line 1, column 7"),
+    "empty": ("", "1:1: (document): the file is empty"),
+    "list-at-top": ("- a\n- b\n", "(document): expected a mapping of blueprint sections"),
+    "unknown-key": (Path(ROOT / FRAUD).read_text().replace("use_case:", "usecase:"),
+                    "usecase: unknown key; did you mean 'use_case'?"),
+    "bad-level": (Path(ROOT / FRAUD).read_text().replace("target: 3", "target: 7"),
+                  "maturity.target: out of range (got 7; allowed: <= 3)"),
+    "mapping-for-list": (Path(ROOT / FRAUD).read_text().replace("models:\n  - name: fraud-scorer",
+                                                                "models:\n  first:\n    name: fraud-scorer"),
+                         "models: expected a list"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_broken_blueprints_exit_2_with_a_located_message(tmp_path: Path, case: str) -> None:
+    text, expected = BROKEN[case]
+    path = tmp_path / f"{case}.yaml"
+    path.write_text(text)
+    for command in (["validate", str(path)], ["plan", str(path)], ["synth", str(path), "--env", "prod"]):
+        result = mlops(*command)
+        assert result.returncode == 2, (command, result.stderr)
+        assert "Traceback" not in result.stderr + result.stdout
+        assert f"{path}:" in result.stderr and expected in result.stderr, result.stderr
+
+
+def test_validate_reports_every_file_and_fails_if_one_is_bad(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\n")
+    result = mlops("validate", FRAUD, str(bad))
+    assert result.returncode == 2
+    assert f"valid {FRAUD}" in result.stdout.replace("\n", " ")
+    assert f"{bad}:1:1: use_case: required key is missing" in result.stderr
+
+
+def test_validate_does_not_import_pulumi() -> None:
+    code = ("import sys; from mlops.cli import app\n"
+            "try:\n    app(['validate', 'blueprints/fraud-detection-aws.yaml'])\n"
+            "except SystemExit as e:\n    assert e.code in (0, None), e.code\n"
+            "loaded = [m for m in sys.modules if m.startswith('pulumi')]\n"
+            "assert not loaded, loaded\n")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True)
+
+
+def test_unknown_environment_is_a_located_error() -> None:
+    result = mlops("synth", FRAUD, "--env", "qa")
+    assert result.returncode == 2
+    assert "environments: the blueprint does not declare this environment (got 'qa'; allowed: dev, staging, prod)" \
+        in result.stderr
+
+
+def test_plan_shows_gates_and_what_is_built() -> None:
+    result = runner.invoke(app, ["plan", "blueprints/demand-forecasting-azure.yaml", "--env", "prod"],
+                           terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "progressive_delivery" in result.output and "off: needs maturity.target.deployment >= 2" in result.output
+    assert "built" in result.output and "planned" in result.output
+
+
+def test_plan_json_is_the_plan() -> None:
+    result = runner.invoke(app, ["plan", FRAUD, "--env", "prod", "--json"])
+    [plan] = json.loads(result.stdout)
+    assert plan["environment"] == "prod" and plan["protect"] is True
+    assert plan["models"][0]["serving"]["min_instances"] == 2
+
+
+def test_synth_writes_the_manifest_to_stdout(tmp_path: Path) -> None:
+    result = mlops("synth", FRAUD, "--env", "dev", "--json", "-")
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads(result.stdout)
+    assert manifest["environment"] == "dev" and manifest["cloud"] == "aws"
+    assert "resources" in result.stderr  # the summary goes to stderr when stdout carries JSON
+
+
+def test_synth_strict_fails_on_a_mandatory_violation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import mlops.synth.run as synth_run
+    from mlops.policies import Violation
+
+    def one_violation(records: object, plan: object) -> list[Violation]:
+        return [Violation("aws-s3-versioning", "urn:x", "S3 bucket without versioning enabled", "mandatory")]
+
+    monkeypatch.setattr(synth_run, "evaluate", one_violation)
+    strict = runner.invoke(app, ["synth", FRAUD, "--env", "dev", "--strict", "-q"], terminal_width=200)
+    assert strict.exit_code == 1
+    assert "aws-s3-versioning" in strict.output
+    relaxed = runner.invoke(app, ["synth", FRAUD, "--env", "dev", "-q"], terminal_width=200)
+    assert relaxed.exit_code == 0
+
+
+def test_synth_json_file_is_written_atomically(tmp_path: Path) -> None:
+    target = tmp_path / "nested" / "m.json"
+    result = runner.invoke(app, ["synth", FRAUD, "--env", "staging", "--json", str(target), "-q"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(target.read_text())["environment"] == "staging"
+    assert [p.name for p in target.parent.iterdir()] == ["m.json"]
+
+
+def test_init_copies_an_example_under_a_new_name(tmp_path: Path) -> None:
+    target = tmp_path / "team" / "payments.yaml"
+    target.parent.mkdir()
+    result = runner.invoke(app, ["init", "payments-risk", "--from", "fraud-detection-aws", "--out", str(target)])
+    assert result.exit_code == 0, result.output
+    text = target.read_text()
+    assert yaml.safe_load(text)["name"] == "payments-risk"
+    schema_line = text.splitlines()[0]
+    schema = (target.parent / schema_line.split("$schema=")[1]).resolve()
+    assert schema == ROOT / "blueprints" / "blueprint.schema.json"
+    again = runner.invoke(app, ["init", "payments-risk", "--from", "fraud-detection-aws", "--out", str(target)])
+    assert again.exit_code == 2 and "already exists" in again.output
+
+
+def test_init_rejects_bad_names_and_unknown_examples(tmp_path: Path) -> None:
+    bad_name = runner.invoke(app, ["init", "Payments_Risk", "--from", "fraud-detection-aws",
+                                   "--out", str(tmp_path / "x.yaml")])
+    assert bad_name.exit_code == 2 and "name: not a valid name" in bad_name.output
+    assert not (tmp_path / "x.yaml").exists()
+    unknown = runner.invoke(app, ["init", "x", "--from", "nope", "--out", str(tmp_path / "y.yaml")])
+    assert unknown.exit_code == 2 and "fraud-detection-aws" in unknown.output
+
+
+@pytest.mark.parametrize("command", ["validate", "plan", "synth", "init", "schema"])
+def test_every_command_has_help(command: str) -> None:
+    result = runner.invoke(app, [command, "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    assert len(result.output.strip().splitlines()) > 5
