@@ -32,8 +32,8 @@ def mlops(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 
 
 BROKEN = {
-    "syntax": ("name: [unclosed\n", "2:1: (document): YAML syntax error: expected ',' or ']', but got '<stream end>' while parsing "
-                          "a flow sequence started at line 1, column 7"),
+    "syntax": ("name: [unclosed\n", "2:1: (document): YAML syntax error: expected ',' or ']', but got "
+               "'<stream end>' while parsing a flow sequence started at line 1, column 7"),
     "empty": ("", "1:1: (document): the file is empty"),
     "list-at-top": ("- a\n- b\n", "(document): expected a mapping of blueprint sections"),
     "unknown-key": (Path(ROOT / FRAUD).read_text().replace("use_case:", "usecase:"),

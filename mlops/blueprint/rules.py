@@ -143,8 +143,9 @@ def _search_parallelism(bp: Blueprint) -> Iterator[Finding]:
 def _champion_needs_metric(bp: Blueprint) -> Iterator[Finding]:
     # Only explicit requests: by default the comparison is simply skipped when there is no metric.
     for path, m in _models(bp):
-        wants_champion = (m.quality_gates.compare_to_champion and "compare_to_champion" in m.quality_gates.model_fields_set) \
-            or (m.retraining.champion_challenger and "champion_challenger" in m.retraining.model_fields_set)
+        gates, retraining = m.quality_gates, m.retraining
+        wants_champion = (gates.compare_to_champion and "compare_to_champion" in gates.model_fields_set) or (
+            retraining.champion_challenger and "champion_challenger" in retraining.model_fields_set)
         if wants_champion and not m.quality_gates.metrics:
             yield Finding((*path, "quality_gates", "metrics"), [])
 

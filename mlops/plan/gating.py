@@ -9,9 +9,9 @@ silent drop: the message says which level to raise.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from itertools import chain
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import chain
 
 from mlops.blueprint.diagnostics import YamlPath
 from mlops.blueprint.model import Blueprint, DeliveryStrategy, Dimension, ServingMode
