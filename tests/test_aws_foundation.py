@@ -29,6 +29,7 @@ def _by_name(result: SynthResult, suffix: str):  # type: ignore[no-untyped-def]
 
 def test_resource_inventory(prod: SynthResult) -> None:
     counts = Counter(r.type for r in prod.resources)
+    assert counts["pulumi:pulumi:Stack"] == 1
     assert counts["pulumi:providers:aws"] == 1
     assert counts["mlops:index:SageMakerPlatform"] == 1
     assert counts["mlops:index:AwsFoundation"] == 1
@@ -45,10 +46,10 @@ def test_every_resource_descends_from_the_root(prod: SynthResult) -> None:
     by_urn = {r.urn: r for r in prod.resources}
     [root] = [r for r in prod.resources if r.type == "mlops:index:SageMakerPlatform"]
     for record in prod.resources:
-        if record.type.startswith("pulumi:providers:") or record is root:
+        if record.type.startswith(("pulumi:providers:", "pulumi:pulumi:Stack")) or record is root:
             continue
         chain = record
-        while chain.parent in by_urn:
+        while chain is not root and chain.parent in by_urn:
             chain = by_urn[chain.parent]
         assert chain is root, record.name
 

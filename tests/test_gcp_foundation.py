@@ -20,6 +20,7 @@ from mlops.synth import SynthResult, synth
 from mlops.synth.recorder import PlatformMocks, Recorded
 
 BLUEPRINT = str(Path(__file__).resolve().parents[1] / "blueprints" / "product-recommendations-gcp.yaml")
+STACK = "pulumi:pulumi:Stack"
 PROVIDER = "pulumi:providers:gcp"
 PLATFORM = "mlops:index:VertexPlatform"
 KEY_RING = "gcp:kms/keyRing:KeyRing"
@@ -86,6 +87,7 @@ def named(result: SynthResult, suffix: str) -> Recorded:
 
 def test_resource_counts(prod: SynthResult) -> None:
     assert Counter(r.type for r in prod.resources) == {
+        STACK: 1,
         PROVIDER: 1,
         PLATFORM: 1,
         "mlops:index:GcpFoundation": 1,
@@ -103,8 +105,10 @@ def test_every_resource_hangs_off_the_platform_and_uses_the_explicit_provider(pr
     by_urn = {r.urn: r for r in prod.resources}
     [platform] = of_type(prod, PLATFORM)
     [provider] = of_type(prod, PROVIDER)
+    [stack] = of_type(prod, STACK)
+    assert platform.parent == provider.parent == stack.urn
     for record in prod.resources:
-        if record in (platform, provider):
+        if record in (stack, platform, provider):
             continue
         parent = record.parent
         while parent is not None and parent != platform.urn:
@@ -115,7 +119,7 @@ def test_every_resource_hangs_off_the_platform_and_uses_the_explicit_provider(pr
 
 
 def test_child_names_start_with_their_parent_name(prod: SynthResult) -> None:
-    by_urn = {r.urn: r for r in prod.resources}
+    by_urn = {r.urn: r for r in prod.resources if r.type != STACK}
     for record in prod.resources:
         if record.parent in by_urn:
             assert record.name.startswith(by_urn[record.parent].name + "-"), record.name

@@ -93,7 +93,7 @@ class PlatformMocks(pulumi.runtime.Mocks):
         identity = outputs.get("identity")
         if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
             # azure-native takes user-assigned identities as a list of ids but returns a map keyed by id.
-            assigned = {i: {} for i in identity["userAssignedIdentities"]}
+            assigned: dict[str, dict[str, Any]] = {i: {} for i in identity["userAssignedIdentities"]}
             outputs["identity"] = {**identity, "userAssignedIdentities": assigned}
         return f"{args.name}-id", outputs
 

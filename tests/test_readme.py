@@ -1,0 +1,22 @@
+"""The README stays true: its gating table is the gating table, its commands are the real ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mlops.plan import GATES
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+
+
+def test_gating_table_matches_the_code() -> None:
+    for gate in GATES:
+        needs = f"{gate.dimension.value} ≥ {gate.level}" if gate.dimension else "always"
+        row = f"| `{gate.capability.value}` | {needs} | {gate.summary} |"
+        assert row in README, f"README gating table is out of date for {gate.capability.value}: {row}"
+
+
+def test_quick_start_commands_are_the_ci_commands() -> None:
+    ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
+    assert "python3 dev.py test" in README and "python3 dev.py test" in ci
+    assert "python3 dev.py synth" in README
