@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pulumi
 import pytest
 
 import mlops.program
@@ -17,7 +16,7 @@ from components.gcp.foundation import ACCOUNT_ID_MAX, BUCKET_NAME_MAX, execution
 from mlops.blueprint import load_blueprint
 from mlops.plan import Plan, plan_loaded
 from mlops.synth import SynthResult, synth
-from mlops.synth.recorder import PlatformMocks, Recorded
+from mlops.synth.recorder import Recorded
 
 BLUEPRINT = str(Path(__file__).resolve().parents[1] / "blueprints" / "product-recommendations-gcp.yaml")
 STACK = "pulumi:pulumi:Stack"
@@ -33,29 +32,6 @@ STATEFUL = {KEY_RING, KEY, BUCKET}
 KEY_USER = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
 LABEL = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 LABEL_VALUE = re.compile(r"[a-z0-9_-]{0,63}")
-
-
-class ServiceAccountMocks(PlatformMocks):
-    """PlatformMocks plus the email and member the provider computes for a service account.
-
-    The shared mocks echo inputs only, so `Account.email` / `.member` would be None and the
-    identity's IAM bindings would be recorded without a member (or a dependency on the account).
-    """
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        resource_id, outputs = super().new_resource(args)
-        if args.typ == ACCOUNT:
-            project = args.inputs.get("project", "default")
-            email = f"{args.inputs['accountId']}@{project}.iam.gserviceaccount.com"
-            outputs.update(email=email, member=f"serviceAccount:{email}")
-        return resource_id, outputs
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _service_account_mocks() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("mlops.synth.run.PlatformMocks", ServiceAccountMocks)
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -90,6 +90,12 @@ class PlatformMocks(pulumi.runtime.Mocks):
             # Azure assigns these ids; role assignments and stack outputs read them.
             for key in ("principalId", "clientId"):
                 outputs.setdefault(key, str(uuid.uuid5(uuid.NAMESPACE_URL, f"mock:{key}:{args.name}")))
+        if args.typ == "gcp:serviceaccount/account:Account":
+            # GCP derives the email (and the IAM member string) from the account id and project.
+            project = outputs.get("project") or "default-project"
+            email = f"{outputs['accountId']}@{project}.iam.gserviceaccount.com"
+            outputs.setdefault("email", email)
+            outputs.setdefault("member", f"serviceAccount:{email}")
         identity = outputs.get("identity")
         if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
             # azure-native takes user-assigned identities as a list of ids but returns a map keyed by id.
@@ -107,15 +113,12 @@ class PlatformMocks(pulumi.runtime.Mocks):
         return {}, []
 
 
-@dataclass
 class RecordingMonitor(MockMonitor):
     """MockMonitor that keeps every RegisterResource request (parent, deps, protect …)."""
 
-    records: list[Recorded] = field(default_factory=list)
-
     def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
         super().__init__(mocks)
-        self.records = []
+        self.records: list[Recorded] = []
         self._lock = threading.Lock()
 
     def RegisterResource(self, request: Any) -> Any:
