@@ -31,7 +31,11 @@ def shorten(value: object, limit: int = 60) -> str:
     elif isinstance(value, dict):
         text = "a mapping" if value else "an empty mapping"
     elif isinstance(value, list):
-        text = "a list" if value else "an empty list"
+        scalars = all(isinstance(v, str | int | float | bool) for v in value)
+        text = ("[" + ", ".join(shorten(v, limit) for v in value) + "]") if value and scalars else (
+            "a list" if value else "an empty list")
+        if len(text) > limit:
+            text = "a list"
     else:
         text = str(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -472,6 +472,17 @@ class TrainingOverride(_Model):
     spot: bool | None = None
 
 
+class Network(_Model):
+    """Where the platform runs: an existing private network (the usual enterprise case) or a new one."""
+
+    vpc: str | None = None
+    """Existing network: AWS VPC id, GCP VPC network name, or Azure virtual network resource id."""
+    subnets: list[str] = []
+    """Private subnets of `vpc` for jobs and endpoints (at least two, in different zones, on AWS)."""
+    cidr: str = Field(default="10.40.0.0/16", pattern=r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$")
+    """Address range when the platform creates its own network (ignored with `vpc`)."""
+
+
 class EnvironmentSpec(_Model):
     """Settings of one environment; each becomes one Pulumi stack."""
 
@@ -485,6 +496,8 @@ class EnvironmentSpec(_Model):
     """Applied to every model in this environment."""
     training: TrainingOverride = TrainingOverride()
     """Applied to every model in this environment."""
+    network: Network = Network()
+    """The network of this environment; without `vpc` the platform creates one."""
 
 
 def _default_environments() -> dict[EnvironmentName, EnvironmentSpec]:

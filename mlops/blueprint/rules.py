@@ -377,6 +377,16 @@ def _regions_fit_cloud(bp: Blueprint) -> Iterator[Finding]:
             yield Finding(("environments", env, "region"), spec.region)
 
 
+def _network_subnets(bp: Blueprint) -> Iterator[Finding]:
+    for env, spec in bp.environments.items():
+        net = spec.network
+        if net.subnets and net.vpc is None:
+            yield Finding(("environments", env, "network", "subnets"), net.subnets)
+        elif net.vpc is not None and bp.cloud.provider == Cloud.aws and len(net.subnets) < 2:
+            # SageMaker endpoints and multi-AZ serving need subnets in at least two zones.
+            yield Finding(("environments", env, "network", "subnets"), net.subnets)
+
+
 def _azure_budget_notifications(bp: Blueprint) -> Iterator[Finding]:
     # Azure consumption budgets take at most five notifications.
     if bp.cloud.provider == Cloud.azure and bp.cost and len(bp.cost.alert_thresholds_percent) > 5:
@@ -462,6 +472,9 @@ RULES: tuple[Rule, ...] = (
          "not an account id of this cloud (AWS account, GCP project, Azure subscription)",
          _accounts_fit_cloud),
     Rule("regions-fit-cloud", "not a region name of this cloud", _regions_fit_cloud),
+    Rule("network-subnets",
+         "subnets belong to an existing `vpc`; on AWS an existing VPC needs at least two private subnets",
+         _network_subnets, "two or more subnet ids of the named vpc"),
     Rule("azure-budget-notifications", "Azure budgets take at most 5 alert thresholds",
          _azure_budget_notifications, "<= 5"),
 )

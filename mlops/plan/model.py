@@ -125,6 +125,15 @@ class GovernancePlan(_Plan):
     risk_tier: RiskTier
 
 
+class NetworkPlan(_Plan):
+    existing_vpc: str | None
+    """Use this network (blueprint `network.vpc`); None: the platform creates one."""
+    subnets: tuple[str, ...]
+    cidr: str
+    isolated: bool
+    """Jobs, models and tracking run without internet access, inside the network (staging, prod)."""
+
+
 class CostPlan(_Plan):
     monthly_budget_usd: float
     alert_thresholds_percent: tuple[float, ...]
@@ -146,6 +155,7 @@ class Plan(_Plan):
     protect: bool
     """Stateful resources are protected and retained on delete."""
     network_isolation: bool
+    network: NetworkPlan
     key_rotation_days: int
     log_retention_days: int
     tags: dict[str, str]
