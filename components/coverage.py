@@ -11,8 +11,13 @@ from mlops.plan import Capability, Plan
 
 _FOUNDATION = frozenset({Capability.foundation, Capability.audit_trail})
 
+# AWS, by area of the back end (each area's module adds what it builds).
+_AWS_PIPELINES: frozenset[Capability] = frozenset()
+_AWS_SERVING: frozenset[Capability] = frozenset()
+_AWS_PLATFORM: frozenset[Capability] = frozenset()
+
 BUILT: dict[Cloud, frozenset[Capability]] = {
-    Cloud.aws: _FOUNDATION,
+    Cloud.aws: _FOUNDATION | _AWS_PIPELINES | _AWS_SERVING | _AWS_PLATFORM,
     Cloud.gcp: _FOUNDATION,
     Cloud.azure: _FOUNDATION,
 }

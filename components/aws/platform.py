@@ -8,6 +8,7 @@ from components.base import TYPE_PREFIX, child
 from mlops.plan import Plan
 
 from .foundation import AwsFoundation
+from .network import VpcConfig
 
 
 class SageMakerPlatform(pulumi.ComponentResource):
@@ -32,4 +33,22 @@ class SageMakerPlatform(pulumi.ComponentResource):
             "audit_bucket": foundation.audit.bucket.bucket,
             "execution_role_arn": foundation.execution_role.arn,
         }
+
+        # --- network [platform helper]: AwsNetwork; sets `vpc` (None when the plan is not isolated).
+        vpc: VpcConfig | None = None
+
+        # --- alerting [serving helper]: AwsAlerting (SNS topic + routes); sets `alert_topic_arn`.
+        alert_topic_arn: pulumi.Output[str] | None = None
+
+        # --- experiment tracking, feature store [platform helper]
+
+        # --- model registry, training pipelines [pipelines helper]
+
+        # --- serving, deployment on approval, monitoring [serving helper]
+
+        # --- retraining triggers [pipelines helper]
+
+        # --- governance roles, audit trail, cost [platform helper]
+
+        del vpc, alert_topic_arn  # consumed by the sections above as they are built
         self.register_outputs(dict(self.outputs))

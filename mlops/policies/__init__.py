@@ -9,6 +9,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .aws import AWS_POLICIES
+from .aws_pipeline import AWS_PIPELINE_POLICIES
+from .aws_platform import AWS_PLATFORM_POLICIES
+from .aws_serving import AWS_SERVING_POLICIES
 from .azure import AZURE_POLICIES
 from .engine import Violation, policy_resources, run_policies
 from .gcp import GCP_POLICIES
@@ -17,7 +20,14 @@ if TYPE_CHECKING:
     from mlops.plan import Plan
     from mlops.synth.recorder import Recorded
 
-ALL_POLICIES = [*AWS_POLICIES, *GCP_POLICIES, *AZURE_POLICIES]
+ALL_POLICIES = [
+    *AWS_POLICIES,
+    *AWS_PIPELINE_POLICIES,
+    *AWS_SERVING_POLICIES,
+    *AWS_PLATFORM_POLICIES,
+    *GCP_POLICIES,
+    *AZURE_POLICIES,
+]
 
 
 def evaluate(records: Sequence[Recorded], plan: Plan | None = None) -> list[Violation]:

@@ -1,0 +1,7 @@
+"""AWS policies for the pipeline capabilities (see the module of each rule for its source)."""
+
+from __future__ import annotations
+
+from pulumi_policy import ResourceValidationPolicy, StackValidationPolicy
+
+AWS_PIPELINE_POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = []
