@@ -46,9 +46,8 @@ def _walk(node: yaml.Node, path: YamlPath, source: SourceMap, problems: list[Dia
             key_path = (*path, str(key))
             if str(key) in result:
                 problems.append(Diagnostic(key_path, "duplicate key: only one is allowed"))
-            source.positions[key_path] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             result[str(key)] = _walk(value_node, key_path, source, problems)
-            # A key points at its own line; its value's position is kept only if it is nested.
+            # Problems with a value are reported at its key (the value node's position is overwritten).
             source.positions[key_path] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
         return result
     if isinstance(node, yaml.SequenceNode):
