@@ -12,9 +12,21 @@ from mlops.plan import Capability, Plan
 _FOUNDATION = frozenset({Capability.foundation, Capability.audit_trail})
 
 # AWS, by area of the back end (each area's module adds what it builds).
-_AWS_PIPELINES: frozenset[Capability] = frozenset()
-_AWS_SERVING: frozenset[Capability] = frozenset()
-_AWS_PLATFORM: frozenset[Capability] = frozenset()
+_AWS_PIPELINES: frozenset[Capability] = frozenset({
+    Capability.model_registry, Capability.champion_challenger, Capability.training_pipeline,
+    Capability.hyperparameter_search, Capability.scheduled_retraining, Capability.drift_retraining,
+    Capability.performance_retraining,
+})
+_AWS_SERVING: frozenset[Capability] = frozenset({
+    Capability.serving, Capability.autoscaling, Capability.progressive_delivery, Capability.shadow_deployment,
+    Capability.sre_alarms, Capability.prediction_logging, Capability.quality_monitoring, Capability.drift_monitoring,
+    # Approval: versions register pending approval (pipelines); approved ones deploy (the deployer, here).
+    Capability.approval_workflow,
+})
+_AWS_PLATFORM: frozenset[Capability] = frozenset({
+    Capability.experiment_tracking, Capability.feature_store, Capability.freshness_alerts, Capability.rbac_roles,
+    Capability.enforced_approval, Capability.model_cards, Capability.cost_controls,
+})
 
 BUILT: dict[Cloud, frozenset[Capability]] = {
     Cloud.aws: _FOUNDATION | _AWS_PIPELINES | _AWS_SERVING | _AWS_PLATFORM,

@@ -30,6 +30,8 @@ BASE: dict[str, Any] = {
     "cloud": {"provider": "aws", "region": "us-east-1"},
     "maturity": {"target": 2},
     "models": [model()],
+    # AWS budgets notify the alert routes (rule aws-cost-alerts-need-a-route).
+    "alerts": [{"kind": "email", "target": "ml@example.com"}],
 }
 
 
@@ -133,7 +135,9 @@ def test_deployment_2_keeps_an_explicit_strategy() -> None:
 
 
 def test_batch_and_streaming_models_are_not_defaulted_to_canary() -> None:
-    bp = blueprint(models=[model(name="nightly", serving={"mode": "batch", "schedule": "daily"}),
+    # GCP: the AWS back end refuses streaming serving (mlops.plan.support); gating is cloud-neutral.
+    bp = blueprint(cloud={"provider": "gcp", "region": "europe-west4"},
+                   models=[model(name="nightly", serving={"mode": "batch", "schedule": "daily"}),
                            model(name="events", serving={"mode": "streaming", "stream": "kinesis://events"})])
     batch, streaming = plan(bp, "prod").models
     assert serving(batch).delivery.strategy == DeliveryStrategy.all_at_once

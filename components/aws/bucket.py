@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import pulumi
@@ -18,7 +19,8 @@ class AwsSecureBucket(pulumi.ComponentResource):
     Creates: `-bucket` (s3.Bucket), `-ownership` (owner-enforced, ACLs off), `-public-access`
     (all four blocks on), `-versioning` (enabled), `-encryption` (SSE-KMS with the platform key,
     bucket keys on), `-tls-only` (bucket policy denying aws:SecureTransport=false) and, when
-    `lock_days` is set, `-object-lock` (default retention in `lock_mode`).
+    `lock_days` is set, `-object-lock` (default retention in `lock_mode`). `policy_statements`, given
+    the bucket's ARN, adds statements to the bucket policy (e.g. delivery by an AWS service).
     """
 
     bucket: aws.s3.Bucket
@@ -27,6 +29,7 @@ class AwsSecureBucket(pulumi.ComponentResource):
                  protect: bool,
                  bucket_name: str | None = None, lock_days: int | None = None,
                  lock_mode: Literal["GOVERNANCE", "COMPLIANCE"] = "GOVERNANCE",
+                 policy_statements: Callable[[pulumi.Output[str]], Sequence[Statement]] | None = None,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TYPE_PREFIX}AwsSecureBucket", name, None, opts)
         locked = lock_days is not None
@@ -72,6 +75,8 @@ class AwsSecureBucket(pulumi.ComponentResource):
             ),
             opts=child(self),
         )
+        # The bucket's one policy: TLS only, plus what the owner adds (e.g. CloudTrail delivery). The
+        # resource keeps its `-tls-only` name so existing stacks do not replace it.
         aws.s3.BucketPolicy(
             f"{name}-tls-only",
             aws.s3.BucketPolicyArgs(
@@ -83,7 +88,7 @@ class AwsSecureBucket(pulumi.ComponentResource):
                     Action="s3:*",
                     Resource=[self.bucket.arn, pulumi.Output.concat(self.bucket.arn, "/*")],
                     Condition={"Bool": {"aws:SecureTransport": "false"}},
-                )),
+                ), *(policy_statements(self.bucket.arn) if policy_statements else ())),
             ),
             # The public-access block must exist first, or a policy with a "*" principal is refused.
             opts=child(self, depends_on=[ownership, public_access]),

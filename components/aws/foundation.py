@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import pulumi
@@ -10,16 +11,80 @@ import pulumi_aws as aws
 from components.base import TYPE_PREFIX, child
 from mlops.plan import Plan
 
+from .account import account_arn, account_id
 from .bucket import AwsSecureBucket
 from .iam import Statement, policy_document
+from .names import partition, trail_log_prefix, trail_name
+
+
+def trail_arn(plan: Plan, account: pulumi.Input[str]) -> pulumi.Output[str]:
+    return account_arn(plan, account, "cloudtrail", f"trail/{trail_name(plan)}")
+
+
+def key_policy(plan: Plan, account: pulumi.Input[str]) -> pulumi.Output[str]:
+    """The platform key's policy: the account administers it through IAM (the AWS default statement);
+    the AWS services that write encrypted data on the platform's behalf may use it, each scoped.
+
+    A key policy's `Resource: "*"` means this key. Services that encrypt with a customer-managed key
+    on their own (CloudWatch Logs, CloudTrail, publishers to an encrypted SNS topic) need the key
+    policy to say so: IAM permissions of the account cannot grant a service principal.
+    """
+    root = pulumi.Output.concat("arn:", partition(plan.region), ":iam::", account, ":root")
+    trail = trail_arn(plan, account)
+    return policy_document(
+        Statement(Sid="AccountAdministersKeyThroughIam", Effect="Allow", Principal={"AWS": root},
+                  Action="kms:*", Resource="*"),
+        Statement(Sid="CloudWatchLogsEncryptLogGroups", Effect="Allow",
+                  Principal={"Service": f"logs.{plan.region}.amazonaws.com"},
+                  Action=["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo",
+                          "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext"],
+                  Resource="*",
+                  # Only for log groups of this account (the context key is a string holding an ARN).
+                  Condition={"StringLike": {"kms:EncryptionContext:aws:logs:arn":
+                                            account_arn(plan, account, "logs", "log-group:*")}}),
+        Statement(Sid="CloudTrailEncryptLogs", Effect="Allow", Principal={"Service": "cloudtrail.amazonaws.com"},
+                  Action="kms:GenerateDataKey", Resource="*",
+                  Condition={"StringEquals": {"aws:SourceArn": trail},
+                             "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": pulumi.Output.concat(
+                                 "arn:", partition(plan.region), ":cloudtrail:*:", account, ":trail/*")}}),
+        Statement(Sid="CloudTrailDescribeKey", Effect="Allow", Principal={"Service": "cloudtrail.amazonaws.com"},
+                  Action="kms:DescribeKey", Resource="*", Condition={"StringEquals": {"aws:SourceArn": trail}}),
+        # Alarms and EventBridge rules publish to the platform's encrypted SNS topics (and rules
+        # dead-letter to its encrypted queues): the publisher encrypts with the key itself.
+        Statement(Sid="AlarmsAndRulesPublishToEncryptedTopics", Effect="Allow",
+                  Principal={"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
+                  Action=["kms:Decrypt", "kms:GenerateDataKey"], Resource="*"),
+        Statement(Sid="BudgetsPublishToEncryptedTopics", Effect="Allow",
+                  Principal={"Service": "budgets.amazonaws.com"},
+                  Action=["kms:Decrypt", "kms:GenerateDataKey"], Resource="*",
+                  Condition={"StringEquals": {"aws:SourceAccount": account}}),
+    )
+
+
+def cloudtrail_delivery(plan: Plan, account: pulumi.Input[str], bucket_arn: pulumi.Output[str]) -> list[Statement]:
+    """Audit bucket policy statements letting this platform's trail (and no other) deliver its files."""
+    trail = trail_arn(plan, account)
+    return [
+        Statement(Sid="CloudTrailAclCheck", Effect="Allow", Principal={"Service": "cloudtrail.amazonaws.com"},
+                  Action="s3:GetBucketAcl", Resource=bucket_arn,
+                  Condition={"StringEquals": {"aws:SourceArn": trail}}),
+        Statement(Sid="CloudTrailWrite", Effect="Allow", Principal={"Service": "cloudtrail.amazonaws.com"},
+                  Action="s3:PutObject",
+                  Resource=pulumi.Output.concat(bucket_arn, "/", trail_log_prefix(plan), "/AWSLogs/", account, "/*"),
+                  Condition={"StringEquals": {"aws:SourceArn": trail,
+                                              "s3:x-amz-acl": "bucket-owner-full-control"}}),
+    ]
 
 
 class AwsFoundation(pulumi.ComponentResource):
     """Keys, storage and identity every other AWS capability builds on.
 
-    Creates: `-key` (KMS customer-managed key, automatic rotation) and `-key-alias`;
+    Creates: `-key` (KMS customer-managed key, automatic rotation; its policy lets the account
+    administer it through IAM and CloudWatch Logs, CloudTrail, alarms, EventBridge and budgets use it)
+    and `-key-alias`;
     `-data`, `-artifacts` and `-audit` (AwsSecureBucket: private, versioned, SSE-KMS, TLS only;
-    the audit bucket with Object Lock retention from governance); `-execution-role` (assumed by
+    the audit bucket with Object Lock retention from governance and a policy admitting the platform's
+    CloudTrail trail); `-execution-role` (assumed by
     SageMaker only, from this account) with `-execution-policy` (read/write on data and
     artifacts, use of the key, nothing else).
 
@@ -29,6 +94,7 @@ class AwsFoundation(pulumi.ComponentResource):
     def __init__(self, name: str, plan: Plan, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TYPE_PREFIX}AwsFoundation", name, None, opts)
         tags = dict(plan.tags)
+        account = account_id(plan, self)
         self.key = aws.kms.Key(
             f"{name}-key",
             aws.kms.KeyArgs(
@@ -36,6 +102,7 @@ class AwsFoundation(pulumi.ComponentResource):
                 enable_key_rotation=True,
                 rotation_period_in_days=plan.key_rotation_days,
                 deletion_window_in_days=30,
+                policy=key_policy(plan, account),
                 tags=tags,
             ),
             opts=child(self, stateful=True, protect=plan.protect),
@@ -45,18 +112,21 @@ class AwsFoundation(pulumi.ComponentResource):
                       opts=child(self))
 
         def store(purpose: str, lock_days: int | None = None,
-                  lock_mode: Literal["GOVERNANCE", "COMPLIANCE"] = "GOVERNANCE") -> AwsSecureBucket:
+                  lock_mode: Literal["GOVERNANCE", "COMPLIANCE"] = "GOVERNANCE",
+                  policy_statements: Callable[[pulumi.Output[str]], list[Statement]] | None = None,
+                  ) -> AwsSecureBucket:
             # Named after the account when it is known (S3 names are global); else Pulumi auto-names.
             bucket_name = f"{plan.prefix}-{purpose}-{plan.account}" if plan.account else None
             return AwsSecureBucket(f"{name}-{purpose}", purpose=purpose, kms_key_arn=self.key.arn, tags=tags,
                                    protect=plan.protect, bucket_name=bucket_name, lock_days=lock_days,
-                                   lock_mode=lock_mode, opts=child(self))
+                                   lock_mode=lock_mode, policy_statements=policy_statements, opts=child(self))
 
         self.data = store("data")
         self.artifacts = store("artifacts")
         lock_mode: Literal["GOVERNANCE", "COMPLIANCE"] = (
             "COMPLIANCE" if plan.governance.audit_lock_mode == "compliance" else "GOVERNANCE")
-        self.audit = store("audit", lock_days=plan.governance.audit_retention_days, lock_mode=lock_mode)
+        self.audit = store("audit", lock_days=plan.governance.audit_retention_days, lock_mode=lock_mode,
+                           policy_statements=lambda bucket_arn: cloudtrail_delivery(plan, account, bucket_arn))
 
         trust = Statement(
             Effect="Allow",

@@ -6,6 +6,7 @@ built from these TypedDicts (a mistyped key is a type error) and passed as JSON 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, NotRequired, TypedDict
 
 import pulumi
@@ -16,7 +17,7 @@ class Statement(TypedDict):
     Effect: Literal["Allow", "Deny"]
     Action: str | list[str]
     Resource: NotRequired[pulumi.Input[str] | list[pulumi.Input[str]]]
-    Principal: NotRequired[str | dict[str, str | list[str]]]
+    Principal: NotRequired[str | Mapping[str, pulumi.Input[str] | Sequence[pulumi.Input[str]]]]
     Condition: NotRequired[dict[str, dict[str, Any]]]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Literal
 
 from mlops.plan import Plan
@@ -25,3 +26,149 @@ def model_package_group_name(plan: Plan, model: str) -> str:
 
 def endpoint_name(plan: Plan, model: str) -> str:
     return f"{plan.prefix}-{model}"
+
+
+# --------------------------------------------------------------------------- platform area
+
+
+def trail_name(plan: Plan) -> str:
+    """The platform's CloudTrail trail; the audit bucket policy admits only this trail."""
+    return f"{plan.prefix}-audit"
+
+
+def trail_log_prefix(plan: Plan) -> str:
+    """Key prefix of CloudTrail files in the audit bucket (CloudTrail appends AWSLogs/<account>/)."""
+    return "cloudtrail"
+
+
+def tracking_server_name(plan: Plan) -> str:
+    """SageMaker managed MLflow tracking server: `<prefix>-mlflow`."""
+    return f"{plan.prefix}-mlflow"
+
+
+def feature_group_name(plan: Plan, entity: str) -> str:
+    """Feature group of an entity: `<prefix>-<entity>` (underscores become dashes; at most 64 characters)."""
+    name = f"{plan.prefix}-{entity.replace('_', '-')}"
+    return name if len(name) <= 64 else f"{name[:57]}-{hashlib.sha256(name.encode()).hexdigest()[:6]}"
+
+
+def model_card_name(plan: Plan, model: str) -> str:
+    return f"{plan.prefix}-{model}"
+
+
+def role_name(plan: Plan, persona: str) -> str:
+    """IAM role a group of people assumes: `<prefix>-<persona>` (data-scientist, ml-engineer, approver)."""
+    return f"{plan.prefix}-{persona}"
+
+
+def budget_name(plan: Plan) -> str:
+    return f"{plan.prefix}-monthly"
+
+
+def image_repository_name(plan: Plan, model: str) -> str:
+    """ECR repository holding a model's own training/serving image (LightGBM, custom frameworks)."""
+    return f"{plan.prefix}-{model}"
+
+
+def partition(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def arn(plan: Plan, service: str, resource: str, *, region: bool = True) -> str:
+    """An ARN in this environment's account and region (account `*` when the blueprint names none)."""
+    return (f"arn:{partition(plan.region)}:{service}:{plan.region if region else ''}:"
+            f"{plan.account or '*'}:{resource}")
+
+
+def pipeline_arn(plan: Plan, model: str) -> str:
+    """SageMaker lower-cases names in pipeline ARNs; ours are lower-case already."""
+    return arn(plan, "sagemaker", f"pipeline/{pipeline_name(plan, model)}")
+
+
+def model_package_group_arn(plan: Plan, model: str) -> str:
+    return arn(plan, "sagemaker", f"model-package-group/{model_package_group_name(plan, model)}")
+
+
+def model_package_arns(plan: Plan, model: str) -> str:
+    """Every version registered in a model's group (`model-package/<group>/<version>`).
+
+    The governance roles grant `sagemaker:UpdateModelPackage` (approval status) on this pattern to the
+    approver role only.
+    """
+    return arn(plan, "sagemaker", f"model-package/{model_package_group_name(plan, model)}/*")
+
+
+# --------------------------------------------------------------------------- serving area
+
+SAGEMAKER_NAME_LIMIT = 63
+CHAMPION_VARIANT = "champion"
+"""Production variant of every endpoint; a rollout keeps the variant name (deployment guardrails need it)."""
+SHADOW_VARIANT = "shadow"
+
+
+def sagemaker_name(name: str) -> str:
+    """A SageMaker resource name (at most 63 characters): long names keep a stable hash suffix."""
+    if len(name) <= SAGEMAKER_NAME_LIMIT:
+        return name
+    return f"{name[:SAGEMAKER_NAME_LIMIT - 7]}-{hashlib.sha256(name.encode()).hexdigest()[:6]}"
+
+
+def monitoring_schedule_name(plan: Plan, model: str, kind: Literal["data-quality", "model-quality"]) -> str:
+    """Model Monitor schedule of a model; its name is a dimension of the drift/quality metrics."""
+    return sagemaker_name(f"{plan.prefix}-{model}-{kind}")
+
+
+def alert_topic_name(plan: Plan, severity: Literal["critical", "warning"]) -> str:
+    return f"{plan.prefix}-alerts-{severity}"
+
+
+def deployer_function_name(plan: Plan, model: str) -> str:
+    """Lambda that deploys a model's approved packages to its endpoint (at most 64 characters)."""
+    return sagemaker_name(f"{plan.prefix}-{model}-deployer")
+
+
+def batch_schedule_name(plan: Plan, model: str) -> str:
+    """EventBridge Scheduler schedule that starts a batch model's transform jobs."""
+    return sagemaker_name(f"{plan.prefix}-{model}-batch")
+
+
+# Object keys the training pipeline, the deployer and the monitors agree on.
+def champion_model_key(model: str) -> str:
+    """Artifacts bucket: the model the endpoint serves; the deployer copies each approved model here."""
+    return f"models/{model}/champion/model.tar.gz"
+
+
+def challenger_model_key(model: str) -> str:
+    """Artifacts bucket: the model the shadow variant serves (the latest candidate)."""
+    return f"models/{model}/challenger/model.tar.gz"
+
+
+def baseline_prefix(model: str) -> str:
+    """Artifacts bucket: Model Monitor baselines of the champion (`statistics.json`, `constraints.json`,
+    `model-quality/constraints.json`); the deployer copies them from the approved package's
+    DriftCheckBaselines."""
+    return f"monitoring/{model}/baseline"
+
+
+def monitoring_reports_prefix(model: str) -> str:
+    """Artifacts bucket: Model Monitor reports (`data-quality/`, `model-quality/`)."""
+    return f"monitoring/{model}/reports"
+
+
+def capture_prefix(model: str) -> str:
+    """Data bucket: captured requests and responses (they hold features, so they live with the data)."""
+    return f"capture/{model}"
+
+
+def ground_truth_prefix(model: str) -> str:
+    """Data bucket: ground-truth labels (`yyyy/mm/dd/hh/*.jsonl`, keyed by inference id) for model quality."""
+    return f"ground-truth/{model}"
+
+
+def batch_input_prefix(model: str) -> str:
+    """Data bucket: where a batch model's scheduled transform reads its input."""
+    return f"batch/{model}/input"

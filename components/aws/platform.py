@@ -5,10 +5,23 @@ from __future__ import annotations
 import pulumi
 
 from components.base import TYPE_PREFIX, child
-from mlops.plan import Plan
+from mlops.blueprint.model import ServingMode
+from mlops.plan import Capability, Plan
 
+from .alerting import AwsAlerting
+from .cost import AwsBudget
+from .deployment import SageMakerDeployer
+from .feature_store import SageMakerFeatureStore
 from .foundation import AwsFoundation
-from .network import VpcConfig
+from .governance import AwsGovernance
+from .monitoring import SageMakerModelMonitor
+from .names import endpoint_name
+from .network import AwsNetwork, VpcConfig
+from .pipeline import SageMakerTrainingPipeline
+from .registry import AwsModelRegistry
+from .retraining import AwsRetrainingTriggers
+from .serving import SageMakerBatchTransform, SageMakerEndpoint
+from .tracking import SageMakerExperimentTracking
 
 
 class SageMakerPlatform(pulumi.ComponentResource):
@@ -36,19 +49,94 @@ class SageMakerPlatform(pulumi.ComponentResource):
 
         # --- network [platform helper]: AwsNetwork; sets `vpc` (None when the plan is not isolated).
         vpc: VpcConfig | None = None
+        network: AwsNetwork | None = None
+        if plan.network.isolated:
+            network = AwsNetwork(f"{name}-network", plan, kms_key_arn=foundation.key.arn, opts=child(self))
+            vpc = network.config
 
         # --- alerting [serving helper]: AwsAlerting (SNS topic + routes); sets `alert_topic_arn`.
         alert_topic_arn: pulumi.Output[str] | None = None
+        # Two topics: `critical` pages (its routes: every route), `warning` reaches the routes whose
+        # severity is warning. Budget and freshness alarms use `alert_topic_arn` (warning); alarms
+        # that must page use `critical_alert_topic_arn`.
+        alerting = AwsAlerting(f"{name}-alerting", plan, kms_key_arn=foundation.key.arn, opts=child(self))
+        alert_topic_arn = alerting.warning_topic_arn
+        critical_alert_topic_arn: pulumi.Output[str] = alerting.critical_topic_arn
 
         # --- experiment tracking, feature store [platform helper]
+        if plan.enabled(Capability.experiment_tracking):
+            tracking = SageMakerExperimentTracking(
+                f"{name}-tracking", plan, artifact_bucket=foundation.artifacts.bucket.bucket,
+                artifact_bucket_arn=foundation.artifacts.bucket.arn, kms_key_arn=foundation.key.arn,
+                opts=child(self))
+            self.outputs["tracking_server_arn"] = tracking.tracking_server_arn
+            self.outputs["tracking_uri"] = tracking.tracking_server_arn
+        if plan.feature_store is not None:
+            SageMakerFeatureStore(f"{name}-features", plan, plan.feature_store,
+                                  data_bucket=foundation.data.bucket.bucket, data_bucket_arn=foundation.data.bucket.arn,
+                                  kms_key_arn=foundation.key.arn, alert_topic_arn=alert_topic_arn, opts=child(self))
 
         # --- model registry, training pipelines [pipelines helper]
+        # A model package group per model; a training pipeline per model the plan trains. Other sections
+        # read `registry` (None below model_versioning 1) and `pipelines` (by model name).
+        registry = AwsModelRegistry(f"{name}-registry", plan, opts=child(self)) \
+            if plan.enabled(Capability.model_registry) else None
+        pipelines: dict[str, SageMakerTrainingPipeline] = {
+            model.name: SageMakerTrainingPipeline(
+                f"{name}-{model.name}-training", plan, model, kms_key_arn=foundation.key.arn,
+                data_bucket=foundation.data.bucket, artifact_bucket=foundation.artifacts.bucket,
+                model_package_group=registry.groups[model.name] if registry else None, vpc=vpc, opts=child(self))
+            for model in plan.models if model.training is not None
+        }
 
         # --- serving, deployment on approval, monitoring [serving helper]
+        # Per model: a real-time endpoint (its rollback alarms page) with Model Monitor jobs and alarms
+        # (these warn), or a scheduled batch transform; with a registry, approved packages deploy.
+        for model in plan.models:
+            s = model.serving
+            if s is None:
+                continue
+            served: SageMakerEndpoint | SageMakerBatchTransform
+            if s.mode == ServingMode.realtime:
+                served = SageMakerEndpoint(
+                    f"{name}-{model.name}-serving", plan, model, kms_key_arn=foundation.key.arn,
+                    artifact_bucket=foundation.artifacts.bucket, data_bucket=foundation.data.bucket, vpc=vpc,
+                    alarm_topic_arn=critical_alert_topic_arn, opts=child(self))
+                SageMakerModelMonitor(
+                    f"{name}-{model.name}-monitoring", plan, model, endpoint=served.endpoint,
+                    endpoint_name=endpoint_name(plan, model.name), kms_key_arn=foundation.key.arn,
+                    artifact_bucket=foundation.artifacts.bucket, data_bucket=foundation.data.bucket, vpc=vpc,
+                    alarm_topic_arn=alert_topic_arn, opts=child(self))
+            elif s.mode == ServingMode.batch:
+                served = SageMakerBatchTransform(
+                    f"{name}-{model.name}-batch", plan, model, kms_key_arn=foundation.key.arn,
+                    artifact_bucket=foundation.artifacts.bucket, data_bucket=foundation.data.bucket, vpc=vpc,
+                    opts=child(self))
+            else:  # streaming: refused by the plan (mlops.plan.support)
+                continue
+            if registry is not None:
+                SageMakerDeployer(
+                    f"{name}-{model.name}-deployer", plan, model, serving_role_arn=served.role.arn,
+                    kms_key_arn=foundation.key.arn, artifact_bucket=foundation.artifacts.bucket, vpc=vpc,
+                    realtime=s.mode == ServingMode.realtime, opts=child(self))
 
         # --- retraining triggers [pipelines helper]
+        for model in plan.models:
+            r = model.retraining
+            if model.name in pipelines and (r.schedule is not None or r.on_drift or r.on_performance):
+                AwsRetrainingTriggers(f"{name}-{model.name}-retraining", plan, model,
+                                      pipeline_arn=pipelines[model.name].pipeline.arn,
+                                      kms_key_arn=foundation.key.arn, opts=child(self))
 
         # --- governance roles, audit trail, cost [platform helper]
+        governance = AwsGovernance(
+            f"{name}-governance", plan, kms_key_arn=foundation.key.arn, audit_bucket=foundation.audit.bucket.bucket,
+            audit_store=foundation.audit, data_bucket_arn=foundation.data.bucket.arn,
+            artifact_bucket_arn=foundation.artifacts.bucket.arn, execution_role_arn=foundation.execution_role.arn,
+            vpc_id=network.vpc_id if network else None, opts=child(self))
+        self.outputs["trail_arn"] = governance.trail.arn
+        if plan.cost is not None:
+            AwsBudget(f"{name}-cost", plan, plan.cost, alert_topic_arn=alert_topic_arn, opts=child(self))
 
         del vpc, alert_topic_arn  # consumed by the sections above as they are built
         self.register_outputs(dict(self.outputs))

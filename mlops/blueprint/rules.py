@@ -7,6 +7,7 @@ it belongs to the plan (`mlops.plan.gating`).
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -393,6 +394,82 @@ def _azure_budget_notifications(bp: Blueprint) -> Iterator[Finding]:
         yield Finding(("cost", "alert_thresholds_percent"), len(bp.cost.alert_thresholds_percent))
 
 
+# --------------------------------------------------------------------------- network, identity, features, cost
+
+
+def _network_cidr(bp: Blueprint) -> Iterator[Finding]:
+    # The platform carves its private subnets (quarters of the range) out of this: a private range,
+    # large enough for training clusters and VPC endpoints, never routed on the internet.
+    for env, spec in bp.environments.items():
+        if spec.network.vpc is not None or "cidr" not in spec.network.model_fields_set:
+            continue
+        try:
+            network = ipaddress.ip_network(spec.network.cidr)
+        except ValueError:
+            yield Finding(("environments", env, "network", "cidr"), spec.network.cidr, "not a network address")
+            continue
+        if not network.is_private or not 16 <= network.prefixlen <= 24:
+            yield Finding(("environments", env, "network", "cidr"), spec.network.cidr)
+
+
+AWS_PERMISSION_SET = re.compile(r"^[\w+=,.@-]{1,32}$")
+AWS_PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(root|role/[\w+=,.@/-]+|user/[\w+=,.@/-]+)$")
+
+
+def _aws_role_principals(bp: Blueprint) -> Iterator[Finding]:
+    # AWS trusts either IAM principals by ARN or IAM Identity Center permission sets by name
+    # (components.aws.governance.trust_statements); anything else would be a trust nobody matches.
+    if bp.cloud.provider != Cloud.aws:
+        return
+    for persona in ("data_scientist", "ml_engineer", "approver"):
+        for i, principal in enumerate(getattr(bp.governance.roles, persona)):
+            if not (AWS_PRINCIPAL_ARN.match(principal) or AWS_PERMISSION_SET.match(principal)):
+                yield Finding(("governance", "roles", persona, i), principal)
+
+
+# Names SageMaker Feature Store keeps for itself in every feature group.
+AWS_RESERVED_FEATURES = ("is_deleted", "write_time", "api_invocation_time")
+EVENT_TIME_FEATURE = "event_time"
+
+
+def _feature_definitions(bp: Blueprint) -> Iterator[Finding]:
+    store = bp.feature_store
+    if store is None:
+        return
+    if not store.online and not store.offline:
+        yield Finding(("feature_store", "offline"), False, "a feature store needs an online or an offline store")
+    for i, entity in enumerate(store.entities):
+        seen: set[str] = set()
+        for j, feature in enumerate(entity.features):
+            at = ("feature_store", "entities", i, "features", j)
+            if feature.name in seen:
+                yield Finding((*at, "name"), feature.name, "declared twice")
+            seen.add(feature.name)
+            if feature.name == EVENT_TIME_FEATURE and feature.type != "timestamp":
+                yield Finding((*at, "type"), feature.type, "`event_time` is the event time: type timestamp")
+            if feature.name == entity.id_column and feature.type not in ("int", "string"):
+                yield Finding((*at, "type"), feature.type, "the id column is an int or a string")
+            if bp.cloud.provider == Cloud.aws and feature.name in AWS_RESERVED_FEATURES:
+                yield Finding((*at, "name"), feature.name,
+                              f"SageMaker reserves {', '.join(AWS_RESERVED_FEATURES)}")
+
+
+# AWS Budgets takes ten notifications per budget; the platform adds one on forecast spend.
+AWS_MAX_BUDGET_THRESHOLDS = 9
+
+
+def _aws_budget_notifications(bp: Blueprint) -> Iterator[Finding]:
+    if bp.cloud.provider == Cloud.aws and bp.cost and len(bp.cost.alert_thresholds_percent) > AWS_MAX_BUDGET_THRESHOLDS:
+        yield Finding(("cost", "alert_thresholds_percent"), len(bp.cost.alert_thresholds_percent))
+
+
+def _aws_cost_alerts_need_a_route(bp: Blueprint) -> Iterator[Finding]:
+    # AWS budget notifications go to the alert routes; without one the thresholds would notify nobody.
+    budget = bp.cost is not None or any(e.monthly_budget_usd for e in bp.environments.values())
+    if bp.cloud.provider == Cloud.aws and budget and not bp.alerts:
+        yield Finding(("alerts",), [])
+
+
 def _environments_present(bp: Blueprint) -> Iterator[Finding]:
     if not bp.environments:
         yield Finding(("environments",), {})
@@ -477,6 +554,20 @@ RULES: tuple[Rule, ...] = (
          _network_subnets, "two or more subnet ids of the named vpc"),
     Rule("azure-budget-notifications", "Azure budgets take at most 5 alert thresholds",
          _azure_budget_notifications, "<= 5"),
+    Rule("network-cidr", "the platform's own network needs a private (RFC 1918) range between /16 and /24",
+         _network_cidr, "e.g. 10.40.0.0/16"),
+    Rule("aws-role-principals",
+         "on AWS a role principal is an IAM ARN (role, user or account root) or an IAM Identity Center "
+         "permission set name",
+         _aws_role_principals, "arn:aws:iam::<account>:role/<name>, or a permission set name such as DataScientists"),
+    Rule("feature-definitions", "this feature definition cannot be built", _feature_definitions),
+    Rule("aws-budget-notifications",
+         f"AWS budgets take at most {AWS_MAX_BUDGET_THRESHOLDS} alert thresholds "
+         "(ten notifications, one of them on forecast spend)",
+         _aws_budget_notifications, f"<= {AWS_MAX_BUDGET_THRESHOLDS}"),
+    Rule("aws-cost-alerts-need-a-route",
+         "budget alerts are sent to the alert routes: add at least one route to `alerts`",
+         _aws_cost_alerts_need_a_route, "an email, pagerduty, slack or webhook route"),
 )
 
 

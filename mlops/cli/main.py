@@ -1,6 +1,6 @@
-"""The `mlops` command: validate, plan, synth, init, schema.
+"""The `mlops` command: validate, plan, synth, design, init, schema.
 
-Pulumi is imported only by `synth`, so `validate` and `plan` start fast.
+Pulumi is imported only by `synth` and `design`, so `validate` and `plan` start fast.
 """
 
 from __future__ import annotations
@@ -174,6 +174,45 @@ def synth(
                      + ", ".join(c.value for c in pending))
     if strict and mandatory:
         raise typer.Exit(EXIT_POLICY)
+
+
+@app.command()
+def design(
+    blueprint: BlueprintArg,
+    output: Annotated[Path, typer.Option("--out", "-o", help="Directory to write design.md (or design.html) and "
+                                         "architecture.svg into.", show_default=False)],
+    env: Annotated[str, typer.Option("--env", "-e", help="Environment the design is for (its architecture, "
+                                     "monitoring and roadmap); CI/CD and approvals cover every environment.")] = "prod",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="md: GitHub-flavoured Markdown with a Mermaid diagram; "
+                                     "html: one self-contained page with the picture inlined.")] = "md",
+) -> None:
+    """Write the platform design a lead presents: scorecard, architecture, pipelines, monitoring, governance, roadmap.
+
+    The design is generated from the same blueprint that builds the stacks (its plans, an offline synth of
+    the stack for the architecture diagram, and what the cloud's back end builds today), so it cannot drift
+    from the code. Same blueprint, same files, byte for byte.
+    """
+    if fmt not in ("md", "html"):
+        err.print(f"--format: unknown format (got {fmt!r}; allowed: md, html)")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    from mlops.design import files
+    from mlops.design.run import SynthFailed, prepare, write_files
+
+    status = err
+    try:
+        with status.status(f"planning {blueprint}…") as spinner:
+            inp = prepare(blueprint, env, progress=lambda message: spinner.update(message + "…"))
+    except BlueprintError as exc:
+        raise _fail(exc) from None
+    except SynthFailed as exc:
+        err.print(f"[red]synth failed:[/] {exc}")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    written = write_files(output, files(inp, fmt))
+    out.print("[green]wrote[/] " + ", ".join(str(p) for p in written))
+    pending = not_yet_built(inp.plan)
+    if pending:
+        status.print(f"[yellow]note:[/] the design marks {len(pending)} capabilities as planned, not yet built by the "
+                     f"{inp.plan.cloud.value} back end")
 
 
 @app.command()

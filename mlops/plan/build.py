@@ -31,6 +31,7 @@ from .model import (
     ServingPlan,
     TrainingPlan,
 )
+from .support import unsupported
 
 MANAGED_BY = "mlops-blueprints"
 # Operational (not audit) log retention per environment, in days.
@@ -92,7 +93,8 @@ def _model_plan(bp: Blueprint, env: EnvironmentName, model: ModelSpec, on: set[C
             latency_p99_ms=s.latency_p99_ms,
             autoscaling=s.autoscaling if online and Capability.autoscaling in on else None,
             delivery=delivery,
-            shadow=s.shadow if Capability.shadow_deployment in on else None,
+            # Dev has no real traffic to mirror: shadow testing runs in staging and prod.
+            shadow=s.shadow if Capability.shadow_deployment in on and env != "dev" else None,
             batching=s.batching,
             caching=s.caching,
             schedule=s.schedule,
@@ -170,20 +172,23 @@ def plan(bp: Blueprint, environment_name: str) -> Plan:
         "environment": environment,
         "managed-by": MANAGED_BY,
     }
-    return Plan(
+    result = Plan(
         blueprint=bp.name,
         environment=environment,
         cloud=bp.cloud.provider,
         region=env.region or bp.cloud.region,
         account=env.account,
         organisation=bp.organisation.name,
+        team_size=bp.organisation.team_size,
         use_case=bp.use_case,
         prefix=f"{bp.name}-{environment}",
         production=production,
         protect=production,
         network_isolation=environment != "dev",
         network=NetworkPlan(existing_vpc=env.network.vpc, subnets=tuple(env.network.subnets),
-                            cidr=env.network.cidr, isolated=environment != "dev"),
+                            cidr=env.network.cidr,
+                            # A blueprint that names a network for dev runs dev inside it too.
+                            isolated=environment != "dev" or env.network.vpc is not None),
         key_rotation_days=KEY_ROTATION_DAYS,
         log_retention_days=LOG_RETENTION_DAYS[environment],
         tags={**mandatory, **bp.tags},
@@ -198,6 +203,11 @@ def plan(bp: Blueprint, environment_name: str) -> Plan:
         data_versioning=bp.data.versioning.value,
         databricks=bp.data.databricks,
     )
+    # What the cloud's back end cannot honour is an error here, before any Pulumi code runs.
+    problems = unsupported(result)
+    if problems:
+        raise PlanError([Diagnostic(p.path, p.message, got=p.got, allowed=p.allowed) for p in problems])
+    return result
 
 
 def plan_loaded(loaded: LoadedBlueprint, environment: str) -> Plan:

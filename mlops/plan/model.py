@@ -131,7 +131,8 @@ class NetworkPlan(_Plan):
     subnets: tuple[str, ...]
     cidr: str
     isolated: bool
-    """Jobs, models and tracking run without internet access, inside the network (staging, prod)."""
+    """Jobs, models and tracking run without internet access, inside the network (staging, prod, and
+    dev when the blueprint names a network for it)."""
 
 
 class CostPlan(_Plan):
@@ -148,6 +149,8 @@ class Plan(_Plan):
     region: str
     account: str | None
     organisation: str
+    team_size: int
+    """Engineers working on ML (sizes shared services such as the experiment tracking server)."""
     use_case: str
     prefix: str
     """`<blueprint>-<environment>`: starts every logical resource name."""

@@ -1,7 +1,238 @@
-"""AWS policies for the serving capabilities (see the module of each rule for its source)."""
+"""AWS policies for serving, progressive delivery, deployment on approval, monitoring and alerting.
+
+Sources: checkov's SageMaker checks (CKV_AWS_98 endpoint configurations encrypted with KMS), AWS
+Security Hub SageMaker controls (SageMaker.4 production variants with more than one instance,
+SageMaker.5 models with network isolation, SageMaker.3/.2-style VPC placement, inter-container
+traffic encryption and network isolation of monitoring jobs), checkov's SNS/SQS/CloudWatch/Lambda
+checks (CKV_AWS_26 SNS KMS, CKV_AWS_27 SQS encryption, CKV_AWS_158 log groups KMS, CKV_AWS_66 and
+CKV_AWS_338 log retention, CKV_AWS_115 reserved concurrency, CKV_AWS_116 dead-letter queue,
+CKV_AWS_173 environment encrypted), Security Hub CloudWatch.15 (alarms have actions), SNS.2-style
+TLS delivery, and the platform's own rules (data capture and auto-rollback in production).
+"""
 
 from __future__ import annotations
 
-from pulumi_policy import ResourceValidationPolicy, StackValidationPolicy
+import json
+from collections.abc import Mapping
+from typing import Any
 
-AWS_SERVING_POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = []
+from pulumi_policy import (
+    EnforcementLevel,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationPolicy,
+)
+
+from .support import in_production
+
+ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
+ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
+MODEL = "aws:sagemaker/model:Model"
+DATA_QUALITY = "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition"
+CLOUD_CONTROL = "aws:cloudcontrol/resource:Resource"
+MONITOR_DEFINITIONS = ("AWS::SageMaker::ModelQualityJobDefinition", "AWS::SageMaker::DataQualityJobDefinition",
+                       "AWS::SageMaker::ModelBiasJobDefinition", "AWS::SageMaker::ModelExplainabilityJobDefinition")
+TOPIC = "aws:sns/topic:Topic"
+SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+QUEUE = "aws:sqs/queue:Queue"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+FUNCTION = "aws:lambda/function:Function"
+PRODUCTION_LOG_DAYS = 365
+MANDATORY = EnforcementLevel.MANDATORY
+
+
+def _rule(resource_type: str):  # type: ignore[no-untyped-def]
+    """Decorator: run the check only on resources of `resource_type`."""
+    def wrap(check):  # type: ignore[no-untyped-def]
+        def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+            if args.resource_type == resource_type:
+                check(args.props, report)
+        return validate
+    return wrap
+
+
+# --------------------------------------------------------------------------- serving
+
+
+@_rule(ENDPOINT_CONFIG)
+def _endpoint_config_kms(props: Mapping[str, Any], report: ReportViolation) -> None:
+    if not props.get("kmsKeyArn"):
+        report("endpoint configuration without a KMS key for its instance storage (kms_key_arn)", None)
+    capture = props.get("dataCaptureConfig") or {}
+    if capture and not capture.get("kmsKeyId"):
+        report("captured requests are not encrypted with the platform key (data_capture_config.kms_key_id)", None)
+
+
+@_rule(ENDPOINT_CONFIG)
+def _data_capture_in_production(props: Mapping[str, Any], report: ReportViolation) -> None:
+    capture = props.get("dataCaptureConfig") or {}
+    if in_production(props) and not (capture.get("enableCapture") is not False
+                                     and (capture.get("initialSamplingPercentage") or 0) > 0):
+        report("production endpoint does not capture requests (prediction logging for audit and monitoring)", None)
+
+
+@_rule(MODEL)
+def _model_network_isolation(props: Mapping[str, Any], report: ReportViolation) -> None:
+    if props.get("enableNetworkIsolation") is not True:
+        report("model container may reach the network (enable_network_isolation=True)", None)
+
+
+@_rule(MODEL)
+def _production_model_in_vpc(props: Mapping[str, Any], report: ReportViolation) -> None:
+    vpc = props.get("vpcConfig") or {}
+    if in_production(props) and not (vpc.get("subnets") and vpc.get("securityGroupIds")):
+        report("production model is not attached to the platform's private subnets (vpc_config)", None)
+
+
+@_rule(ENDPOINT_CONFIG)
+def _production_high_availability(props: Mapping[str, Any], report: ReportViolation) -> None:
+    if not in_production(props):
+        return
+    for variant in props.get("productionVariants") or []:
+        if variant.get("serverlessConfig") is None and (variant.get("initialInstanceCount") or 0) < 2:
+            report(f"production variant {variant.get('variantName')} runs on fewer than 2 instances "
+                   "(one availability zone failure takes it down)", None)
+
+
+@_rule(ENDPOINT)
+def _production_auto_rollback(props: Mapping[str, Any], report: ReportViolation) -> None:
+    if not in_production(props):
+        return
+    deployment = props.get("deploymentConfig") or {}
+    if not deployment:
+        report("production endpoint without a deployment configuration: updates are not watched by alarms", None)
+        return
+    alarms = (deployment.get("autoRollbackConfiguration") or {}).get("alarms") or []
+    if not alarms:
+        report("production endpoint rolls out without automatic rollback alarms", None)
+
+
+# --------------------------------------------------------------------------- monitoring
+
+
+def _network(config: Mapping[str, Any], isolation: str, encryption: str) -> list[str]:
+    missing = []
+    if config.get(encryption) is not True:
+        missing.append("inter-container traffic encryption")
+    if config.get(isolation) is not True:
+        missing.append("network isolation")
+    return missing
+
+
+def _monitoring_job_security(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    props = args.props
+    if args.resource_type == DATA_QUALITY:
+        missing = _network(props.get("networkConfig") or {}, "enableNetworkIsolation",
+                           "enableInterContainerTrafficEncryption")
+        cluster = ((props.get("jobResources") or {}).get("clusterConfig") or {})
+        output = props.get("dataQualityJobOutputConfig") or {}
+        volume, out = cluster.get("volumeKmsKeyId"), output.get("kmsKeyId")
+    elif args.resource_type == CLOUD_CONTROL and props.get("typeName") in MONITOR_DEFINITIONS:
+        try:
+            state = json.loads(props.get("desiredState") or "{}")
+        except (TypeError, ValueError):
+            state = {}
+        missing = _network(state.get("NetworkConfig") or {}, "EnableNetworkIsolation",
+                           "EnableInterContainerTrafficEncryption")
+        cluster = ((state.get("JobResources") or {}).get("ClusterConfig") or {})
+        outputs = [v for k, v in state.items() if k.endswith("JobOutputConfig")]
+        volume, out = cluster.get("VolumeKmsKeyId"), (outputs[0] if outputs else {}).get("KmsKeyId")
+    else:
+        return
+    if not volume:
+        missing.append("volume encryption")
+    if not out:
+        missing.append("output encryption")
+    if missing:
+        report("monitoring job definition without " + ", ".join(missing), None)
+
+
+# --------------------------------------------------------------------------- alerting, logs, functions
+
+
+@_rule(TOPIC)
+def _topic_kms(props: Mapping[str, Any], report: ReportViolation) -> None:
+    if not props.get("kmsMasterKeyId"):
+        report("SNS topic is not encrypted with a KMS key (kms_master_key_id)", None)
+
+
+@_rule(SUBSCRIPTION)
+def _subscription_tls(props: Mapping[str, Any], report: ReportViolation) -> None:
+    protocol = props.get("protocol")
+    endpoint = props.get("endpoint")
+    if protocol == "http" or (isinstance(endpoint, str) and endpoint.startswith("http://")):
+        report("SNS subscription delivers over plain HTTP (use https)", None)
+
+
+@_rule(QUEUE)
+def _queue_encrypted(props: Mapping[str, Any], report: ReportViolation) -> None:
+    if not props.get("kmsMasterKeyId"):
+        report("SQS queue is not encrypted with a KMS key (kms_master_key_id)", None)
+
+
+@_rule(LOG_GROUP)
+def _log_group(props: Mapping[str, Any], report: ReportViolation) -> None:
+    if not props.get("kmsKeyId"):
+        report("log group is not encrypted with a KMS key (kms_key_id)", None)
+    days = props.get("retentionInDays")
+    if not days:
+        report("log group keeps logs forever: set retention_in_days", None)
+    elif in_production(props) and days < PRODUCTION_LOG_DAYS:
+        report(f"production log group keeps logs {days} days (at least {PRODUCTION_LOG_DAYS})", None)
+
+
+@_rule(FUNCTION)
+def _function_resilience(props: Mapping[str, Any], report: ReportViolation) -> None:
+    if not (props.get("deadLetterConfig") or {}).get("targetArn"):
+        report("Lambda function without a dead-letter queue: failed events are lost", None)
+    if props.get("reservedConcurrentExecutions") is None:
+        report("Lambda function without reserved concurrency: it can starve or be starved by others", None)
+    if (props.get("environment") or {}).get("variables") and not props.get("kmsKeyArn"):
+        report("Lambda environment is not encrypted with the platform key (kms_key_arn)", None)
+
+
+@_rule(ALARM)
+def _alarm_actions(props: Mapping[str, Any], report: ReportViolation) -> None:
+    if props.get("actionsEnabled") is False or not props.get("alarmActions"):
+        report("alarm notifies nobody (alarm_actions empty or actions disabled)", None)
+
+
+AWS_SERVING_POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
+    ResourceValidationPolicy("aws-sagemaker-endpoint-config-kms",
+                             "Endpoint configurations encrypt instance storage and captured data with KMS.",
+                             _endpoint_config_kms, enforcement_level=MANDATORY),
+    ResourceValidationPolicy("aws-sagemaker-data-capture-in-production",
+                             "Production endpoints capture a share of requests and responses.",
+                             _data_capture_in_production, enforcement_level=MANDATORY),
+    ResourceValidationPolicy("aws-sagemaker-model-network-isolation",
+                             "Model containers run with network isolation.", _model_network_isolation,
+                             enforcement_level=MANDATORY),
+    ResourceValidationPolicy("aws-sagemaker-production-model-in-vpc",
+                             "Production models run in the platform's private subnets.", _production_model_in_vpc,
+                             enforcement_level=MANDATORY),
+    ResourceValidationPolicy("aws-sagemaker-production-high-availability",
+                             "Production variants start with at least two instances.",
+                             _production_high_availability, enforcement_level=MANDATORY),
+    ResourceValidationPolicy("aws-sagemaker-production-auto-rollback",
+                             "Production endpoints roll out under deployment guardrails with rollback alarms.",
+                             _production_auto_rollback, enforcement_level=MANDATORY),
+    ResourceValidationPolicy("aws-sagemaker-monitoring-job-security",
+                             "Model Monitor jobs encrypt volumes, outputs and inter-container traffic, "
+                             "and run network-isolated.", _monitoring_job_security, enforcement_level=MANDATORY),
+    ResourceValidationPolicy("aws-sns-topic-kms", "SNS topics are encrypted with KMS.", _topic_kms,
+                             enforcement_level=MANDATORY),
+    ResourceValidationPolicy("aws-sns-subscription-tls", "SNS subscriptions never deliver over plain HTTP.",
+                             _subscription_tls, enforcement_level=MANDATORY),
+    ResourceValidationPolicy("aws-sqs-kms", "SQS queues are encrypted with KMS.", _queue_encrypted,
+                             enforcement_level=MANDATORY),
+    ResourceValidationPolicy("aws-log-group-kms-retention",
+                             "Log groups are KMS-encrypted with a retention (a year at least in production).",
+                             _log_group, enforcement_level=MANDATORY),
+    ResourceValidationPolicy("aws-lambda-resilience",
+                             "Lambda functions have a dead-letter queue, reserved concurrency and an "
+                             "encrypted environment.", _function_resilience, enforcement_level=MANDATORY),
+    ResourceValidationPolicy("aws-cloudwatch-alarm-actions", "Alarms notify someone.", _alarm_actions,
+                             enforcement_level=MANDATORY),
+]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,6 +78,28 @@ _AZURE_CLIENT_CONFIG = {
 }
 
 
+# AWS look-ups (invokes) the AWS back end makes, answered with fixed, obviously fake values.
+_AWS_LOOKUPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    # Zone names are per account; the platform asks for the zones of the stack's region.
+    "aws:index/getAvailabilityZones:getAvailabilityZones": lambda a: {
+        "names": [f"{a.get('region', 'us-east-1')}{z}" for z in "abc"],
+        "zoneIds": [f"mock-az{n}" for n in (1, 2, 3)], "id": a.get("region", "us-east-1")},
+    "aws:index/getCallerIdentity:getCallerIdentity": lambda a: {
+        "accountId": "123456789012", "arn": "arn:aws:iam::123456789012:root", "userId": "123456789012",
+        "id": "123456789012"},
+    "aws:ec2/getVpc:getVpc": lambda a: {"id": a.get("id"), "cidrBlock": "10.0.0.0/16",
+                                        "arn": f"arn:mock:aws:ec2/vpc:Vpc:{a.get('id')}"},
+    "aws:ec2/getPrefixList:getPrefixList": lambda a: {"id": "pl-mock-s3", "name": a.get("name"), "cidrBlocks": []},
+    # SageMaker's prebuilt images live in AWS-owned registries that differ per region; the provider
+    # knows the map. Offline: a fake registry account, the real repository and tag.
+    "aws:sagemaker/getPrebuiltEcrImage:getPrebuiltEcrImage": lambda a: {
+        "registryId": "000000000000", "id": "000000000000",
+        "registryPath": f"000000000000.dkr.ecr.{a.get('region', 'us-east-1')}.amazonaws.com/"
+                        f"{a['repositoryName']}:{a.get('imageTag', 'latest')}",
+        "repositoryName": a["repositoryName"], "imageTag": a.get("imageTag"), "region": a.get("region")},
+}
+
+
 class PlatformMocks(pulumi.runtime.Mocks):
     """Deterministic stand-ins for what the cloud would return: ids and ARNs derived from names."""
 
@@ -96,6 +119,9 @@ class PlatformMocks(pulumi.runtime.Mocks):
             email = f"{outputs['accountId']}@{project}.iam.gserviceaccount.com"
             outputs.setdefault("email", email)
             outputs.setdefault("member", f"serviceAccount:{email}")
+        if args.typ == "aws:ec2/vpcEndpoint:VpcEndpoint" and outputs.get("vpcEndpointType") == "Gateway":
+            # AWS answers with the managed prefix list of the service (security groups allow egress to it).
+            outputs.setdefault("prefixListId", f"pl-{args.name}")
         identity = outputs.get("identity")
         if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
             # azure-native takes user-assigned identities as a list of ids but returns a map keyed by id.
@@ -110,6 +136,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
             return {"emailAddress": f"service-{project}@gs-project-accounts.iam.gserviceaccount.com"}, []
         if args.token == "azure-native:authorization:getClientConfig":
             return dict(_AZURE_CLIENT_CONFIG), []
+        if args.token in _AWS_LOOKUPS:
+            return _AWS_LOOKUPS[args.token](args.args), []
         return {}, []
 
 

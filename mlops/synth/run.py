@@ -60,7 +60,15 @@ def _sorted_keys(value: Any) -> Any:
     return value
 
 
-def _run_program(blueprint_path: str, environment: str) -> tuple[list[Recorded], dict[str, Any]]:
+def placeholder_secrets(plan: Plan) -> dict[str, str]:
+    """Stand-ins for the config secrets the blueprint names (alert routes' `secret`), as `pulumi config
+    set --secret` would hold them: offline synth has no real stack config. Recorded as `[secret]`."""
+    return {f"mlops:{route.secret}": f"https://example.invalid/mlops-synth-placeholder/{route.secret}"
+            for route in plan.alerts if route.secret}
+
+
+def _run_program(blueprint_path: str, environment: str,
+                 secrets: dict[str, str] | None = None) -> tuple[list[Recorded], dict[str, Any]]:
     from mlops.program import main
 
     # Each synth is a fresh stack: without this, a second run in the same process would parent
@@ -68,7 +76,9 @@ def _run_program(blueprint_path: str, environment: str) -> tuple[list[Recorded],
     pulumi_settings.ROOT.set(None)
     monitor = RecordingMonitor(PlatformMocks())
     pulumi.runtime.set_mocks(PlatformMocks(), project=PROJECT, stack=environment, preview=False, monitor=monitor)
-    pulumi.runtime.set_all_config({"mlops:blueprint": blueprint_path, "mlops:environment": environment})
+    secrets = secrets or {}
+    pulumi.runtime.set_all_config({"mlops:blueprint": blueprint_path, "mlops:environment": environment, **secrets},
+                                  secret_keys=sorted(secrets))
 
     # Registration happens on worker threads; the order programs construct resources in is the
     # stable one, so record it with a (no-op) stack transformation.
@@ -111,7 +121,7 @@ def synth(blueprint_path: str, environment: str) -> SynthResult:
     the engine would refuse.
     """
     plan = plan_loaded(load_blueprint(blueprint_path), environment)
-    records, outputs = _run_program(blueprint_path, environment)
+    records, outputs = _run_program(blueprint_path, environment, placeholder_secrets(plan))
     duplicates = [key for key, n in Counter((r.type, r.name) for r in records).items() if n > 1]
     if duplicates:
         raise SynthError("duplicate resource names (the engine refuses these): "

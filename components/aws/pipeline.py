@@ -1,0 +1,237 @@
+"""A model's SageMaker training pipeline and the least-privilege role it runs as."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import pulumi
+import pulumi_aws as aws
+
+from components.base import TYPE_PREFIX, child
+from mlops.plan import ModelPlan, Plan
+
+from . import pipeline_definition as definition
+from .account import account_arn, account_id
+from .iam import Statement, policy_document
+from .images import PROCESSING, PrebuiltImage, prebuilt
+from .instances import is_gpu, ml_instance_type
+from .names import image_repository_name, model_package_group_name, pipeline_name
+from .network import VpcConfig
+from .registry import APPROVAL_TAG, approval_mode
+
+# The DAG is a chain: one step at a time is all it needs, and it caps what an edited definition can spend.
+MAX_PARALLEL_STEPS = 1
+
+
+class SageMakerTrainingPipeline(pulumi.ComponentResource):
+    """The training pipeline of one model (see `pipeline_definition` for the DAG and its parameters).
+
+    Creates: `-role` (IAM role assumed by SageMaker for this account only; it runs the pipeline and
+    its jobs) with `-policy` (inline, least privilege: create this pipeline's processing, training and
+    tuning jobs only with KMS-encrypted output, inter-container encryption, network isolation and the
+    platform subnets where the environment asks; pass itself to SageMaker only; register versions in
+    this model's group with the environment's approval status only; read the data bucket, read/write
+    the model's prefix of the artifact bucket; use the platform key; job logs; pull the model's own
+    image where it brings one) and `-pipeline` (sagemaker.Pipeline with the definition JSON).
+
+    Outputs: pipeline_name, pipeline_arn, role_arn.
+    """
+
+    pipeline: aws.sagemaker.Pipeline
+    role: aws.iam.Role
+
+    def __init__(self, name: str, plan: Plan, model: ModelPlan, *, kms_key_arn: pulumi.Input[str],
+                 data_bucket: aws.s3.Bucket, artifact_bucket: aws.s3.Bucket,
+                 model_package_group: aws.sagemaker.ModelPackageGroup | None, vpc: VpcConfig | None,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(f"{TYPE_PREFIX}SageMakerTrainingPipeline", name, None, opts)
+        if model.training is None:
+            raise ValueError(f"{model.name}: the plan builds no training pipeline for this model")
+        # Settings the definition cannot express fail here, before any resource is registered.
+        definition.check(plan, model)
+        tags = dict(plan.tags)
+        account = account_id(plan, self)
+        gpu = is_gpu(ml_instance_type(model.training.instance))
+
+        trust = Statement(Effect="Allow", Principal={"Service": "sagemaker.amazonaws.com"}, Action="sts:AssumeRole",
+                          Condition={"StringEquals": {"aws:SourceAccount": account}})
+        self.role = aws.iam.Role(
+            f"{name}-role",
+            aws.iam.RoleArgs(description=f"{plan.prefix}: runs the {model.name} training pipeline and its jobs",
+                             assume_role_policy=policy_document(trust), max_session_duration=3600, tags=tags),
+            opts=child(self),
+        )
+
+        images = {
+            "training": self._image(plan, model, "training", gpu, account),
+            "inference": self._image(plan, model, "inference", gpu, account),
+            "processing": self._prebuilt(plan, PROCESSING, gpu=False),
+        }
+        policy = aws.iam.RolePolicy(
+            f"{name}-policy",
+            aws.iam.RolePolicyArgs(role=self.role.id, policy=self._policy(
+                plan, model, account, kms_key_arn, data_bucket, artifact_bucket, model_package_group, vpc)),
+            opts=child(self),
+        )
+
+        network: pulumi.Output[Any] = pulumi.Output.from_input(None)
+        if vpc is not None:
+            network = pulumi.Output.all(pulumi.Output.from_input(vpc.subnet_ids),
+                                        pulumi.Output.from_input(vpc.security_group_ids))
+        group_name: pulumi.Input[str] = model_package_group.model_package_group_name if model_package_group else ""
+
+        def document(values: list[Any]) -> str:
+            role_arn, key_arn, data, artifacts, training, inference, processing, group, net = values
+            context = definition.PipelineContext(
+                role_arn=role_arn, kms_key_arn=key_arn, data_bucket=data, artifact_bucket=artifacts,
+                training_image=training, inference_image=inference, processing_image=processing,
+                model_package_group=group or None,
+                network=definition.Network(tuple(net[0]), tuple(net[1])) if net else None)
+            return definition.definition_json(plan, model, context)
+
+        pipeline_definition = pulumi.Output.all(
+            self.role.arn, kms_key_arn, data_bucket.bucket, artifact_bucket.bucket,
+            images["training"], images["inference"], images["processing"], group_name, network,
+        ).apply(document)
+        self.pipeline = aws.sagemaker.Pipeline(
+            f"{name}-pipeline",
+            aws.sagemaker.PipelineArgs(
+                pipeline_name=pipeline_name(plan, model.name),
+                pipeline_display_name=pipeline_name(plan, model.name),
+                pipeline_description=f"Trains, evaluates, gates and registers {model.name} ({plan.prefix})",
+                pipeline_definition=pipeline_definition,
+                role_arn=self.role.arn,
+                parallelism_configuration=aws.sagemaker.PipelineParallelismConfigurationArgs(
+                    max_parallel_execution_steps=MAX_PARALLEL_STEPS),
+                tags={**tags, APPROVAL_TAG: approval_mode(plan)},
+            ),
+            # The role must be able to act before the first execution can start.
+            opts=child(self, depends_on=[policy]),
+        )
+        self.register_outputs({
+            "pipeline_name": self.pipeline.pipeline_name,
+            "pipeline_arn": self.pipeline.arn,
+            "role_arn": self.role.arn,
+        })
+
+    # ----------------------------------------------------------------- images
+
+    def _prebuilt(self, plan: Plan, image: PrebuiltImage, *, gpu: bool) -> pulumi.Output[str]:
+        return aws.sagemaker.get_prebuilt_ecr_image_output(
+            repository_name=image.repository, image_tag=image.tag_for(gpu), region=plan.region,
+            opts=pulumi.InvokeOutputOptions(parent=self)).registry_path
+
+    def _image(self, plan: Plan, model: ModelPlan, role: Any, gpu: bool,
+               account: pulumi.Input[str]) -> pulumi.Output[str]:
+        image = prebuilt(model.framework, role)
+        if image is not None:
+            return self._prebuilt(plan, image, gpu=gpu)
+        # The team's own image, in the platform account's registry (pushed by the team's CI).
+        suffix = ".amazonaws.com.cn" if plan.region.startswith("cn-") else ".amazonaws.com"
+        return pulumi.Output.concat(account, ".dkr.ecr.", plan.region, suffix, "/",
+                                    image_repository_name(plan, model.name), ":latest")
+
+    # ----------------------------------------------------------------- the role's policy
+
+    def _policy(self, plan: Plan, model: ModelPlan, account: pulumi.Input[str], kms_key_arn: pulumi.Input[str],
+                data_bucket: aws.s3.Bucket, artifact_bucket: aws.s3.Bucket,
+                group: aws.sagemaker.ModelPackageGroup | None, vpc: VpcConfig | None) -> pulumi.Output[str]:
+        def sm(resource: str) -> pulumi.Output[str]:
+            return account_arn(plan, account, "sagemaker", resource)
+
+        # SageMaker Pipelines names its processing and training jobs `pipelines-<execution>-<step>-…`;
+        # tuning job names are generated (32 characters at most, no fixed prefix).
+        processing, training, tuning = (sm("processing-job/pipelines-*"), sm("training-job/pipelines-*"),
+                                        sm("hyper-parameter-tuning-job/*"))
+        encrypted: dict[str, dict[str, Any]] = {
+            "Bool": {"sagemaker:InterContainerTrafficEncryption": "true"},
+            "StringEquals": {"sagemaker:OutputKmsKey": kms_key_arn},
+        }
+        if vpc is not None:
+            encrypted["Null"] = {"sagemaker:VpcSubnets": "false"}
+        isolated_training: dict[str, dict[str, Any]] = {
+            **encrypted, "Bool": {**encrypted["Bool"], "sagemaker:NetworkIsolation": "true"},
+        } if plan.network.isolated else encrypted
+        statements = [
+            Statement(Sid="CreateProcessingJobsEncrypted", Effect="Allow", Action="sagemaker:CreateProcessingJob",
+                      Resource=[processing], Condition=encrypted),
+            Statement(Sid="CreateTrainingJobsEncrypted", Effect="Allow",
+                      Action=["sagemaker:CreateTrainingJob", "sagemaker:CreateHyperParameterTuningJob"],
+                      Resource=[training, tuning], Condition=isolated_training),
+            Statement(Sid="FollowPipelineJobs", Effect="Allow",
+                      Action=["sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob",
+                              "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",
+                              "sagemaker:DescribeHyperParameterTuningJob", "sagemaker:StopHyperParameterTuningJob",
+                              "sagemaker:ListTrainingJobsForHyperParameterTuningJob", "sagemaker:AddTags"],
+                      Resource=[processing, training, tuning]),
+            Statement(Sid="PassOwnRoleToSageMakerJobs", Effect="Allow", Action="iam:PassRole",
+                      Resource=[self.role.arn],
+                      Condition={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}),
+            Statement(Sid="ListPlatformBuckets", Effect="Allow", Action=["s3:ListBucket", "s3:GetBucketLocation"],
+                      Resource=[data_bucket.arn, artifact_bucket.arn]),
+            Statement(Sid="ReadTrainingData", Effect="Allow", Action="s3:GetObject",
+                      Resource=[pulumi.Output.concat(data_bucket.arn, "/*")]),
+            Statement(Sid="ReadWriteModelArtifacts", Effect="Allow",
+                      Action=["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+                      Resource=[pulumi.Output.concat(artifact_bucket.arn, f"/{model.name}/*")]),
+            Statement(Sid="UsePlatformKey", Effect="Allow",
+                      Action=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+                      Resource=[kms_key_arn]),
+            # Encrypted training and processing volumes are attached through a grant to the EC2 service.
+            Statement(Sid="GrantKeyToJobVolumes", Effect="Allow", Action="kms:CreateGrant", Resource=[kms_key_arn],
+                      Condition={"Bool": {"kms:GrantIsForAWSResource": "true"}}),
+            Statement(Sid="WriteJobLogs", Effect="Allow",
+                      Action=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+                              "logs:DescribeLogStreams"],
+                      Resource=[account_arn(plan, account, "logs", f"log-group:/aws/sagemaker/{kind}:*")
+                                for kind in ("ProcessingJobs", "TrainingJobs")]),
+            # cloudwatch:PutMetricData has no resource-level permission: limited to SageMaker's namespaces.
+            Statement(Sid="PublishJobMetrics", Effect="Allow", Action="cloudwatch:PutMetricData", Resource="*",
+                      Condition={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}}),
+        ]
+        if group is not None:
+            versions = sm(f"model-package/{model_package_group_name(plan, model.name)}/*")
+            register = Statement(Sid="RegisterModelVersions", Effect="Allow", Action="sagemaker:CreateModelPackage",
+                                 Resource=[group.arn, versions])
+            if plan.governance.approval is not None:
+                # Even an edited definition cannot approve its own model: an approver must.
+                register["Condition"] = {"StringEquals": {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}}
+            statements.append(register)
+            if model.quality_gates.compare_to_champion:
+                statements.append(Statement(
+                    Sid="FindChampion", Effect="Allow",
+                    Action=["sagemaker:ListModelPackages", "sagemaker:DescribeModelPackage",
+                            "sagemaker:DescribeModelPackageGroup"],
+                    Resource=[group.arn, versions]))
+        if prebuilt(model.framework, "training") is None:
+            statements += [
+                Statement(Sid="PullOwnImage", Effect="Allow",
+                          Action=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
+                                  "ecr:BatchCheckLayerAvailability"],
+                          Resource=[account_arn(plan, account, "ecr",
+                                                f"repository/{image_repository_name(plan, model.name)}")]),
+                # ecr:GetAuthorizationToken has no resource-level permission (it returns a registry login).
+                Statement(Sid="LogInToRegistry", Effect="Allow", Action="ecr:GetAuthorizationToken", Resource="*"),
+            ]
+        if vpc is not None:
+            subnets = pulumi.Output.from_input(vpc.subnet_ids).apply(
+                lambda ids: [account_arn(plan, account, "ec2", f"subnet/{i}") for i in ids])
+            groups = pulumi.Output.from_input(vpc.security_group_ids).apply(
+                lambda ids: [account_arn(plan, account, "ec2", f"security-group/{i}") for i in ids])
+            interfaces = account_arn(plan, account, "ec2", "network-interface/*")
+            statements += [
+                # The subnet list is itself an Output: the document serialiser resolves it in place.
+                Statement(Sid="AttachJobsToPlatformSubnets", Effect="Allow", Action="ec2:CreateNetworkInterface",
+                          Resource=cast(list[pulumi.Input[str]], pulumi.Output.all(subnets, groups, interfaces).apply(
+                              lambda v: [*v[0], *v[1], v[2]]))),
+                Statement(Sid="ManageJobNetworkInterfaces", Effect="Allow",
+                          Action=["ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface",
+                                  "ec2:DeleteNetworkInterfacePermission"],
+                          Resource=[interfaces]),
+                # EC2 Describe* calls have no resource-level permissions.
+                Statement(Sid="DescribeNetwork", Effect="Allow",
+                          Action=["ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs", "ec2:DescribeDhcpOptions",
+                                  "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"],
+                          Resource="*"),
+            ]
+        return policy_document(*statements)

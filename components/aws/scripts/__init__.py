@@ -1,0 +1,1 @@
+"""Scripts the AWS back end uploads for SageMaker jobs to run (e.g. the drift post-analytics processor)."""

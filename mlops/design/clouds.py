@@ -1,0 +1,121 @@
+"""What each cloud calls things, and how each monitoring signal is computed there.
+
+The service names follow the capability table of ARCHITECTURE.md. The "how computed" tables say,
+per (cloud, drift method), whether the cloud's managed monitor computes the method natively or
+the platform computes it in a custom job; the design prints the row of the blueprint's cloud.
+"""
+
+from __future__ import annotations
+
+from mlops.blueprint.model import Cloud, DriftMethod, ServingMode
+
+PLATFORM: dict[Cloud, str] = {Cloud.aws: "AWS SageMaker", Cloud.gcp: "GCP Vertex AI", Cloud.azure: "Azure ML"}
+
+SERVICE: dict[str, dict[Cloud, str]] = {
+    "tracking": {Cloud.aws: "SageMaker managed MLflow", Cloud.gcp: "Vertex AI Experiments and Metadata store",
+                 Cloud.azure: "the Azure ML workspace (MLflow built in)"},
+    "registry": {Cloud.aws: "SageMaker Model Registry (model package groups)",
+                 Cloud.gcp: "Vertex AI Model Registry (aliases)", Cloud.azure: "Azure ML registry"},
+    "features": {Cloud.aws: "SageMaker Feature Store", Cloud.gcp: "Vertex AI Feature Store (BigQuery offline)",
+                 Cloud.azure: "Azure ML managed feature store"},
+    "pipeline": {Cloud.aws: "SageMaker Pipelines", Cloud.gcp: "Vertex AI Pipelines (KFP)",
+                 Cloud.azure: "Azure ML pipeline jobs"},
+    "hpo": {Cloud.aws: "SageMaker automatic model tuning", Cloud.gcp: "Vertex AI hyperparameter tuning",
+            Cloud.azure: "Azure ML sweep jobs"},
+    "alarms": {Cloud.aws: "CloudWatch alarms → SNS", Cloud.gcp: "Cloud Monitoring alert policies",
+               Cloud.azure: "Azure Monitor alerts → action groups"},
+    "triggers": {Cloud.aws: "EventBridge rules and Scheduler", Cloud.gcp: "Cloud Scheduler, Pub/Sub and Workflows",
+                 Cloud.azure: "Azure ML schedules and alerts"},
+    "audit": {Cloud.aws: "S3 Object Lock", Cloud.gcp: "locked bucket retention policy",
+              Cloud.azure: "immutable blob storage (time-based retention)"},
+    "rbac": {Cloud.aws: "IAM roles", Cloud.gcp: "IAM service accounts and role bindings",
+             Cloud.azure: "Azure RBAC role assignments"},
+    "capture": {Cloud.aws: "endpoint data capture to S3", Cloud.gcp: "request-response logging to BigQuery",
+                Cloud.azure: "online endpoint data collector to blob storage"},
+    "approval": {Cloud.aws: "model package approval status", Cloud.gcp: "registry alias promotion",
+                 Cloud.azure: "registry promotion"},
+}
+
+SERVING: dict[ServingMode, dict[Cloud, str]] = {
+    ServingMode.realtime: {Cloud.aws: "SageMaker real-time endpoint", Cloud.gcp: "Vertex AI endpoint",
+                           Cloud.azure: "Azure ML managed online endpoint"},
+    ServingMode.batch: {Cloud.aws: "SageMaker batch transform", Cloud.gcp: "Vertex AI batch prediction",
+                        Cloud.azure: "Azure ML batch endpoint"},
+    ServingMode.streaming: {Cloud.aws: "SageMaker endpoint fed from Kinesis", Cloud.gcp: "Vertex AI endpoint fed from "
+                            "Pub/Sub", Cloud.azure: "Azure ML online endpoint fed from Event Hubs"},
+}
+
+METHOD_NAME: dict[DriftMethod, str] = {
+    DriftMethod.psi: "population stability index (PSI)",
+    DriftMethod.ks: "two-sample Kolmogorov-Smirnov statistic",
+    DriftMethod.jensen_shannon: "Jensen-Shannon divergence",
+    DriftMethod.l_infinity: "L-infinity distance",
+    DriftMethod.wasserstein: "Wasserstein distance",
+}
+
+_AZURE_DRIFT_METRIC = {
+    DriftMethod.psi: "PopulationStabilityIndex",
+    DriftMethod.ks: "TwoSampleKolmogorovSmirnovTest",
+    DriftMethod.jensen_shannon: "JensenShannonDistance (the square root of the divergence: set thresholds on "
+                                "that scale)",
+    DriftMethod.wasserstein: "NormalizedWassersteinDistance",
+}
+_VERTEX_DRIFT_METRIC = {DriftMethod.jensen_shannon: "jensen_shannon_divergence",
+                        DriftMethod.l_infinity: "l_infinity"}
+
+
+def drift_computation(cloud: Cloud, method: DriftMethod) -> str:
+    """How `method` is computed on `cloud`: natively by the managed monitor, or by a custom job."""
+    name = METHOD_NAME[method]
+    if cloud == Cloud.aws:
+        if method == DriftMethod.l_infinity:
+            return ("native: SageMaker Model Monitor data-quality job, L-infinity distance between the training "
+                    "baseline and captured requests → CloudWatch metric → alarm")
+        return (f"derived: SageMaker Model Monitor data-quality job on captured requests; its post-analytics "
+                f"processor computes the {name} from the baseline and current statistics → CloudWatch metric → "
+                "alarm")
+    if cloud == Cloud.gcp:
+        if method in _VERTEX_DRIFT_METRIC:
+            return (f"native: Vertex AI Model Monitoring drift objective `{_VERTEX_DRIFT_METRIC[method]}` between "
+                    "training data and logged requests → alert")
+        return (f"custom: not a Vertex AI Model Monitoring metric; a scheduled job computes the {name} over the "
+                "BigQuery request-response log → custom Cloud Monitoring metric → alert policy")
+    if method in _AZURE_DRIFT_METRIC:
+        return (f"native: Azure ML model monitor, data drift signal `{_AZURE_DRIFT_METRIC[method]}` between training "
+                "data and collected production inputs → Azure Monitor alert")
+    return (f"custom: not an Azure ML data drift metric; a custom monitoring signal computes the {name} "
+            "→ Azure Monitor alert")
+
+
+def quality_computation(cloud: Cloud, batch: bool) -> str:
+    """How a model-quality metric is computed against ground truth on `cloud`."""
+    source = "batch predictions" if batch else {
+        Cloud.aws: "captured predictions", Cloud.gcp: "the BigQuery request-response log",
+        Cloud.azure: "collected production predictions"}[cloud]
+    return {
+        Cloud.aws: f"SageMaker Model Monitor model-quality job joins {source} with ground-truth labels in S3 "
+                   "→ CloudWatch metric → alarm",
+        Cloud.gcp: f"scheduled job joins {source} with ground-truth labels in BigQuery → custom Cloud Monitoring "
+                   "metric → alert policy",
+        Cloud.azure: f"Azure ML model monitor model-performance signal over {source} joined with ground-truth "
+                     "labels → Azure Monitor alert",
+    }[cloud]
+
+
+def sre_computation(cloud: Cloud) -> str:
+    return {
+        Cloud.aws: "CloudWatch endpoint metrics `ModelLatency` (p99), `Invocation5XXErrors` / `Invocations`, "
+                   "`CPUUtilization`",
+        Cloud.gcp: "Cloud Monitoring metrics of the Vertex AI endpoint (prediction latency p99, error count, "
+                   "CPU utilisation)",
+        Cloud.azure: "Azure Monitor metrics of the online endpoint (request latency p99, 5xx errors, "
+                     "CPU utilisation)",
+    }[cloud]
+
+
+def freshness_computation(cloud: Cloud) -> str:
+    return {
+        Cloud.aws: "CloudWatch alarm on the age of the newest record ingested into the feature group",
+        Cloud.gcp: "Cloud Monitoring alert on the age of the newest feature view sync",
+        Cloud.azure: "Azure Monitor alert on the age of the newest feature set materialisation",
+    }[cloud]

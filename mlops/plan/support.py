@@ -1,0 +1,222 @@
+"""What each cloud's back end can honour of a plan: the one table of cloud limits (no pulumi import).
+
+`plan()` consults `unsupported(plan)` after gating: a setting the cloud cannot honour is a PlanError
+naming the YAML path, the value and what the cloud allows, never a silent drop. Settings a back end
+honours through a documented fallback are listed here too (`AWS_FALLBACKS`), so that `mlops plan`
+readers and the README say the same thing.
+
+AWS (SageMaker) facts behind the table:
+
+- Deployment guardrails: `WaitIntervalInSeconds` is 0-3600 s (bake time at most 60 minutes); a
+  canary is at most 50 % of the variant's instances, a rolling batch at most 50 %; rolling updates
+  exclude multi-variant endpoints (a shadow variant makes two); sizes are whole percentages.
+- Data capture samples whole percentages (`InitialSamplingPercentage` is an integer); drift and
+  quality monitoring read captured requests, so they need a sampling percentage above 0.
+- Model Monitor schedules run hourly, daily at a fixed hour, or every N hours
+  (`cron(0 H ? * * *)`, `cron(0 H/N ? * * *)`); weekly/monthly keywords fall back to daily runs (see
+  AWS_FALLBACKS); other cron expressions are errors.
+- Model quality monitoring computes a fixed set of metrics per problem type (AWS_QUALITY_METRICS).
+- SageMaker endpoints have no response cache, and only the TorchServe (PyTorch) and TensorFlow
+  Serving images batch requests server-side; the XGBoost and scikit-learn servers do not.
+- Streaming serving (a consumer in front of an endpoint) is not built on AWS.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from mlops.blueprint.diagnostics import YamlPath
+from mlops.blueprint.model import Cloud, DeliveryStrategy, ServingMode
+
+from .model import ModelPlan, Plan
+
+ProblemType = Literal["BinaryClassification", "MulticlassClassification", "Regression"]
+
+AWS_QUALITY_METRICS: dict[str, tuple[ProblemType, str]] = {
+    # blueprint metric → (Model Monitor problem type, metric name in aws/sagemaker/Endpoints/model-metrics)
+    **{m: ("BinaryClassification", m) for m in (
+        "accuracy", "precision", "recall", "f0_5", "f1", "f2", "auc", "true_positive_rate",
+        "true_negative_rate", "false_positive_rate", "false_negative_rate")},
+    "auroc": ("BinaryClassification", "auc"),
+    "roc_auc": ("BinaryClassification", "auc"),
+    "tpr": ("BinaryClassification", "true_positive_rate"),
+    "fpr": ("BinaryClassification", "false_positive_rate"),
+    **{m: ("MulticlassClassification", m) for m in (
+        "weighted_precision", "weighted_recall", "weighted_f0_5", "weighted_f1", "weighted_f2")},
+    **{m: ("Regression", m) for m in ("mae", "mse", "rmse", "r2")},
+}
+"""Metrics SageMaker Model Monitor's model-quality job computes (docs: "Model quality metrics")."""
+
+# Frameworks whose SageMaker serving image batches requests itself (environment variables).
+AWS_BATCHING_FRAMEWORKS = ("pytorch", "tensorflow")
+# Frameworks served from the team's own image, which may honour the MLOPS_* variables it is given.
+AWS_OWN_IMAGE_FRAMEWORKS = ("lightgbm", "custom")
+AWS_MAX_BAKE_MINUTES = 60
+AWS_MAX_STEP_PERCENT = 50
+
+AWS_FALLBACKS: dict[str, str] = {
+    "drift methods": "Model Monitor computes L-infinity distances natively; psi, ks, jensen_shannon, "
+                     "wasserstein and l_infinity are computed from its statistics by the shipped "
+                     "post-analytics processor and published as CloudWatch metrics",
+    "weekly/monthly monitoring": "Model Monitor runs at most daily: weekly and monthly drift and quality "
+                                 "schedules run daily; quality then covers a window of the schedule's length",
+    "retraining cool-down": "drift and performance retraining start when the model's alarm enters ALARM "
+                            "(a persistent alarm starts one run); min_interval_hours is not enforced between "
+                            "runs of a monitor that flaps between OK and ALARM",
+}
+
+# Training pipelines (components/aws/pipeline_definition.py keeps the same tables; a test checks they agree).
+AWS_SEARCH_STRATEGIES = ("bayesian", "random", "hyperband")
+"""SageMaker grid search takes only categorical ranges; the built-in search spaces are continuous."""
+AWS_TUNABLE_FRAMEWORKS = ("xgboost",)
+"""Frameworks with a built-in search space (script frameworks define their hyperparameters in the script)."""
+
+# Model Monitor cron: `cron(0 H ? * * *)` with H = `*`, an hour, or `H/N`.
+_MONITOR_HOURS = re.compile(r"^(\*|[01]?\d|2[0-3])(/([1-9]|1\d|2[0-4]))?$")
+
+
+@dataclass(frozen=True)
+class Unsupported:
+    """One setting a cloud cannot honour: where, why, what was found and what would work."""
+
+    path: YamlPath
+    message: str
+    got: str
+    allowed: str
+
+
+def monitor_schedule(schedule: str) -> str | None:
+    """Model Monitor's `cron(...)` for a blueprint schedule; None when it cannot express it.
+
+    `weekly` and `monthly` run daily (AWS_FALLBACKS): Model Monitor has no longer period.
+    """
+    if schedule == "hourly":
+        return "cron(0 * ? * * *)"
+    if schedule in ("daily", "weekly", "monthly"):
+        return "cron(0 0 ? * * *)"
+    fields = schedule.split()
+    if len(fields) != 5:
+        return None
+    minute, hour, day_of_month, month, day_of_week = fields
+    if minute != "0" or (day_of_month, month, day_of_week) != ("*", "*", "*") or not _MONITOR_HOURS.match(hour):
+        return None
+    if hour.startswith("*/"):
+        hour = "0" + hour[1:]  # every N hours from midnight
+    return f"cron(0 {hour} ? * * *)"
+
+
+def _whole(value: float) -> bool:
+    return float(value).is_integer()
+
+
+def _aws_model(i: int, m: ModelPlan) -> list[Unsupported]:
+    found: list[Unsupported] = []
+    at = ("models", i)
+    s = m.serving
+    if s is not None:
+        if s.mode == ServingMode.streaming:
+            found.append(Unsupported(
+                (*at, "serving", "mode"), "streaming serving is not built on AWS",
+                "'streaming'", "realtime (with your own Kinesis consumer calling the endpoint) or batch"))
+        if s.batching and m.framework not in (*AWS_BATCHING_FRAMEWORKS, *AWS_OWN_IMAGE_FRAMEWORKS):
+            found.append(Unsupported(
+                (*at, "serving", "batching"),
+                f"the SageMaker {m.framework} serving image does not batch requests",
+                repr(m.framework), "frameworks pytorch, tensorflow, or your own image (lightgbm, custom)"))
+        if s.caching and m.framework not in AWS_OWN_IMAGE_FRAMEWORKS:
+            found.append(Unsupported(
+                (*at, "serving", "caching"), "SageMaker endpoints do not cache responses",
+                repr(m.framework), "remove caching (cache in the caller), or serve your own image "
+                "(lightgbm, custom) that reads MLOPS_CACHE_TTL_SECONDS"))
+        if s.mode == ServingMode.batch and s.output_uri and not s.output_uri.startswith("s3://"):
+            found.append(Unsupported((*at, "serving", "output_uri"), "SageMaker batch transform writes to S3",
+                                     repr(s.output_uri), "an s3:// URI"))
+        d = s.delivery
+        if s.mode == ServingMode.realtime:
+            if d.bake_minutes > AWS_MAX_BAKE_MINUTES:
+                found.append(Unsupported(
+                    (*at, "serving", "delivery", "bake_minutes"),
+                    "SageMaker waits at most 3600 s between deployment steps", str(d.bake_minutes),
+                    f"0-{AWS_MAX_BAKE_MINUTES}"))
+            stepped = d.strategy in (DeliveryStrategy.canary, DeliveryStrategy.rolling)
+            if stepped and not (0 < d.canary_percent <= AWS_MAX_STEP_PERCENT and _whole(d.canary_percent)):
+                found.append(Unsupported(
+                    (*at, "serving", "delivery", "canary_percent"),
+                    "SageMaker shifts a whole percentage of at most 50 % of the instances per step",
+                    f"{d.canary_percent:g}", "a whole number from 1 to 50"))
+            if d.strategy == DeliveryStrategy.rolling and s.shadow is not None:
+                found.append(Unsupported(
+                    (*at, "serving", "delivery", "strategy"),
+                    "SageMaker rolling updates exclude endpoints with more than one variant (the shadow is one)",
+                    "'rolling'", "canary or blue_green with a shadow, or remove the shadow"))
+    mon = m.monitoring
+    logging = mon.prediction_logging_percent
+    if logging is not None and not _whole(logging):
+        found.append(Unsupported((*at, "monitoring", "prediction_logging_percent"),
+                                 "SageMaker data capture samples whole percentages", f"{logging:g}",
+                                 "a whole number from 0 to 100"))
+    watched = [("drift", mon.drift.schedule if mon.drift else None),
+               ("quality", mon.quality.schedule if mon.quality else None)]
+    for kind, schedule in watched:
+        if schedule is None:
+            continue
+        if logging is not None and logging == 0:
+            found.append(Unsupported((*at, "monitoring", "prediction_logging_percent"),
+                                     f"{kind} monitoring reads the captured requests; none are captured at 0 %",
+                                     "0", "1-100"))
+        if monitor_schedule(schedule) is None:
+            found.append(Unsupported(
+                (*at, "monitoring", kind, "schedule"), "SageMaker Model Monitor runs hourly or daily",
+                repr(schedule), "hourly, daily, weekly, monthly, or `0 H * * *` / `0 */N * * *` (UTC)"))
+    if mon.quality is not None and mon.quality.metric not in AWS_QUALITY_METRICS:
+        found.append(Unsupported(
+            (*at, "monitoring", "quality", "metric"),
+            "SageMaker Model Monitor does not compute this model-quality metric", repr(mon.quality.metric),
+            ", ".join(sorted(AWS_QUALITY_METRICS))))
+    return found
+
+
+def eventbridge_cron_problem(schedule: str) -> str | None:
+    """Why EventBridge cron (six fields, `?` in day-of-month or day-of-week) cannot run a schedule, or None."""
+    fields = schedule.split()
+    if len(fields) != 5:
+        return None  # a keyword (hourly, daily, weekly, monthly)
+    _, _, day_of_month, _, day_of_week = fields
+    if day_of_month != "*" and day_of_week != "*":
+        return "EventBridge cron cannot restrict both day of month and day of week"
+    if "/" in day_of_week:
+        return "EventBridge cron has no step (`/`) in the day-of-week field"
+    return None
+
+
+def _aws_training(i: int, m: ModelPlan) -> list[Unsupported]:
+    found: list[Unsupported] = []
+    at = ("models", i)
+    search = m.training.search if m.training else None
+    if search is not None:
+        if search.strategy.value not in AWS_SEARCH_STRATEGIES:
+            found.append(Unsupported(
+                (*at, "training", "hyperparameter_search", "strategy"),
+                "SageMaker grid search takes only categorical ranges; the built-in search space is continuous",
+                repr(search.strategy.value), ", ".join(AWS_SEARCH_STRATEGIES)))
+        if m.framework not in AWS_TUNABLE_FRAMEWORKS:
+            found.append(Unsupported(
+                (*at, "training", "hyperparameter_search"),
+                f"no built-in search space for {m.framework} on AWS: its hyperparameters live in the training script",
+                repr(m.framework), f"framework {', '.join(AWS_TUNABLE_FRAMEWORKS)}, or remove hyperparameter_search"))
+    schedule = m.retraining.schedule
+    problem = eventbridge_cron_problem(schedule) if schedule else None
+    if problem:
+        found.append(Unsupported((*at, "retraining", "schedule"), problem, repr(schedule),
+                                 "hourly, daily, weekly, monthly, or cron with day of month or day of week `*` "
+                                 "(days of the week as a list or range)"))
+    return found
+
+
+def unsupported(plan: Plan) -> list[Unsupported]:
+    """Everything in the plan its cloud's back end cannot honour (empty when all is well)."""
+    if plan.cloud != Cloud.aws:
+        return []
+    return [problem for i, m in enumerate(plan.models) for problem in (*_aws_model(i, m), *_aws_training(i, m))]

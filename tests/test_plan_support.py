@@ -1,0 +1,125 @@
+"""Cloud limits consulted by plan(): what AWS cannot honour is a located error, never a silent drop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from mlops.blueprint import format_path, load_text
+from mlops.plan import PlanError, plan
+from mlops.plan.support import AWS_QUALITY_METRICS, monitor_schedule, unsupported
+
+
+def model(**sections: Any) -> dict[str, Any]:
+    return {"name": "scorer", "quality_gates": {"metrics": [{"metric": "auc", "threshold": 0.8}]}, **sections}
+
+
+def blueprint_text(*models: dict[str, Any], cloud: str = "aws") -> str:
+    region = {"aws": "us-east-1", "gcp": "europe-west4", "azure": "westeurope"}[cloud]
+    return yaml.safe_dump({
+        "name": "demo", "use_case": "Support tests", "organisation": {"name": "Acme"},
+        "cloud": {"provider": cloud, "region": region}, "maturity": {"target": 3},
+        "models": list(models) or [model()],
+    }, sort_keys=False)
+
+
+def problems(*models: dict[str, Any], cloud: str = "aws") -> list[tuple[str, str, str]]:
+    """(path, got, message) of every plan error in prod."""
+    bp = load_text(blueprint_text(*models, cloud=cloud), "support.yaml").blueprint
+    with pytest.raises(PlanError) as caught:
+        plan(bp, "prod")
+    return [(format_path(d.path), str(d.got), d.message) for d in caught.value.diagnostics]
+
+
+def plans_cleanly(*models: dict[str, Any], cloud: str = "aws") -> None:
+    bp = load_text(blueprint_text(*models, cloud=cloud), "support.yaml").blueprint
+    for env in ("dev", "staging", "prod"):
+        assert unsupported(plan(bp, env)) == []
+
+
+CASES = [
+    ("streaming", model(serving={"mode": "streaming", "stream": "kinesis://events"}),
+     "models[0].serving.mode", "'streaming'", "streaming serving is not built on AWS"),
+    ("batching-xgboost", model(serving={"batching": {"max_batch_size": 8}}),
+     "models[0].serving.batching", "'xgboost'", "the SageMaker xgboost serving image does not batch requests"),
+    ("caching", model(framework="sklearn", serving={"caching": {"ttl_seconds": 30}}),
+     "models[0].serving.caching", "'sklearn'", "SageMaker endpoints do not cache responses"),
+    ("bake-too-long", model(serving={"delivery": {"strategy": "blue_green", "bake_minutes": 90}}),
+     "models[0].serving.delivery.bake_minutes", "90", "SageMaker waits at most 3600 s between deployment steps"),
+    ("canary-too-big", model(serving={"delivery": {"strategy": "canary", "canary_percent": 60}}),
+     "models[0].serving.delivery.canary_percent", "60",
+     "SageMaker shifts a whole percentage of at most 50 % of the instances per step"),
+    ("canary-fraction", model(serving={"delivery": {"strategy": "rolling", "canary_percent": 12.5}}),
+     "models[0].serving.delivery.canary_percent", "12.5",
+     "SageMaker shifts a whole percentage of at most 50 % of the instances per step"),
+    ("rolling-with-shadow", model(serving={"delivery": {"strategy": "rolling"}, "shadow": {"sample_percent": 5}}),
+     "models[0].serving.delivery.strategy", "'rolling'",
+     "SageMaker rolling updates exclude endpoints with more than one variant (the shadow is one)"),
+    ("capture-fraction", model(monitoring={"prediction_logging_percent": 2.5}),
+     "models[0].monitoring.prediction_logging_percent", "2.5", "SageMaker data capture samples whole percentages"),
+    ("drift-without-capture", model(monitoring={"prediction_logging_percent": 0}),
+     "models[0].monitoring.prediction_logging_percent", "0",
+     "drift monitoring reads the captured requests; none are captured at 0 %"),
+    ("monitor-cron", model(monitoring={"drift": {"schedule": "30 3 * * 1"}}),
+     "models[0].monitoring.drift.schedule", "'30 3 * * 1'", "SageMaker Model Monitor runs hourly or daily"),
+    ("quality-metric", model(monitoring={"quality": {"metric": "precision_at_1pct_fpr", "threshold": 0.8}}),
+     "models[0].monitoring.quality.metric", "'precision_at_1pct_fpr'",
+     "SageMaker Model Monitor does not compute this model-quality metric"),
+]
+
+
+@pytest.mark.parametrize(("spec", "path", "got", "message"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_aws_limits_are_plan_errors_at_the_yaml_path(spec: dict[str, Any], path: str, got: str,
+                                                     message: str) -> None:
+    assert (path, got, message) in problems(spec)
+
+
+def test_allowed_values_say_what_would_work() -> None:
+    bp = load_text(blueprint_text(model(monitoring={"quality": {"metric": "gini", "threshold": 0.5}})),
+                   "support.yaml").blueprint
+    with pytest.raises(PlanError) as caught:
+        plan(bp, "dev")
+    (diagnostic,) = caught.value.diagnostics
+    assert diagnostic.allowed is not None and "auc" in diagnostic.allowed.split(", ")
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    found = problems(model(serving={"mode": "streaming", "stream": "kinesis://x"}),
+                     model(name="other", serving={"delivery": {"strategy": "canary", "bake_minutes": 120}}))
+    assert [p[0] for p in found] == ["models[0].serving.mode", "models[1].serving.delivery.bake_minutes"]
+
+
+def test_the_same_settings_plan_on_other_clouds() -> None:
+    plans_cleanly(model(serving={"mode": "streaming", "stream": "pubsub://events"}), cloud="gcp")
+
+
+def test_limits_aws_can_honour_plan_cleanly() -> None:
+    plans_cleanly(model(framework="pytorch", serving={"batching": {"max_batch_size": 16},
+                                                      "delivery": {"strategy": "canary", "canary_percent": 50,
+                                                                   "bake_minutes": 60}},
+                        monitoring={"drift": {"method": "wasserstein", "schedule": "0 */6 * * *"},
+                                    "quality": {"metric": "auroc", "threshold": 0.7, "schedule": "weekly"}}),
+                  model(name="own", framework="custom", serving={"caching": {"ttl_seconds": 5}}))
+
+
+@pytest.mark.parametrize(("schedule", "expression"), [
+    ("hourly", "cron(0 * ? * * *)"),
+    ("daily", "cron(0 0 ? * * *)"),
+    ("weekly", "cron(0 0 ? * * *)"),  # documented fallback: Model Monitor runs at most daily
+    ("0 5 * * *", "cron(0 5 ? * * *)"),
+    ("0 */6 * * *", "cron(0 0/6 ? * * *)"),
+    ("0 2/12 * * *", "cron(0 2/12 ? * * *)"),
+    ("15 * * * *", None),
+    ("0 3 1 * *", None),
+    ("0 1,13 * * *", None),
+])
+def test_monitor_schedule(schedule: str, expression: str | None) -> None:
+    assert monitor_schedule(schedule) == expression
+
+
+def test_quality_metric_table_maps_aliases_to_model_monitor_names() -> None:
+    assert AWS_QUALITY_METRICS["auroc"] == ("BinaryClassification", "auc")
+    assert AWS_QUALITY_METRICS["rmse"] == ("Regression", "rmse")
+    assert AWS_QUALITY_METRICS["weighted_f1"] == ("MulticlassClassification", "weighted_f1")
