@@ -16,7 +16,13 @@ from pulumi.runtime.sync_await import _sync_await
 
 from components.aws.cost import AwsBudget
 from components.aws.feature_store import SageMakerFeatureStore
-from components.aws.governance import AWS_CONTROLS
+from components.aws.governance import (
+    AWS_CONTROLS,
+    _Scope,
+    approver_policy,
+    data_scientist_policy,
+    ml_engineer_policy,
+)
 from components.aws.tracking import server_size
 from components.coverage import BUILT, not_yet_built
 from mlops.blueprint import load_blueprint
@@ -249,15 +255,24 @@ def test_feature_store_role(prod: SynthResult) -> None:
 
 
 def test_persona_roles_trust_permission_sets(prod: SynthResult) -> None:
-    for persona, group in (("data-scientist", "fraud-data-scientists"), ("ml-engineer", "ml-platform-engineers"),
-                           ("approver", "model-risk-committee")):
+    for persona, groups in (("data-scientist", ["fraud-data-scientists"]), ("ml-engineer", ["ml-platform-engineers"]),
+                            ("approver", ["model-risk-committee", "fraud-business-owner"])):  # + approvals.prod
         role = one(prod, f"governance-{persona}")
         assert role.inputs["name"] == f"fraud-detection-prod-{persona}"
         assert role.inputs["maxSessionDuration"] == 3600
         [trust] = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
         assert trust["Principal"] == {"AWS": "arn:aws:iam::333333333333:root"}
         assert trust["Condition"] == {"ArnLike": {"aws:PrincipalArn": [
-            f"arn:aws:iam::333333333333:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_{group}_*"]}}
+            f"arn:aws:iam::333333333333:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_{group}_*"
+            for group in groups]}}
+
+
+def test_an_environments_approvers_may_act_as_its_approver(staging: SynthResult, dev: SynthResult) -> None:
+    def trusted(result: SynthResult) -> list[str]:
+        [trust] = json.loads(one(result, "governance-approver").inputs["assumeRolePolicy"])["Statement"]
+        return [p.split("AWSReservedSSO_")[1][:-2] for p in trust["Condition"]["ArnLike"]["aws:PrincipalArn"]]
+    assert trusted(staging) == ["model-risk-committee", "ml-engineering-leads"]  # approvals.staging
+    assert trusted(dev) == ["model-risk-committee"]  # no approval into dev
 
 
 def test_persona_roles_trust_iam_arns_as_given(tmp_path: Path) -> None:
@@ -278,8 +293,7 @@ def test_only_the_approver_can_change_approval_status(prod: SynthResult) -> None
     approver = policy(prod, "governance-approver-policy")
     approve = approver["ApproveModelVersions"]
     assert approve["Action"] == "sagemaker:UpdateModelPackage"
-    assert approve["Resource"] == ["arn:aws:sagemaker:us-east-1:333333333333:model-package/"
-                                   "fraud-detection-prod-fraud-scorer/*"]
+    assert approve["Resource"] == ["arn:aws:sagemaker:us-east-1:333333333333:model-package/fraud-detection-prod-*/*"]
     assert approve["Condition"] == {"StringEquals": {"sagemaker:ModelApprovalStatus": ["Approved", "Rejected"]}}
     assert "DenyChangingApprovalStatus" not in approver
     for persona in ("data-scientist", "ml-engineer"):
@@ -347,6 +361,23 @@ def test_persona_policies_are_least_privilege(env: str, prod: SynthResult, stagi
             assert not [a for a in granted if a == "*" or a.endswith(":*")], statement["Sid"]
             if statement["Effect"] == "Allow" and statement["Resource"] == "*":
                 assert statement["Sid"] in ("ListPlatformResources", "MlflowUi"), statement["Sid"]
+
+
+def test_persona_policies_stay_within_iam_limits_however_many_models(tmp_path: Path) -> None:
+    def edit(doc: dict[str, Any]) -> None:
+        doc["models"] = [{**doc["models"][0], "name": f"model-{i:03d}"} for i in range(1, 51)]
+    many = plan(load_blueprint(variant(tmp_path, edit)).blueprint, "staging")
+    scope = _Scope(many, data_bucket_arn="arn:aws:s3:::data", artifact_bucket_arn="arn:aws:s3:::artifacts",
+                   kms_key_arn="arn:aws:kms:us-east-1:222222222222:key/k",
+                   execution_role_arn="arn:aws:iam::222222222222:role/execution")
+    for statements in (data_scientist_policy(scope, True, "vpc-1"), ml_engineer_policy(scope, True, "vpc-1"),
+                       approver_policy(scope, "vpc-1")):
+        # Values still to be resolved (bucket object ARNs) count as 80-character ARNs.
+        size = len(json.dumps({"Version": "2012-10-17", "Statement": statements}, separators=(",", ":"),
+                              default=lambda _: "a" * 80))
+        assert size < 10_240
+    [approve] = [s for s in approver_policy(scope, None) if s.get("Sid") == "ApproveModelVersions"]
+    assert approve["Resource"] == ["arn:aws:sagemaker:us-east-1:222222222222:model-package/fraud-detection-staging-*/*"]
 
 
 def test_audit_trail(prod: SynthResult) -> None:

@@ -108,6 +108,12 @@ BREAKS: dict[str, list[tuple[Callable[[Graph], Graph], str | None]]] = {
         (edit("governance-approver", setting("managedPolicyArns", ["arn:aws:iam::aws:policy/AdministratorAccess"]),
               "aws:iam/role:Role"), "governance-approver"),
     ],
+    "aws-iam-inline-policy-size": [
+        (edit("governance-approver-policy", document("policy", lambda doc: doc["Statement"].extend(
+            {"Sid": f"Padding{i}", "Effect": "Allow", "Action": "sagemaker:DescribeModelCard",
+             "Resource": f"arn:aws:sagemaker:us-east-1:333333333333:model-card/card-{i:04d}-" + "x" * 64}
+            for i in range(100)))), "governance-approver"),
+    ],
     "aws-iam-trust-no-wildcard-principal": [
         (edit("tracking-role", document("assumeRolePolicy", open_trust)), "tracking-role"),
     ],

@@ -328,7 +328,8 @@ class AwsGovernance(pulumi.ComponentResource):
     """Who may do what on the platform, the record of what they did, and model documentation.
 
     Creates, per persona with principals in `governance.roles` (data scientist, ML engineer,
-    approver): `-<persona>` (IAM role; trust per `trust_statements`; one-hour sessions) and
+    approver; the approver role also trusts this environment's `governance.approvals.<env>.approvers`):
+    `-<persona>` (IAM role; trust per `trust_statements`; one-hour sessions) and
     `-<persona>-policy` (inline least-privilege policy: see the `*_policy` functions). When the
     environment requires approval and governance enforces it, only the approver role can change a
     model version's approval status (the others carry explicit Denies); otherwise ML engineers may
@@ -357,10 +358,14 @@ class AwsGovernance(pulumi.ComponentResource):
                        kms_key_arn=kms_key_arn, execution_role_arn=execution_role_arn)
         enforced = plan.enabled(Capability.enforced_approval) and plan.governance.approval is not None
         roles = plan.governance.roles
+        # Who approves promotion into this environment (governance.approvals.<env>.approvers) may
+        # act as its approver, beside the platform-wide approver principals.
+        approval = plan.governance.approval
+        approvers = list(dict.fromkeys([*roles.approver, *(approval.approval.approvers if approval else [])]))
         policies = {
             "data-scientist": (roles.data_scientist, data_scientist_policy(scope, enforced, vpc_id)),
             "ml-engineer": (roles.ml_engineer, ml_engineer_policy(scope, enforced, vpc_id)),
-            "approver": (roles.approver, approver_policy(scope, vpc_id)),
+            "approver": (approvers, approver_policy(scope, vpc_id)),
         }
         self.roles: dict[str, aws.iam.Role] = {}
         for persona, (principals, statements) in policies.items():

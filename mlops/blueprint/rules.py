@@ -421,10 +421,16 @@ def _aws_role_principals(bp: Blueprint) -> Iterator[Finding]:
     # (components.aws.governance.trust_statements); anything else would be a trust nobody matches.
     if bp.cloud.provider != Cloud.aws:
         return
-    for persona in ("data_scientist", "ml_engineer", "approver"):
-        for i, principal in enumerate(getattr(bp.governance.roles, persona)):
+    places: list[tuple[YamlPath, list[str]]] = [
+        (("governance", "roles", persona), getattr(bp.governance.roles, persona))
+        for persona in ("data_scientist", "ml_engineer", "approver")]
+    # An environment's approvers may assume its approver role too.
+    places += [(("governance", "approvals", env, "approvers"), a.approvers)
+               for env, a in bp.governance.approvals.items()]
+    for path, principals in places:
+        for i, principal in enumerate(principals):
             if not (AWS_PRINCIPAL_ARN.match(principal) or AWS_PERMISSION_SET.match(principal)):
-                yield Finding(("governance", "roles", persona, i), principal)
+                yield Finding((*path, i), principal)
 
 
 # Names SageMaker Feature Store keeps for itself in every feature group.

@@ -315,8 +315,8 @@ def render(inp: DesignInput) -> str:
         if phase.spec.key == "compliance":
             why = f"{VALIDATION_MONTHS} month of independent validation"
         else:
-            why = (f"{phase.workstreams} workstream{'s' if phase.workstreams > 1 else ''} "
-                   f"(team: {rm.team_workstreams}){', level-3 automation' if phase.level3 else ''}")
+            why = (f"{phase.workstreams} workstream{'s' if phase.workstreams > 1 else ''}, the team staffs "
+                   f"{rm.team_workstreams}{'; level-3 automation' if phase.level3 else ''}")
         rows.append([str(i), phase.spec.title, rm.when(phase), phase.months, why,
                      "priority" if phase.spec.key in rm.focus_phases else ""])
     parts = [

@@ -137,6 +137,25 @@ def _no_managed_full_access(args: ResourceValidationArgs, report: ReportViolatio
             report(f"AWS-managed broad policy attached: {arn}", None)
 
 
+INLINE_POLICY_LIMIT = 10_240
+"""IAM's limit on the inline policies of one role, in characters not counting white space."""
+
+
+def _compact_size(text: Any) -> int:
+    document = _document(text)
+    return len(json.dumps(document, separators=(",", ":"))) if document is not None else len(str(text or ""))
+
+
+def _inline_policy_size(args: StackValidationArgs, report: ReportViolation) -> None:
+    for role in of_type(args, ROLE):
+        size = sum(_compact_size(p.get("policy")) for p in _as_list(role.props.get("inlinePolicies"))
+                   if isinstance(p, dict))
+        size += sum(_compact_size(p.props.get("policy")) for p in attached(args, role, ROLE_POLICY, "role"))
+        if size > INLINE_POLICY_LIMIT:
+            report(f"inline policies of this role total {size} characters; IAM refuses more than "
+                   f"{INLINE_POLICY_LIMIT}", role.urn)
+
+
 def _no_open_trust(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type != ROLE:
         return
@@ -299,6 +318,9 @@ AWS_PLATFORM_POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = 
     ResourceValidationPolicy("aws-iam-no-managed-full-access",
                              "No AWS-managed FullAccess, AdministratorAccess or PowerUserAccess policies.",
                              _no_managed_full_access, enforcement_level=MANDATORY),
+    StackValidationPolicy("aws-iam-inline-policy-size",
+                          "A role's inline policies fit IAM's 10,240-character limit (else the deployment fails).",
+                          _inline_policy_size, enforcement_level=MANDATORY),
     ResourceValidationPolicy("aws-iam-trust-no-wildcard-principal",
                              "Role trust policies name who may assume them.", _no_open_trust,
                              enforcement_level=MANDATORY),
