@@ -397,14 +397,17 @@ def test_deployer_may_touch_only_this_endpoint(prod: SynthResult) -> None:
     statements = {s["Sid"]: s for s in policy(one(prod, "aws:iam/rolePolicy:RolePolicy",
                                                   "deployer-function-policy"))}
     account = "arn:aws:sagemaker:us-east-1:333333333333"
-    assert statements["RollOutThisEndpoint"]["Resource"] == f"{account}:endpoint/{ENDPOINT}"
+    # UpdateEndpoint is authorised on the endpoint and on the config it switches to.
+    assert statements["RollOutThisEndpoint"]["Resource"] == [f"{account}:endpoint/{ENDPOINT}",
+                                                             f"{account}:endpoint-config/{ENDPOINT}-*"]
     assert statements["CreateVersionedModelsAndConfigs"]["Resource"] == [
         f"{account}:model/{ENDPOINT}-*", f"{account}:endpoint-config/{ENDPOINT}-*"]
     assert statements["ReadApprovedPackages"]["Resource"] == \
         f"{account}:model-package/fraud-detection-prod-fraud-scorer/*"
     assert statements["PassServingRoleToSageMaker"]["Condition"] == {
         "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
-    assert [s["Sid"] for s in statements.values() if s["Resource"] == "*"] == ["DescribeInterfaces"]
+    # Only actions IAM cannot scope to a resource run on `*`.
+    assert [s["Sid"] for s in statements.values() if s["Resource"] == "*"] == ["SendTraces", "DescribeInterfaces"]
 
 
 def test_batch_models_get_a_staging_only_deployer(readmission: SynthResult) -> None:

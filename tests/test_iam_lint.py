@@ -80,14 +80,7 @@ ALLOWED: dict[tuple[str, str, str], str] = {
 # Findings in other areas' documents, reported to their owners and tolerated until fixed:
 # (resource-name suffix, issue, detail fragment) → the finding. `test_reported_findings_still_exist`
 # fails as soon as one is fixed, so that the entry is removed and the linter guards it again.
-REPORTED: dict[tuple[str, str, str], str] = {
-    ("-training-policy", "MISMATCHED_TYPE_BUT_USABLE", "StringEquals requires a value of type String but given Arn"):
-        "pipelines area: sagemaker:OutputKmsKey/VolumeKmsKey compared with StringEquals; ArnEquals is the "
-        "correct operator (StringEquals still matches the exact ARN)",
-    ("-deployer-function-policy", "RESOURCE_MISMATCH", "sagemaker:UpdateEndpoint"):
-        "serving area: sagemaker:UpdateEndpoint also needs the new endpoint-config ARN in Resource; with the "
-        "endpoint ARN alone the deployment call is denied at run time",
-}
+REPORTED: dict[tuple[str, str, str], str] = {}
 _reported_seen: set[tuple[str, str, str]] = set()
 
 

@@ -98,9 +98,10 @@ class SageMakerDeployer(pulumi.ComponentResource):
                                                for a in rollback_alarm_names(plan, model)]
             statements += [
                 # SageMaker lower-cases names in ARNs; the platform's names are lower-case already.
+                # UpdateEndpoint is authorised on the endpoint and on the endpoint config it switches to.
                 Statement(Sid="RollOutThisEndpoint", Effect="Allow",
                           Action=["sagemaker:DescribeEndpoint", "sagemaker:UpdateEndpoint"],
-                          Resource=sm(f"endpoint/{endpoint}")),
+                          Resource=[sm(f"endpoint/{endpoint}"), sm(f"endpoint-config/{endpoint}-*")]),
                 Statement(Sid="CreateVersionedModelsAndConfigs", Effect="Allow",
                           Action=["sagemaker:CreateModel", "sagemaker:DescribeModel", "sagemaker:CreateEndpointConfig",
                                   "sagemaker:DescribeEndpointConfig", "sagemaker:AddTags"],

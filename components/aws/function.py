@@ -78,6 +78,9 @@ class AwsFunction(pulumi.ComponentResource):
             Statement(Sid="DeadLetter", Effect="Allow", Action="sqs:SendMessage", Resource=self.dlq.arn),
             Statement(Sid="UsePlatformKey", Effect="Allow", Action=["kms:Decrypt", "kms:GenerateDataKey"],
                       Resource=kms_key_arn),
+            # X-Ray offers no resource-level permission for sending traces (listed in the IAM policy rule).
+            Statement(Sid="SendTraces", Effect="Allow",
+                      Action=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], Resource="*"),
         ]
         if vpc is not None:
             own += self._network_statements(plan, account, vpc)
@@ -102,8 +105,7 @@ class AwsFunction(pulumi.ComponentResource):
                 kms_key_arn=kms_key_arn,
                 environment=aws.lambda_.FunctionEnvironmentArgs(variables=dict(environment)),
                 dead_letter_config=aws.lambda_.FunctionDeadLetterConfigArgs(target_arn=self.dlq.arn),
-                # No active X-Ray tracing: its xray:PutTraceSegments has no resource-level permission and
-                # the platform's IAM rule admits no `*` writes it does not list (see the README).
+                tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
                 logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=logs.name),
                 vpc_config=aws.lambda_.FunctionVpcConfigArgs(subnet_ids=vpc.subnet_ids,
                                                              security_group_ids=vpc.security_group_ids)

@@ -145,7 +145,7 @@ class SageMakerTrainingPipeline(pulumi.ComponentResource):
                                         sm("hyper-parameter-tuning-job/*"))
         encrypted: dict[str, dict[str, Any]] = {
             "Bool": {"sagemaker:InterContainerTrafficEncryption": "true"},
-            "StringEquals": {"sagemaker:OutputKmsKey": kms_key_arn},
+            "ArnEquals": {"sagemaker:OutputKmsKey": kms_key_arn},
         }
         if vpc is not None:
             encrypted["Null"] = {"sagemaker:VpcSubnets": "false"}

@@ -55,6 +55,8 @@ NO_RESOURCE_LEVEL_WRITES: dict[str, str] = {
     # Allowed on `*` because IAM offers no resource-level permission for them (say why for each).
     "sagemaker-mlflow:AccessUI": "opens the MLflow UI; the presigned URL it needs is granted per server",
     "cloudwatch:PutMetricData": "metrics have no ARN; scope with the cloudwatch:namespace condition",
+    "xray:PutTraceSegments": "X-Ray trace data has no resource-level permission (Lambda active tracing)",
+    "xray:PutTelemetryRecords": "X-Ray telemetry has no resource-level permission (Lambda active tracing)",
 }
 INTERNET = ("0.0.0.0/0", "::/0")
 
