@@ -25,13 +25,20 @@ from .tracking import SageMakerExperimentTracking
 
 
 class SageMakerPlatform(pulumi.ComponentResource):
-    """Everything one environment of a blueprint builds on AWS.
+    """Everything one environment of a blueprint builds on AWS, composed in dependency order.
 
-    Creates: `-foundation` (AwsFoundation). Later capabilities (tracking, registry, pipelines,
-    serving, monitoring, governance) hang off the same root.
+    Creates: `-foundation` (AwsFoundation: key, data/artifact/audit buckets, execution role);
+    `-network` (AwsNetwork, isolated environments); `-alerting` (AwsAlerting: critical and warning
+    topics with the blueprint's routes); `-tracking` (SageMakerExperimentTracking: managed MLflow);
+    `-features` (SageMakerFeatureStore); `-registry` (AwsModelRegistry); per model
+    `-<model>-training` (SageMakerTrainingPipeline), `-<model>-serving` (SageMakerEndpoint) with
+    `-<model>-monitoring` (SageMakerModelMonitor) or `-<model>-batch` (SageMakerBatchTransform),
+    `-<model>-deployer` (SageMakerDeployer) and `-<model>-retraining` (AwsRetrainingTriggers);
+    `-governance` (AwsGovernance: persona roles, CloudTrail, model cards); `-cost` (AwsBudget).
+    What is built follows the plan's gated capabilities.
 
-    Outputs: the foundation's outputs (key_arn, data_bucket, artifact_bucket, audit_bucket,
-    execution_role_arn).
+    Outputs: key_arn, data_bucket, artifact_bucket, audit_bucket, execution_role_arn, trail_arn and,
+    with experiment tracking, tracking_server_arn and tracking_uri.
     """
 
     outputs: dict[str, pulumi.Output[str]]
@@ -47,14 +54,14 @@ class SageMakerPlatform(pulumi.ComponentResource):
             "execution_role_arn": foundation.execution_role.arn,
         }
 
-        # --- network [platform helper]: AwsNetwork; sets `vpc` (None when the plan is not isolated).
+        # --- network: AwsNetwork; sets `vpc` (None when the plan is not isolated).
         vpc: VpcConfig | None = None
         network: AwsNetwork | None = None
         if plan.network.isolated:
             network = AwsNetwork(f"{name}-network", plan, kms_key_arn=foundation.key.arn, opts=child(self))
             vpc = network.config
 
-        # --- alerting [serving helper]: AwsAlerting (SNS topic + routes); sets `alert_topic_arn`.
+        # --- alerting: AwsAlerting (SNS topic + routes); sets `alert_topic_arn`.
         alert_topic_arn: pulumi.Output[str] | None = None
         # Two topics: `critical` pages (its routes: every route), `warning` reaches the routes whose
         # severity is warning. Budget and freshness alarms use `alert_topic_arn` (warning); alarms
@@ -63,20 +70,21 @@ class SageMakerPlatform(pulumi.ComponentResource):
         alert_topic_arn = alerting.warning_topic_arn
         critical_alert_topic_arn: pulumi.Output[str] = alerting.critical_topic_arn
 
-        # --- experiment tracking, feature store [platform helper]
+        # --- experiment tracking, feature store
         if plan.enabled(Capability.experiment_tracking):
             tracking = SageMakerExperimentTracking(
                 f"{name}-tracking", plan, artifact_bucket=foundation.artifacts.bucket.bucket,
                 artifact_bucket_arn=foundation.artifacts.bucket.arn, kms_key_arn=foundation.key.arn,
                 opts=child(self))
             self.outputs["tracking_server_arn"] = tracking.tracking_server_arn
+            # The SageMaker MLflow plugin takes the tracking server's ARN as its tracking URI.
             self.outputs["tracking_uri"] = tracking.tracking_server_arn
         if plan.feature_store is not None:
             SageMakerFeatureStore(f"{name}-features", plan, plan.feature_store,
                                   data_bucket=foundation.data.bucket.bucket, data_bucket_arn=foundation.data.bucket.arn,
                                   kms_key_arn=foundation.key.arn, alert_topic_arn=alert_topic_arn, opts=child(self))
 
-        # --- model registry, training pipelines [pipelines helper]
+        # --- model registry, training pipelines
         # A model package group per model; a training pipeline per model the plan trains. Other sections
         # read `registry` (None below model_versioning 1) and `pipelines` (by model name).
         registry = AwsModelRegistry(f"{name}-registry", plan, opts=child(self)) \
@@ -89,7 +97,7 @@ class SageMakerPlatform(pulumi.ComponentResource):
             for model in plan.models if model.training is not None
         }
 
-        # --- serving, deployment on approval, monitoring [serving helper]
+        # --- serving, deployment on approval, monitoring
         # Per model: a real-time endpoint (its rollback alarms page) with Model Monitor jobs and alarms
         # (these warn), or a scheduled batch transform; with a registry, approved packages deploy.
         for model in plan.models:
@@ -120,7 +128,7 @@ class SageMakerPlatform(pulumi.ComponentResource):
                     kms_key_arn=foundation.key.arn, artifact_bucket=foundation.artifacts.bucket, vpc=vpc,
                     realtime=s.mode == ServingMode.realtime, opts=child(self))
 
-        # --- retraining triggers [pipelines helper]
+        # --- retraining triggers
         for model in plan.models:
             r = model.retraining
             if model.name in pipelines and (r.schedule is not None or r.on_drift or r.on_performance):
@@ -128,7 +136,7 @@ class SageMakerPlatform(pulumi.ComponentResource):
                                       pipeline_arn=pipelines[model.name].pipeline.arn,
                                       kms_key_arn=foundation.key.arn, opts=child(self))
 
-        # --- governance roles, audit trail, cost [platform helper]
+        # --- governance roles, audit trail, cost
         governance = AwsGovernance(
             f"{name}-governance", plan, kms_key_arn=foundation.key.arn, audit_bucket=foundation.audit.bucket.bucket,
             audit_store=foundation.audit, data_bucket_arn=foundation.data.bucket.arn,
@@ -138,5 +146,4 @@ class SageMakerPlatform(pulumi.ComponentResource):
         if plan.cost is not None:
             AwsBudget(f"{name}-cost", plan, plan.cost, alert_topic_arn=alert_topic_arn, opts=child(self))
 
-        del vpc, alert_topic_arn  # consumed by the sections above as they are built
         self.register_outputs(dict(self.outputs))
