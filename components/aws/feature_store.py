@@ -10,7 +10,7 @@ from mlops.blueprint.model import Entity, FeatureStore
 from mlops.plan import Capability, Plan
 
 from .account import account_id
-from .iam import Statement, policy_document
+from .iam import Statement, sagemaker_role
 from .names import alarm_name, arn, feature_group_name
 
 OFFLINE_PREFIX = "feature-store"
@@ -72,22 +72,8 @@ class SageMakerFeatureStore(pulumi.ComponentResource):
         super().__init__(f"{TYPE_PREFIX}SageMakerFeatureStore", name, None, opts)
         tags = dict(plan.tags)
         account = account_id(plan, self)
-        self.role = aws.iam.Role(
-            f"{name}-role",
-            aws.iam.RoleArgs(
-                description=f"{plan.prefix}: Feature Store offline store writes",
-                assume_role_policy=policy_document(Statement(
-                    Effect="Allow", Principal={"Service": "sagemaker.amazonaws.com"}, Action="sts:AssumeRole",
-                    Condition={"StringEquals": {"aws:SourceAccount": account}})),
-                max_session_duration=3600,
-                tags=tags,
-            ),
-            opts=child(self),
-        )
         offline = pulumi.Output.concat(data_bucket_arn, f"/{OFFLINE_PREFIX}/*")
-        policy = aws.iam.RolePolicy(
-            f"{name}-policy",
-            aws.iam.RolePolicyArgs(role=self.role.id, policy=policy_document(
+        self.role, policy = sagemaker_role(self, name, plan, account, "Feature Store offline store writes", [
                 Statement(Sid="WriteOfflineStore", Effect="Allow",
                           Action=["s3:PutObject", "s3:PutObjectAcl", "s3:GetObject"], Resource=offline),
                 Statement(Sid="CheckBucketOwnership", Effect="Allow", Action="s3:GetBucketAcl",
@@ -98,9 +84,7 @@ class SageMakerFeatureStore(pulumi.ComponentResource):
                 Statement(Sid="UsePlatformKeyThroughS3", Effect="Allow",
                           Action=["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"], Resource=kms_key_arn,
                           Condition={"StringEquals": {"kms:ViaService": f"s3.{plan.region}.amazonaws.com"}}),
-            )),
-            opts=child(self),
-        )
+        ])
         freshness = store.freshness_sla_minutes if plan.enabled(Capability.freshness_alerts) else None
         actions: list[pulumi.Input[str]] = [alert_topic_arn] if alert_topic_arn is not None else []
         self.feature_groups: dict[str, aws.sagemaker.FeatureGroup] = {}

@@ -32,7 +32,7 @@ from mlops.plan import ModelPlan, Plan
 from mlops.plan.support import AWS_QUALITY_METRICS, monitor_schedule
 
 from .account import account_arn, account_id
-from .iam import Statement
+from .iam import Statement, sagemaker_role
 from .instances import ml_instance_type, vcpus
 from .names import (
     CHAMPION_VARIANT,
@@ -45,7 +45,7 @@ from .names import (
     sagemaker_name,
 )
 from .network import VpcConfig
-from .serving import ENDPOINT_METRICS, error_rate_queries, network_statements, sagemaker_role
+from .serving import ENDPOINT_METRICS, error_rate_queries, network_statements
 
 SCRIPT = Path(__file__).parent / "scripts" / "drift_postprocessor.py"
 ANALYZER = ("sagemaker-model-monitor-analyzer", "latest")

@@ -37,7 +37,7 @@ from mlops.plan.model import ServingPlan
 
 from .account import account_arn, account_id
 from .cron import eventbridge_cron
-from .iam import Statement, policy_document
+from .iam import Statement, policy_document, sagemaker_role
 from .images import prebuilt
 from .instances import is_gpu, ml_instance_type, vcpus
 from .names import (
@@ -206,23 +206,6 @@ def serving_image(parent: pulumi.Resource, plan: Plan, model: ModelPlan, instanc
     suffix = ".amazonaws.com.cn" if plan.region.startswith("cn-") else ".amazonaws.com"
     return pulumi.Output.concat(account, ".dkr.ecr.", plan.region, suffix, "/",
                                 image_repository_name(plan, model.name), ":latest")
-
-
-def sagemaker_role(parent: pulumi.Resource, name: str, plan: Plan, account: pulumi.Input[str], description: str,
-                   statements: Sequence[Statement]) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
-    """An execution role SageMaker assumes for this account only, with exactly `statements`."""
-    trust = Statement(Effect="Allow", Principal={"Service": "sagemaker.amazonaws.com"}, Action="sts:AssumeRole",
-                      Condition={"StringEquals": {"aws:SourceAccount": account}})
-    role = aws.iam.Role(
-        f"{name}-role",
-        aws.iam.RoleArgs(description=f"{plan.prefix}: {description}", assume_role_policy=policy_document(trust),
-                         max_session_duration=3600, tags=dict(plan.tags)),
-        opts=child(parent),
-    )
-    policy = aws.iam.RolePolicy(f"{name}-policy",
-                                aws.iam.RolePolicyArgs(role=role.id, policy=policy_document(*statements)),
-                                opts=child(parent))
-    return role, policy
 
 
 def network_statements(plan: Plan, account: pulumi.Input[str], vpc: VpcConfig | None) -> list[Statement]:

@@ -9,7 +9,7 @@ from components.base import TYPE_PREFIX, child
 from mlops.plan import Plan
 
 from .account import account_id
-from .iam import Statement, policy_document
+from .iam import Statement, sagemaker_role
 from .names import tracking_server_name
 
 # Where MLflow keeps run artifacts in the artifact bucket.
@@ -49,22 +49,9 @@ class SageMakerExperimentTracking(pulumi.ComponentResource):
         super().__init__(f"{TYPE_PREFIX}SageMakerExperimentTracking", name, None, opts)
         tags = dict(plan.tags)
         account = account_id(plan, self)
-        self.role = aws.iam.Role(
-            f"{name}-role",
-            aws.iam.RoleArgs(
-                description=f"{plan.prefix}: MLflow tracking server (artifact store access)",
-                assume_role_policy=policy_document(Statement(
-                    Effect="Allow", Principal={"Service": "sagemaker.amazonaws.com"}, Action="sts:AssumeRole",
-                    Condition={"StringEquals": {"aws:SourceAccount": account}})),
-                max_session_duration=3600,
-                tags=tags,
-            ),
-            opts=child(self),
-        )
         objects = pulumi.Output.concat(artifact_bucket_arn, f"/{ARTIFACT_PREFIX}/*")
-        policy = aws.iam.RolePolicy(
-            f"{name}-policy",
-            aws.iam.RolePolicyArgs(role=self.role.id, policy=policy_document(
+        self.role, policy = sagemaker_role(
+            self, name, plan, account, "MLflow tracking server (artifact store access)", [
                 Statement(Sid="ListArtifactPrefix", Effect="Allow", Action="s3:ListBucket",
                           Resource=artifact_bucket_arn,
                           Condition={"StringLike": {"s3:prefix": [f"{ARTIFACT_PREFIX}/*", ARTIFACT_PREFIX]}}),
@@ -75,9 +62,7 @@ class SageMakerExperimentTracking(pulumi.ComponentResource):
                 Statement(Sid="UsePlatformKeyThroughS3", Effect="Allow",
                           Action=["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"], Resource=kms_key_arn,
                           Condition={"StringEquals": {"kms:ViaService": f"s3.{plan.region}.amazonaws.com"}}),
-            )),
-            opts=child(self),
-        )
+        ])
         self.artifact_uri = pulumi.Output.concat("s3://", artifact_bucket, f"/{ARTIFACT_PREFIX}")
         self.server = aws.sagemaker.MlflowTrackingServer(
             f"{name}-server",
