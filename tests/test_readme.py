@@ -20,3 +20,13 @@ def test_quick_start_commands_are_the_ci_commands() -> None:
     ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
     assert "python3 dev.py test" in README and "python3 dev.py test" in ci
     assert "python3 dev.py synth" in README
+
+
+def test_policy_counts_in_the_readme_are_the_real_ones() -> None:
+    from mlops.policies import ALL_POLICIES
+
+    def count(prefix: str) -> int:
+        return sum(p.name.startswith(prefix) for p in ALL_POLICIES)
+
+    assert f"({len(ALL_POLICIES)} today: {count('aws-')} for AWS" in README.replace("\n", " ")
+    assert f"{count('gcp-')} for GCP" in README and f"{count('azure-')} for Azure" in README.replace("\n", " ")
