@@ -111,3 +111,17 @@ def test_synth_is_byte_identical_across_processes(tmp_path: Path) -> None:
     assert outputs[0] == outputs[1]
     assert outputs[0] == synthesized(EXAMPLES[[p.stem for p in EXAMPLES].index("product-recommendations-gcp")],
                                      "prod").manifest_json().encode()
+
+
+def test_program_errors_become_synth_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pulumi
+
+    import mlops.program
+    from mlops.synth import SynthError
+
+    def missing(*_: object) -> None:
+        raise pulumi.ConfigMissingError("mlops:pagerdutyEventsUrl", None)
+
+    monkeypatch.setattr(mlops.program, "build_platform", missing)
+    with pytest.raises(SynthError, match="mlops:pagerdutyEventsUrl"):
+        synth("blueprints/fraud-detection-aws.yaml", "dev")

@@ -121,7 +121,11 @@ def synth(blueprint_path: str, environment: str) -> SynthResult:
     the engine would refuse.
     """
     plan = plan_loaded(load_blueprint(blueprint_path), environment)
-    records, outputs = _run_program(blueprint_path, environment, placeholder_secrets(plan))
+    try:
+        records, outputs = _run_program(blueprint_path, environment, placeholder_secrets(plan))
+    except (pulumi.RunError, pulumi.ConfigMissingError) as exc:
+        # What `pulumi up` would print as an error (no traceback there either).
+        raise SynthError(str(exc)) from None
     duplicates = [key for key, n in Counter((r.type, r.name) for r in records).items() if n > 1]
     if duplicates:
         raise SynthError("duplicate resource names (the engine refuses these): "
