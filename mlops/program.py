@@ -21,7 +21,18 @@ def plan_from_config() -> Plan:
         raise pulumi.RunError(str(exc)) from None
 
 
+ENDPOINT_MODES = ("deploy", "defer")
+
+
+def endpoints_deferred() -> bool:
+    """Stack setting `mlops:endpoints`: `deploy` (default) or `defer` (first deployment, no model yet)."""
+    mode = pulumi.Config("mlops").get("endpoints") or "deploy"
+    if mode not in ENDPOINT_MODES:
+        raise pulumi.RunError(f"mlops:endpoints: not a mode (got {mode!r}; allowed: {', '.join(ENDPOINT_MODES)})")
+    return mode == "defer"
+
+
 def main() -> None:
     """Build the platform of one environment and export its outputs."""
-    for key, value in build_platform(plan_from_config()).items():
+    for key, value in build_platform(plan_from_config(), defer_endpoints=endpoints_deferred()).items():
         pulumi.export(key, value)

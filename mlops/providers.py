@@ -50,8 +50,17 @@ def _azure(plan: Plan) -> tuple[pulumi.ProviderResource, Callable[..., pulumi.Co
 _BACK_ENDS = {Cloud.aws: _aws, Cloud.gcp: _gcp, Cloud.azure: _azure}
 
 
-def build_platform(plan: Plan) -> dict[str, pulumi.Output[str]]:
-    """Create the provider and the cloud's root component; return the stack outputs."""
+def build_platform(plan: Plan, *, defer_endpoints: bool = False) -> dict[str, pulumi.Output[str]]:
+    """Create the provider and the cloud's root component; return the stack outputs.
+
+    `defer_endpoints` (stack setting `mlops:endpoints: defer`) leaves real-time endpoints out for a
+    first deployment; only the AWS back end builds endpoints today, so elsewhere it is an error.
+    """
+    if defer_endpoints and plan.cloud != Cloud.aws:
+        raise pulumi.RunError(f"mlops:endpoints: 'defer' applies to AWS stacks only (this stack is "
+                              f"{plan.cloud.value}, whose back end builds no endpoints yet); remove the setting")
     provider, root = _BACK_ENDS[plan.cloud](plan)
-    platform = root(plan.prefix, plan, opts=pulumi.ResourceOptions(providers=[provider]))
+    options = pulumi.ResourceOptions(providers=[provider])
+    platform = root(plan.prefix, plan, defer_endpoints=True, opts=options) if defer_endpoints \
+        else root(plan.prefix, plan, opts=options)
     return dict(platform.outputs)  # type: ignore[attr-defined]

@@ -119,7 +119,7 @@ def test_program_errors_become_synth_errors(monkeypatch: pytest.MonkeyPatch) -> 
     import mlops.program
     from mlops.synth import SynthError
 
-    def missing(*_: object) -> None:
+    def missing(*_: object, **__: object) -> None:
         raise pulumi.ConfigMissingError("mlops:pagerdutyEventsUrl", None)
 
     monkeypatch.setattr(mlops.program, "build_platform", missing)

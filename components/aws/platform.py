@@ -35,16 +35,23 @@ class SageMakerPlatform(pulumi.ComponentResource):
     `-<model>-monitoring` (SageMakerModelMonitor) or `-<model>-batch` (SageMakerBatchTransform),
     `-<model>-deployer` (SageMakerDeployer) and `-<model>-retraining` (AwsRetrainingTriggers);
     `-governance` (AwsGovernance: persona roles, CloudTrail, model cards); `-cost` (AwsBudget).
-    What is built follows the plan's gated capabilities.
+    What is built follows the plan's gated capabilities. With `defer_endpoints` (stack setting
+    `mlops:endpoints: defer`, for the first deployment, before any model is trained) real-time
+    models get their role, model and endpoint configuration but no endpoint, alarms, autoscaling
+    or Model Monitor; the stack output `deferred_endpoints` lists them.
 
     Outputs: key_arn, data_bucket, artifact_bucket, audit_bucket, execution_role_arn, trail_arn and,
     with experiment tracking, tracking_server_arn and tracking_uri.
     """
 
     outputs: dict[str, pulumi.Output[str]]
+    deferred_endpoints: list[str]
+    """Real-time endpoints not created because endpoints are deferred (first deployment)."""
 
-    def __init__(self, name: str, plan: Plan, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, plan: Plan, *, defer_endpoints: bool = False,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TYPE_PREFIX}SageMakerPlatform", name, None, opts)
+        self.deferred_endpoints = []
         foundation = AwsFoundation(f"{name}-foundation", plan, opts=child(self))
         self.outputs = {
             "key_arn": foundation.key.arn,
@@ -109,12 +116,17 @@ class SageMakerPlatform(pulumi.ComponentResource):
                 served = SageMakerEndpoint(
                     f"{name}-{model.name}-serving", plan, model, kms_key_arn=foundation.key.arn,
                     artifact_bucket=foundation.artifacts.bucket, data_bucket=foundation.data.bucket, vpc=vpc,
-                    alarm_topic_arn=critical_alert_topic_arn, opts=child(self))
-                SageMakerModelMonitor(
-                    f"{name}-{model.name}-monitoring", plan, model, endpoint=served.endpoint,
-                    endpoint_name=endpoint_name(plan, model.name), kms_key_arn=foundation.key.arn,
-                    artifact_bucket=foundation.artifacts.bucket, data_bucket=foundation.data.bucket, vpc=vpc,
-                    alarm_topic_arn=alert_topic_arn, opts=child(self))
+                    alarm_topic_arn=critical_alert_topic_arn, create_endpoint=not defer_endpoints,
+                    opts=child(self))
+                if served.endpoint is None:
+                    self.deferred_endpoints.append(endpoint_name(plan, model.name))
+                else:
+                    # Model Monitor watches a running endpoint: it follows the endpoint once it exists.
+                    SageMakerModelMonitor(
+                        f"{name}-{model.name}-monitoring", plan, model, endpoint=served.endpoint,
+                        endpoint_name=endpoint_name(plan, model.name), kms_key_arn=foundation.key.arn,
+                        artifact_bucket=foundation.artifacts.bucket, data_bucket=foundation.data.bucket, vpc=vpc,
+                        alarm_topic_arn=alert_topic_arn, opts=child(self))
             elif s.mode == ServingMode.batch:
                 served = SageMakerBatchTransform(
                     f"{name}-{model.name}-batch", plan, model, kms_key_arn=foundation.key.arn,
@@ -146,4 +158,6 @@ class SageMakerPlatform(pulumi.ComponentResource):
         if plan.cost is not None:
             AwsBudget(f"{name}-cost", plan, plan.cost, alert_topic_arn=alert_topic_arn, opts=child(self))
 
+        if self.deferred_endpoints:
+            self.outputs["deferred_endpoints"] = pulumi.Output.from_input(", ".join(self.deferred_endpoints))
         self.register_outputs(dict(self.outputs))

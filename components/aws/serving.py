@@ -288,15 +288,19 @@ class SageMakerEndpoint(pulumi.ComponentResource):
     `-scaling-target` (min/max instances) and `-scaling-policy` (target tracking on invocations per
     instance, or on CPU utilisation normalised per vCPU).
 
-    Outputs: endpoint_name, endpoint_arn.
+    With `create_endpoint=False` (endpoints deferred for a first deployment) it stops after the
+    configuration: no alarms, endpoint or autoscaling.
+
+    Outputs: endpoint_name, endpoint_arn (endpoint_config_name while deferred).
     """
 
-    endpoint_name: pulumi.Output[str]
-    endpoint_arn: pulumi.Output[str]
+    endpoint: aws.sagemaker.Endpoint | None
+    """None while endpoints are deferred (stack setting `mlops:endpoints: defer`)."""
 
     def __init__(self, name: str, plan: Plan, model: ModelPlan, *, kms_key_arn: pulumi.Input[str],
                  artifact_bucket: aws.s3.Bucket, data_bucket: aws.s3.Bucket, vpc: VpcConfig | None,
-                 alarm_topic_arn: pulumi.Input[str] | None, opts: pulumi.ResourceOptions | None = None) -> None:
+                 alarm_topic_arn: pulumi.Input[str] | None, create_endpoint: bool = True,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TYPE_PREFIX}SageMakerEndpoint", name, None, opts)
         serving = model.serving
         if serving is None or serving.mode.value != "realtime":
@@ -383,6 +387,13 @@ class SageMakerEndpoint(pulumi.ComponentResource):
                 shadow_production_variants=shadows, data_capture_config=capture, tags=tags),
             opts=child(self),
         )
+        if not create_endpoint:
+            # First deployment: no champion artifact exists yet, so an endpoint could not start. Its
+            # role, model and configuration are ready; the deployer stages the first approved version
+            # and the next `pulumi up` (endpoints no longer deferred) creates the endpoint.
+            self.endpoint = None
+            self.register_outputs({"endpoint_config_name": config.name})
+            return
         alarms = self._rollback_alarms(name, plan, model, endpoint, alarm_topic_arn)
         self.endpoint = aws.sagemaker.Endpoint(
             f"{name}-endpoint",
@@ -392,10 +403,8 @@ class SageMakerEndpoint(pulumi.ComponentResource):
             opts=child(self, depends_on=[*alarms, log_group]),
         )
         if serving.autoscaling is not None:
-            self._autoscaling(name, plan, serving, endpoint, instance_type)
-        self.endpoint_name = self.endpoint.name
-        self.endpoint_arn = self.endpoint.arn
-        self.register_outputs({"endpoint_name": self.endpoint_name, "endpoint_arn": self.endpoint_arn})
+            self._autoscaling(name, plan, serving, endpoint, instance_type, self.endpoint)
+        self.register_outputs({"endpoint_name": self.endpoint.name, "endpoint_arn": self.endpoint.arn})
 
     def _rollback_alarms(self, name: str, plan: Plan, model: ModelPlan, endpoint: str,
                          topic_arn: pulumi.Input[str] | None) -> list[aws.cloudwatch.MetricAlarm]:
@@ -430,7 +439,8 @@ class SageMakerEndpoint(pulumi.ComponentResource):
             opts=child(self)))
         return created
 
-    def _autoscaling(self, name: str, plan: Plan, serving: ServingPlan, endpoint: str, instance_type: str) -> None:
+    def _autoscaling(self, name: str, plan: Plan, serving: ServingPlan, endpoint: str, instance_type: str,
+                     created: aws.sagemaker.Endpoint) -> None:
         assert serving.autoscaling is not None
         resource_id = f"endpoint/{endpoint}/variant/{CHAMPION_VARIANT}"
         target = aws.appautoscaling.Target(
@@ -439,7 +449,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
                                           scalable_dimension="sagemaker:variant:DesiredInstanceCount",
                                           min_capacity=serving.min_instances, max_capacity=serving.max_instances,
                                           tags=dict(plan.tags)),
-            opts=child(self, depends_on=[self.endpoint]),
+            opts=child(self, depends_on=[created]),
         )
         scaling = serving.autoscaling
         if scaling.target_requests_per_instance is not None:

@@ -67,6 +67,18 @@ def _plans(loaded: LoadedBlueprint, env: str | None) -> list[Plan]:
         raise _fail(exc) from None
 
 
+def _stack_settings(pairs: list[str]) -> dict[str, str]:
+    """`KEY=VALUE` pairs as stack config; a key without a namespace belongs to `mlops:`."""
+    settings: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            err.print(f"--config: expected KEY=VALUE (got {pair!r}; e.g. mlops:endpoints=defer)")
+            raise typer.Exit(EXIT_BAD_INPUT)
+        settings[key if ":" in key else f"mlops:{key}"] = value
+    return settings
+
+
 def _write_atomically(path: Path, text: str) -> None:
     """Write to a temporary file beside `path`, then rename: never a half-written file."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -135,12 +147,16 @@ def synth(
         show_default=False)] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when a mandatory policy is violated.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the resource tree.")] = False,
+    config: Annotated[list[str] | None, typer.Option(
+        "--config", "-c", help="A stack setting KEY=VALUE, as `pulumi config set` would make it (repeatable), "
+        "e.g. `mlops:endpoints=defer` for a first deployment.", show_default=False)] = None,
 ) -> None:
     """Run the Pulumi program offline (SDK mocks) and show the resources `pulumi up` would create.
 
     No cloud credentials and no Pulumi CLI are needed. The policy pack in `policies/` is evaluated on
     the result. The manifest is byte-identical for the same blueprint and environment.
     """
+    settings = _stack_settings(config or [])
     loaded = _load(blueprint)
     _plans(loaded, env)  # plan errors are located in the blueprint before any Pulumi code runs
     status = err if json_path == "-" else out
@@ -149,7 +165,7 @@ def synth(
         from mlops.synth import synth as run_synth
 
         try:
-            result = run_synth(str(blueprint), env)
+            result = run_synth(str(blueprint), env, settings)
         except BlueprintError as exc:
             raise _fail(exc) from None
         except SynthError as exc:

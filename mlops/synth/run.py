@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,8 +68,8 @@ def placeholder_secrets(plan: Plan) -> dict[str, str]:
             for route in plan.alerts if route.secret}
 
 
-def _run_program(blueprint_path: str, environment: str,
-                 secrets: dict[str, str] | None = None) -> tuple[list[Recorded], dict[str, Any]]:
+def _run_program(blueprint_path: str, environment: str, secrets: dict[str, str] | None = None,
+                 config: Mapping[str, str] | None = None) -> tuple[list[Recorded], dict[str, Any]]:
     from mlops.program import main
 
     # Each synth is a fresh stack: without this, a second run in the same process would parent
@@ -77,7 +78,8 @@ def _run_program(blueprint_path: str, environment: str,
     monitor = RecordingMonitor(PlatformMocks())
     pulumi.runtime.set_mocks(PlatformMocks(), project=PROJECT, stack=environment, preview=False, monitor=monitor)
     secrets = secrets or {}
-    pulumi.runtime.set_all_config({"mlops:blueprint": blueprint_path, "mlops:environment": environment, **secrets},
+    pulumi.runtime.set_all_config({**(config or {}), "mlops:blueprint": blueprint_path,
+                                   "mlops:environment": environment, **secrets},
                                   secret_keys=sorted(secrets))
 
     # Registration happens on worker threads; the order programs construct resources in is the
@@ -114,15 +116,17 @@ def _run_program(blueprint_path: str, environment: str,
     return records, _sorted_keys(plain(outputs))
 
 
-def synth(blueprint_path: str, environment: str) -> SynthResult:
+def synth(blueprint_path: str, environment: str, config: Mapping[str, str] | None = None) -> SynthResult:
     """Load, plan and run the program for one environment; evaluate the policies on the graph.
+
+    `config` holds further stack settings, as `pulumi config set` would (e.g. `mlops:endpoints`).
 
     Raises BlueprintError (bad blueprint) before any Pulumi code runs, SynthError for a graph
     the engine would refuse.
     """
     plan = plan_loaded(load_blueprint(blueprint_path), environment)
     try:
-        records, outputs = _run_program(blueprint_path, environment, placeholder_secrets(plan))
+        records, outputs = _run_program(blueprint_path, environment, placeholder_secrets(plan), config)
     except (pulumi.RunError, pulumi.ConfigMissingError) as exc:
         # What `pulumi up` would print as an error (no traceback there either).
         raise SynthError(str(exc)) from None
