@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
+from shared_synth import synthesized
 
 from components.aws.alerting import RECEIVES, route_protocol
 from mlops.blueprint.model import AlertKind, AlertRoute, Severity
@@ -25,7 +26,7 @@ SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
 
 @pytest.fixture(scope="module")
 def prod() -> SynthResult:
-    return synth(FRAUD, "prod")
+    return synthesized(FRAUD, "prod")
 
 
 def variant(tmp_path: Path, edit: Callable[[dict[str, Any]], None]) -> SynthResult:

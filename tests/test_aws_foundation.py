@@ -6,20 +6,21 @@ import json
 from collections import Counter
 
 import pytest
+from shared_synth import synthesized
 
-from mlops.synth import SynthResult, synth
+from mlops.synth import SynthResult
 
 BLUEPRINT = "blueprints/fraud-detection-aws.yaml"
 
 
 @pytest.fixture(scope="module")
 def prod() -> SynthResult:
-    return synth(BLUEPRINT, "prod")
+    return synthesized(BLUEPRINT, "prod")
 
 
 @pytest.fixture(scope="module")
 def dev() -> SynthResult:
-    return synth(BLUEPRINT, "dev")
+    return synthesized(BLUEPRINT, "dev")
 
 
 def _by_name(result: SynthResult, suffix: str):  # type: ignore[no-untyped-def]

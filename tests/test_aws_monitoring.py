@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
+from shared_synth import synthesized
 
 from components.aws import names
 from components.aws.monitoring import SCRIPT, alarm_period, quality_offsets, window_hours
@@ -27,12 +28,12 @@ ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 @pytest.fixture(scope="module")
 def prod() -> SynthResult:
-    return synth(FRAUD, "prod")
+    return synthesized(FRAUD, "prod")
 
 
 @pytest.fixture(scope="module")
 def readmission() -> SynthResult:
-    return synth(READMISSION, "prod")
+    return synthesized(READMISSION, "prod")
 
 
 def variant(tmp_path: Path, edit: Callable[[dict[str, Any]], None], env: str = "prod") -> SynthResult:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+from shared_synth import synthesized
 
 from components.aws.network import INTERFACE_ENDPOINTS, subnet_cidrs
 from mlops.blueprint import load_blueprint
@@ -23,17 +24,17 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def prod() -> SynthResult:
-    return synth(BLUEPRINT, "prod")
+    return synthesized(BLUEPRINT, "prod")
 
 
 @pytest.fixture(scope="module")
 def staging() -> SynthResult:
-    return synth(BLUEPRINT, "staging")
+    return synthesized(BLUEPRINT, "staging")
 
 
 @pytest.fixture(scope="module")
 def dev() -> SynthResult:
-    return synth(BLUEPRINT, "dev")
+    return synthesized(BLUEPRINT, "dev")
 
 
 def variant(tmp_path: Path, change: dict[str, Any], name: str = "variant.yaml") -> str:

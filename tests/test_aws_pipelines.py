@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from shared_synth import synthesized
 
 from components.aws.names import AlarmKind, alarm_name, model_package_group_name, pipeline_name
 from mlops.blueprint import load_blueprint
@@ -23,12 +24,12 @@ PIPELINE = "aws:sagemaker/pipeline:Pipeline"
 
 @pytest.fixture(scope="module")
 def prod() -> SynthResult:
-    return synth(FRAUD, "prod")
+    return synthesized(FRAUD, "prod")
 
 
 @pytest.fixture(scope="module")
 def dev() -> SynthResult:
-    return synth(FRAUD, "dev")
+    return synthesized(FRAUD, "dev")
 
 
 def _one(result: SynthResult, suffix: str, type_: str | None = None) -> Recorded:

@@ -13,6 +13,7 @@ import yaml
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
+from shared_synth import synthesized
 
 from components.aws.cost import AwsBudget
 from components.aws.feature_store import SageMakerFeatureStore
@@ -42,22 +43,22 @@ PLATFORM = {Capability.experiment_tracking, Capability.feature_store, Capability
 
 @pytest.fixture(scope="module")
 def prod() -> SynthResult:
-    return synth(FRAUD, "prod")
+    return synthesized(FRAUD, "prod")
 
 
 @pytest.fixture(scope="module")
 def staging() -> SynthResult:
-    return synth(FRAUD, "staging")
+    return synthesized(FRAUD, "staging")
 
 
 @pytest.fixture(scope="module")
 def dev() -> SynthResult:
-    return synth(FRAUD, "dev")
+    return synthesized(FRAUD, "dev")
 
 
 @pytest.fixture(scope="module")
 def readmission() -> SynthResult:
-    return synth(READMISSION, "prod")
+    return synthesized(READMISSION, "prod")
 
 
 def variant(tmp_path: Path, edit: Callable[[dict[str, Any]], None], source: str = FRAUD) -> str:

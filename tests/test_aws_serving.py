@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
+from shared_synth import synthesized
 
 from components.aws import names
 from components.aws.serving import container_environment, deployment_config, shadow_instances
@@ -26,17 +27,17 @@ ENDPOINT = "fraud-detection-prod-fraud-scorer"
 
 @pytest.fixture(scope="module")
 def prod() -> SynthResult:
-    return synth(FRAUD, "prod")
+    return synthesized(FRAUD, "prod")
 
 
 @pytest.fixture(scope="module")
 def dev() -> SynthResult:
-    return synth(FRAUD, "dev")
+    return synthesized(FRAUD, "dev")
 
 
 @pytest.fixture(scope="module")
 def readmission() -> SynthResult:
-    return synth(READMISSION, "prod")
+    return synthesized(READMISSION, "prod")
 
 
 def variant(tmp_path: Path, edit: Callable[[dict[str, Any]], None], source: str = FRAUD,

@@ -8,6 +8,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from shared_synth import synthesized
 
 from mlops.synth import SynthResult, synth
 from mlops.synth.recorder import Recorded
@@ -32,12 +33,12 @@ ENGINE_TYPES = ("pulumi:pulumi:Stack", "pulumi:providers:")
 
 @pytest.fixture(scope="module")
 def prod() -> SynthResult:
-    return synth(BLUEPRINT, "prod")
+    return synthesized(BLUEPRINT, "prod")
 
 
 @pytest.fixture(scope="module")
 def dev() -> SynthResult:
-    return synth(BLUEPRINT, "dev")
+    return synthesized(BLUEPRINT, "dev")
 
 
 def _by_name(result: SynthResult, suffix: str) -> Recorded:

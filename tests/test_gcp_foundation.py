@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from shared_synth import synthesized
 
 import mlops.program
 from components.base import short_hash
@@ -36,12 +37,12 @@ LABEL_VALUE = re.compile(r"[a-z0-9_-]{0,63}")
 
 @pytest.fixture(scope="module")
 def prod() -> SynthResult:
-    return synth(BLUEPRINT, "prod")
+    return synthesized(BLUEPRINT, "prod")
 
 
 @pytest.fixture(scope="module")
 def dev() -> SynthResult:
-    return synth(BLUEPRINT, "dev")
+    return synthesized(BLUEPRINT, "dev")
 
 
 def synth_changed(monkeypatch: pytest.MonkeyPatch, environment: str, **changes: Any) -> SynthResult:

@@ -16,17 +16,17 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import parliament
 import pytest
 from parliament import analyze_policy_string
+from shared_synth import synthesized
 
 from mlops.blueprint import load_blueprint
 from mlops.policies.aws_platform import NO_RESOURCE_LEVEL_WRITES, is_read
-from mlops.synth import SynthResult, synth
+from mlops.synth import SynthResult
 from mlops.synth.recorder import Recorded
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,9 +84,8 @@ REPORTED: dict[tuple[str, str, str], str] = {}
 _reported_seen: set[tuple[str, str, str]] = set()
 
 
-@cache
-def synthesized(path: Path, env: str) -> SynthResult:
-    return synth(str(path.relative_to(ROOT)), env)
+def synthesized_example(path: Path, env: str) -> SynthResult:
+    return synthesized(str(path.relative_to(ROOT)), env)
 
 
 def _physical(record: Recorded) -> str:
@@ -138,7 +137,7 @@ def lint(kind: str, text: str, resource_name: str = "") -> list[str]:
 
 @pytest.mark.parametrize(("path", "env"), CASES, ids=IDS)
 def test_every_policy_document_lints_clean(path: Path, env: str) -> None:
-    result = synthesized(path, env)
+    result = synthesized_example(path, env)
     problems = []
     count = 0
     for record, kind, text in documents(result):
@@ -150,8 +149,8 @@ def test_every_policy_document_lints_clean(path: Path, env: str) -> None:
 
 def test_reported_findings_still_exist() -> None:
     for path, env in CASES:
-        for record, kind, text in documents(synthesized(path, env)):
-            lint(kind, realistic(text, synthesized(path, env)), record.name)
+        for record, kind, text in documents(synthesized_example(path, env)):
+            lint(kind, realistic(text, synthesized_example(path, env)), record.name)
     fixed = set(REPORTED) - _reported_seen
     assert not fixed, f"fixed, remove from REPORTED: {sorted(fixed)}"
 
@@ -175,7 +174,7 @@ def test_allowed_findings_are_narrow() -> None:
 
 
 def test_mock_arns_become_real_ones() -> None:
-    result = synthesized(*CASES[0])
+    result = synthesized_example(*CASES[0])
     for _, _, text in documents(result):
         assert "arn:mock" not in realistic(text, result)
 
@@ -189,7 +188,7 @@ def _definitions() -> dict[str, dict[str, Any]]:
 def test_star_resources_only_for_reads_or_actions_without_resource_level(path: Path, env: str) -> None:
     """Cross-checks the policy pack's read/write split against AWS's own access levels (parliament's data)."""
     definitions = _definitions()
-    result = synthesized(path, env)
+    result = synthesized_example(path, env)
     for record, kind, text in documents(result):
         if kind in ("trust", "aws:kms/key:Key") or not record.type.startswith("aws:iam/"):
             continue

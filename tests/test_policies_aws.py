@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 
 import pytest
+from shared_synth import synthesized
 
 from mlops.policies.aws import AWS_POLICIES
 from mlops.policies.engine import policy_resources, run_policies
@@ -18,7 +19,7 @@ POLICIES = {p.name: p for p in AWS_POLICIES}
 
 @pytest.fixture(scope="module")
 def prod_graph() -> list[Recorded]:
-    return synth("blueprints/fraud-detection-aws.yaml", "prod").resources
+    return synthesized("blueprints/fraud-detection-aws.yaml", "prod").resources
 
 
 def _only(records: list[Recorded], type_: str, suffix: str) -> Recorded:

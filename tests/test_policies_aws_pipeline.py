@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from shared_synth import synthesized
 
 from mlops.policies.aws_pipeline import AWS_PIPELINE_POLICIES
 from mlops.policies.engine import policy_resources, run_policies
@@ -21,7 +22,7 @@ PIPELINE_NAME = "fraud-scorer-training-pipeline"
 
 @pytest.fixture(scope="module")
 def prod_graph() -> list[Recorded]:
-    return synth("blueprints/fraud-detection-aws.yaml", "prod").resources
+    return synthesized("blueprints/fraud-detection-aws.yaml", "prod").resources
 
 
 def _only(records: list[Recorded], type_: str, suffix: str) -> Recorded:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from shared_synth import synthesized
 
 from mlops.policies import ALL_POLICIES
 from mlops.policies.aws_platform import AWS_PLATFORM_POLICIES, is_read
@@ -21,7 +22,7 @@ Graph = list[Recorded]
 
 @pytest.fixture(scope="module")
 def prod_graph() -> Graph:
-    return synth("blueprints/fraud-detection-aws.yaml", "prod").resources
+    return synthesized("blueprints/fraud-detection-aws.yaml", "prod").resources
 
 
 def _only(records: Graph, suffix: str, type_: str | None = None) -> Recorded:

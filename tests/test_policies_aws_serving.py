@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 
 import pytest
+from shared_synth import synthesized
 
 from mlops.policies.aws_serving import AWS_SERVING_POLICIES
 from mlops.policies.engine import policy_resources, run_policies
@@ -19,7 +20,7 @@ Breaker = Callable[[list[Recorded]], list[Recorded]]
 
 @pytest.fixture(scope="module")
 def prod_graph() -> list[Recorded]:
-    return synth("blueprints/fraud-detection-aws.yaml", "prod").resources
+    return synthesized("blueprints/fraud-detection-aws.yaml", "prod").resources
 
 
 def _only(records: list[Recorded], type_: str, suffix: str) -> Recorded:

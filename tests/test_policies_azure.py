@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from shared_synth import synthesized
 
 from mlops.policies import ALL_POLICIES
 from mlops.policies.azure import AZURE_POLICIES
@@ -29,7 +30,7 @@ Breaker = Callable[[list[Recorded]], list[Recorded]]
 
 @pytest.fixture(scope="module")
 def prod_graph() -> list[Recorded]:
-    return synth(BLUEPRINT, "prod").resources
+    return synthesized(BLUEPRINT, "prod").resources
 
 
 def _only(records: list[Recorded], type_: str, suffix: str) -> Recorded:

@@ -16,11 +16,12 @@ from pulumi_policy import (
     ResourceValidationPolicy,
     StackValidationPolicy,
 )
+from shared_synth import synthesized
 
 from mlops.policies import ALL_POLICIES
 from mlops.policies.engine import Violation, policy_resources, run_policies
 from mlops.policies.gcp import GCP_POLICIES
-from mlops.synth import SynthResult, synth
+from mlops.synth import SynthResult
 from mlops.synth.recorder import Recorded
 
 BLUEPRINT = str(Path(__file__).resolve().parents[1] / "blueprints" / "product-recommendations-gcp.yaml")
@@ -29,12 +30,12 @@ POLICIES = {p.name: p for p in GCP_POLICIES}
 
 @pytest.fixture(scope="module")
 def prod() -> SynthResult:
-    return synth(BLUEPRINT, "prod")
+    return synthesized(BLUEPRINT, "prod")
 
 
 @pytest.fixture(scope="module")
 def dev() -> SynthResult:
-    return synth(BLUEPRINT, "dev")
+    return synthesized(BLUEPRINT, "dev")
 
 
 def record(result: SynthResult, suffix: str) -> Recorded:

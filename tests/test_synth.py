@@ -6,11 +6,11 @@ import json
 import re
 import subprocess
 import sys
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
+from shared_synth import synthesized
 
 from mlops.blueprint import load_blueprint
 from mlops.synth import SynthResult, synth
@@ -27,9 +27,8 @@ RESOURCE_FIELDS = ["urn", "type", "name", "parent", "custom", "inputs", "protect
 FREE_FORM = {"tags", "labels", "metadata", "userLabels", "environment", "environmentVariables"}
 
 
-@cache
-def synthesized(path: Path, env: str) -> SynthResult:
-    return synth(str(path.relative_to(ROOT)), env)
+def synthesized_example(path: Path, env: str) -> SynthResult:
+    return synthesized(str(path.relative_to(ROOT)), env)
 
 
 def inventory(result: SynthResult) -> str:
@@ -54,7 +53,7 @@ def _snake_case_keys(value: Any, found: set[str]) -> set[str]:
 
 @pytest.mark.parametrize(("path", "env"), CASES, ids=IDS)
 def test_manifest_follows_the_contract(path: Path, env: str) -> None:
-    manifest = json.loads(synthesized(path, env).manifest_json())
+    manifest = json.loads(synthesized_example(path, env).manifest_json())
     assert list(manifest) == ["blueprint", "environment", "cloud", "resources", "outputs", "policy"]
     assert manifest["blueprint"] == str(path.relative_to(ROOT))
     assert manifest["environment"] == env
@@ -71,7 +70,7 @@ def test_manifest_follows_the_contract(path: Path, env: str) -> None:
 
 @pytest.mark.parametrize(("path", "env"), CASES, ids=IDS)
 def test_names_are_unique_and_inputs_typed(path: Path, env: str) -> None:
-    result = synthesized(path, env)
+    result = synthesized_example(path, env)
     keys = [(r.type, r.name) for r in result.resources]
     assert len(keys) == len(set(keys))
     snake = set().union(*(_snake_case_keys(r.inputs, set()) for r in result.resources))
@@ -80,14 +79,14 @@ def test_names_are_unique_and_inputs_typed(path: Path, env: str) -> None:
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_prod_stack_passes_every_policy(path: Path) -> None:
-    result = synthesized(path, "prod")
+    result = synthesized_example(path, "prod")
     assert [v.manifest() for v in result.violations] == []
 
 
 @pytest.mark.parametrize(("path", "env"), CASES, ids=IDS)
 def test_golden_inventory(path: Path, env: str, update_golden: bool) -> None:
     golden = GOLDEN / f"{path.stem}.{env}.txt"
-    actual = inventory(synthesized(path, env))
+    actual = inventory(synthesized_example(path, env))
     if update_golden:
         golden.parent.mkdir(exist_ok=True)
         golden.write_text(actual)
@@ -109,7 +108,7 @@ def test_synth_is_byte_identical_across_processes(tmp_path: Path) -> None:
                        capture_output=True)
         outputs.append(target.read_bytes())
     assert outputs[0] == outputs[1]
-    assert outputs[0] == synthesized(EXAMPLES[[p.stem for p in EXAMPLES].index("product-recommendations-gcp")],
+    assert outputs[0] == synthesized_example(EXAMPLES[[p.stem for p in EXAMPLES].index("product-recommendations-gcp")],
                                      "prod").manifest_json().encode()
 
 
