@@ -28,10 +28,21 @@ _AWS_PLATFORM: frozenset[Capability] = frozenset({
     Capability.enforced_approval, Capability.model_cards, Capability.cost_controls,
 })
 
+# GCP, by area: pipelines (KFP spec, registry, schedules, retraining), serving (endpoints, delivery,
+# monitoring, alerting), platform (network, tracking, feature store, governance, cost).
+_GCP_PIPELINES: frozenset[Capability] = frozenset()
+_GCP_SERVING: frozenset[Capability] = frozenset()
+_GCP_PLATFORM: frozenset[Capability] = frozenset()
+
+# Azure, by area: platform (workspace, compute, pipelines, registry, retraining, governance, Databricks,
+# cost), serving (endpoints, delivery, monitoring, alerting, feature store).
+_AZURE_PLATFORM: frozenset[Capability] = frozenset()
+_AZURE_SERVING: frozenset[Capability] = frozenset()
+
 BUILT: dict[Cloud, frozenset[Capability]] = {
     Cloud.aws: _FOUNDATION | _AWS_PIPELINES | _AWS_SERVING | _AWS_PLATFORM,
-    Cloud.gcp: _FOUNDATION,
-    Cloud.azure: _FOUNDATION,
+    Cloud.gcp: _FOUNDATION | _GCP_PIPELINES | _GCP_SERVING | _GCP_PLATFORM,
+    Cloud.azure: _FOUNDATION | _AZURE_PLATFORM | _AZURE_SERVING,
 }
 
 

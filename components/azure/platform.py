@@ -43,4 +43,16 @@ class AzureMlPlatform(pulumi.ComponentResource):
         foundation = AzureFoundation(f"{name}-foundation", plan,
                                      resource_group_name=known_name(group, group_name), opts=child(self))
         self.outputs = dict(foundation.outputs)
+
+        # --- platform area: monitoring workspace, App Insights, container registry, Azure ML workspace
+        #     (MLflow tracking), compute clusters, Databricks.
+
+        # --- serving area: alerting (action group), feature store.
+
+        # --- platform area: registry and approval, training pipelines and their schedules.
+
+        # --- serving area: online/batch endpoints, delivery, monitors, metric alerts.
+
+        # --- platform area: retraining triggers, governance (roles, diagnostic settings), cost.
+
         self.register_outputs(dict(self.outputs))

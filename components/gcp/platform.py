@@ -34,4 +34,15 @@ class VertexPlatform(pulumi.ComponentResource):
             "audit_bucket": foundation.audit.bucket.name,
             "execution_identity": foundation.execution_identity.email,
         }
+
+        # --- platform area: network, experiment tracking, artifact registries, feature store.
+
+        # --- pipelines area: model registry and approval, training pipelines, schedules.
+
+        # --- serving area: endpoints, delivery, batch, monitoring, alerting.
+
+        # --- pipelines area: retraining triggers.
+
+        # --- platform area: governance (service accounts, IAM bindings, audit configs, log sink), cost.
+
         self.register_outputs(dict(self.outputs))

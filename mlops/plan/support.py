@@ -24,13 +24,13 @@ AWS (SageMaker) facts behind the table:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Literal
 
-from mlops.blueprint.diagnostics import YamlPath
 from mlops.blueprint.model import Cloud, DeliveryStrategy, ServingMode
 
+from . import support_azure, support_gcp
 from .model import ModelPlan, Plan
+from .support_types import Unsupported
 
 ProblemType = Literal["BinaryClassification", "MulticlassClassification", "Regression"]
 
@@ -77,14 +77,6 @@ AWS_TUNABLE_FRAMEWORKS = ("xgboost",)
 _MONITOR_HOURS = re.compile(r"^(\*|[01]?\d|2[0-3])(/([1-9]|1\d|2[0-4]))?$")
 
 
-@dataclass(frozen=True)
-class Unsupported:
-    """One setting a cloud cannot honour: where, why, what was found and what would work."""
-
-    path: YamlPath
-    message: str
-    got: str
-    allowed: str
 
 
 def monitor_schedule(schedule: str) -> str | None:
@@ -217,6 +209,8 @@ def _aws_training(i: int, m: ModelPlan) -> list[Unsupported]:
 
 def unsupported(plan: Plan) -> list[Unsupported]:
     """Everything in the plan its cloud's back end cannot honour (empty when all is well)."""
-    if plan.cloud != Cloud.aws:
-        return []
+    if plan.cloud == Cloud.gcp:
+        return support_gcp.unsupported(plan)
+    if plan.cloud == Cloud.azure:
+        return support_azure.unsupported(plan)
     return [problem for i, m in enumerate(plan.models) for problem in (*_aws_model(i, m), *_aws_training(i, m))]

@@ -13,8 +13,13 @@ from .aws_pipeline import AWS_PIPELINE_POLICIES
 from .aws_platform import AWS_PLATFORM_POLICIES
 from .aws_serving import AWS_SERVING_POLICIES
 from .azure import AZURE_POLICIES
+from .azure_platform import AZURE_PLATFORM_POLICIES
+from .azure_serving import AZURE_SERVING_POLICIES
 from .engine import Violation, policy_resources, run_policies
 from .gcp import GCP_POLICIES
+from .gcp_pipeline import GCP_PIPELINE_POLICIES
+from .gcp_platform import GCP_PLATFORM_POLICIES
+from .gcp_serving import GCP_SERVING_POLICIES
 
 if TYPE_CHECKING:
     from mlops.plan import Plan
@@ -26,7 +31,12 @@ ALL_POLICIES = [
     *AWS_SERVING_POLICIES,
     *AWS_PLATFORM_POLICIES,
     *GCP_POLICIES,
+    *GCP_PIPELINE_POLICIES,
+    *GCP_SERVING_POLICIES,
+    *GCP_PLATFORM_POLICIES,
     *AZURE_POLICIES,
+    *AZURE_PLATFORM_POLICIES,
+    *AZURE_SERVING_POLICIES,
 ]
 
 
