@@ -76,7 +76,8 @@ def test_pipeline_resource(prod: SynthResult) -> None:
     assert pipeline.inputs["parallelismConfiguration"] == {"maxParallelExecutionSteps": 1}
     definition = json.loads(pipeline.inputs["pipelineDefinition"])
     assert definition["Version"] == "2020-12-01"
-    tune = definition["Steps"][1]
+    steps = {step["Name"]: step for step in definition["Steps"]}
+    tune = steps["Tune"]
     assert tune["Type"] == "Tuning"
     job = tune["Arguments"]["TrainingJobDefinition"]
     key = _one(prod, "foundation-key", "aws:kms/key:Key")
@@ -85,8 +86,14 @@ def test_pipeline_resource(prod: SynthResult) -> None:
     assert job["AlgorithmSpecification"]["TrainingImage"].endswith("/sagemaker-xgboost:1.7-1")
     # Jobs attach to the platform network's subnets.
     assert job["VpcConfig"]["Subnets"] and all(s.endswith("-id") for s in job["VpcConfig"]["Subnets"])
-    register = definition["Steps"][3]["Arguments"]["IfSteps"][0]["Arguments"]
+    register = steps["QualityGates"]["Arguments"]["IfSteps"][0]["Arguments"]
     assert register["ModelPackageGroupName"] == model_package_group_name(prod.plan, "fraud-scorer")
+    # The Lambda steps call the model's steps function, in the platform's subnets.
+    function = _one(prod, "fraud-scorer-training-steps-function", "aws:lambda/function:Function")
+    assert steps["RunContext"]["FunctionArn"] == f"arn:mock:aws:lambda/function:Function:{function.name}"
+    assert function.inputs["handler"] == "pipeline_steps.handler" and function.inputs["vpcConfig"]["subnetIds"]
+    reads = _statement(_policy(prod, "fraud-scorer-training-steps-policy"), "ReadEvaluationReports")
+    assert reads["Action"] == "s3:GetObject" and reads["Resource"].endswith("artifacts-bucket/fraud-scorer/runs/*")
 
 
 def test_pipeline_role_is_least_privilege(prod: SynthResult) -> None:
@@ -101,8 +108,11 @@ def test_pipeline_role_is_least_privilege(prod: SynthResult) -> None:
     passrole = _statement(policy, "PassOwnRoleToSageMakerJobs")
     assert passrole["Resource"] == [f"arn:mock:aws:iam/role:Role:{role.name}"]
     assert passrole["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+    # No status in the request: versions register PendingManualApproval; the pipeline cannot approve.
     register = _statement(policy, "RegisterModelVersions")
-    assert register["Condition"] == {"StringEquals": {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}}
+    assert register["Condition"] == {"Null": {"sagemaker:ModelApprovalStatus": "true"}}
+    invoke = _statement(policy, "InvokePipelineSteps")
+    assert invoke["Action"] == "lambda:InvokeFunction" and invoke["Resource"].endswith("training-steps-function")
     training = _statement(policy, "CreateTrainingJobsEncrypted")
     assert training["Condition"]["Bool"] == {"sagemaker:InterContainerTrafficEncryption": "true",
                                              "sagemaker:NetworkIsolation": "true"}
@@ -111,14 +121,15 @@ def test_pipeline_role_is_least_privilege(prod: SynthResult) -> None:
     assert "audit" not in json.dumps(policy)
 
 
-def test_dev_pipeline_lets_runs_approve_and_needs_no_network(dev: SynthResult) -> None:
+def test_dev_pipeline_cannot_approve_either_and_needs_no_network(dev: SynthResult) -> None:
     policy = _policy(dev, "fraud-scorer-training-policy")
-    assert "Condition" not in _statement(policy, "RegisterModelVersions")
+    register = _statement(policy, "RegisterModelVersions")
+    assert register["Condition"] == {"Null": {"sagemaker:ModelApprovalStatus": "true"}}
     assert "sagemaker:NetworkIsolation" not in json.dumps(_statement(policy, "CreateTrainingJobsEncrypted"))
     assert not any(s.get("Sid") == "AttachJobsToPlatformSubnets" for s in policy["Statement"])
     definition = json.loads(_one(dev, "fraud-scorer-training-pipeline").inputs["pipelineDefinition"])
     assert "VpcConfig" not in json.dumps(definition)
-    assert {p["Name"]: p["DefaultValue"] for p in definition["Parameters"]}["ModelApprovalStatus"] == "Approved"
+    assert "ModelApprovalStatus" not in {p["Name"] for p in definition["Parameters"]}
 
 
 def test_schedule(prod: SynthResult) -> None:
@@ -174,7 +185,8 @@ def test_every_pipeline_area_resource_is_tagged(prod: SynthResult) -> None:
     ours = [r for r in prod.resources if r.custom and ("-training-" in r.name or "-retraining-" in r.name
                                                          or r.name.endswith("-group"))]
     taggable = [r for r in ours if r.type not in ("aws:iam/rolePolicy:RolePolicy", "aws:scheduler/schedule:Schedule",
-                                                  "aws:cloudwatch/eventTarget:EventTarget")]
+                                                  "aws:cloudwatch/eventTarget:EventTarget",
+                                                  "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")]
     assert len(taggable) >= 7
     for record in taggable:
         assert record.inputs["tags"]["environment"] == "prod", record.name

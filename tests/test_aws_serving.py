@@ -371,11 +371,17 @@ def test_approval_rule_targets_the_deployer(prod: SynthResult) -> None:
     assert permission["sourceArn"].endswith("fraud-scorer-deployer-rule")
 
 
-def test_without_a_shadow_only_approvals_deploy(dev: SynthResult) -> None:
+def test_where_no_approval_is_required_the_deployer_approves(dev: SynthResult) -> None:
     rule = one(dev, "aws:cloudwatch/eventRule:EventRule", "fraud-scorer-deployer-rule").inputs
-    assert json.loads(rule["eventPattern"])["detail"]["ModelApprovalStatus"] == ["Approved"]
+    assert json.loads(rule["eventPattern"])["detail"]["ModelApprovalStatus"] == ["Approved", "PendingManualApproval"]
     function = one(dev, "aws:lambda/function:Function", "deployer-function-function").inputs
     assert function["environment"]["variables"]["SHADOW_VARIANT"] == ""
+    assert function["environment"]["variables"]["AUTO_APPROVE"] == "true"
+    policy = json.loads(one(dev, "aws:iam/rolePolicy:RolePolicy", "deployer-function-policy").inputs["policy"])
+    [approve] = [s for s in policy["Statement"] if s.get("Sid") == "ApproveWhereNoApprovalIsRequired"]
+    assert approve["Action"] == "sagemaker:UpdateModelPackage"
+    assert approve["Condition"] == {"StringEquals": {"sagemaker:ModelApprovalStatus": "Approved"}}
+    assert approve["Resource"].endswith(":model-package/fraud-detection-dev-fraud-scorer/*")
     assert "vpcConfig" not in function
 
 
@@ -409,6 +415,8 @@ def test_deployer_may_touch_only_this_endpoint(prod: SynthResult) -> None:
         "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
     # Only actions IAM cannot scope to a resource run on `*`.
     assert [s["Sid"] for s in statements.values() if s["Resource"] == "*"] == ["SendTraces", "DescribeInterfaces"]
+    # Prod requires approval: the deployer never approves.
+    assert "ApproveWhereNoApprovalIsRequired" not in statements
 
 
 def test_batch_models_get_a_staging_only_deployer(readmission: SynthResult) -> None:

@@ -85,6 +85,10 @@ class FakeSageMaker:
             raise NotFound(f"model {kwargs['ModelName']}")
         return {"ModelName": kwargs["ModelName"]}
 
+    def update_model_package(self, **kwargs: Any) -> dict[str, Any]:
+        self._call("update_model_package", kwargs)
+        return {"ModelPackageArn": kwargs["ModelPackageArn"]}
+
     def create_model(self, **kwargs: Any) -> dict[str, Any]:
         self._call("create_model", kwargs)
         self.models.add(kwargs["ModelName"])
@@ -275,6 +279,22 @@ def test_without_a_shadow_pending_candidates_are_ignored(monkeypatch: pytest.Mon
     assert deployer.handler(approval(status="PendingManualApproval"), None, sagemaker=sagemaker,
                             s3=FakeS3()) == {"status": "ignored"}
     assert sagemaker.calls == []
+
+
+def test_where_no_approval_is_required_pending_candidates_are_approved(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHADOW_VARIANT", "")
+    monkeypatch.setenv("AUTO_APPROVE", "true")
+    sagemaker = FakeSageMaker(approval="PendingManualApproval")
+    result = deployer.handler(approval(status="PendingManualApproval"), None, sagemaker=sagemaker, s3=FakeS3())
+    assert result == {"status": "approved"}
+    [update] = sagemaker.named("update_model_package")
+    assert (update["ModelPackageArn"], update["ModelApprovalStatus"]) == (PACKAGE, "Approved")
+    assert sagemaker.named("update_endpoint") == []  # the Approved event that follows deploys it
+    # Already decided meanwhile (approved or rejected by a person): left alone.
+    sagemaker = FakeSageMaker(approval="Rejected")
+    assert deployer.handler(approval(status="PendingManualApproval"), None, sagemaker=sagemaker,
+                            s3=FakeS3()) == {"status": "ignored"}
+    assert sagemaker.named("update_model_package") == []
 
 
 def test_the_first_champion_is_also_the_first_challenger() -> None:

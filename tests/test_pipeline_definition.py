@@ -13,6 +13,7 @@ from components.aws import pipeline_definition as pd
 from components.aws.cron import ScheduleError, eventbridge_cron
 from components.aws.images import BUILT_IN_ALGORITHMS
 from components.aws.instances import ML_INSTANCE_TYPES, is_gpu, ml_instance_type
+from components.aws.lambdas import pipeline_steps
 from mlops.blueprint import load_blueprint
 from mlops.blueprint.model import Blueprint, InstanceSize, SearchStrategy
 from mlops.plan import Plan, PlanError, plan
@@ -23,7 +24,9 @@ SCHEMA = ROOT.parent / "shared" / "reference" / "sagemaker-pipeline-definition.s
 AWS_EXAMPLES = sorted(p for p in (ROOT / "blueprints").glob("*.yaml")
                       if load_blueprint(p).blueprint.cloud.provider.value == "aws")
 CONTEXT = pd.PipelineContext(
-    role_arn="arn:aws:iam::333333333333:role/pipeline", kms_key_arn="arn:aws:kms:us-east-1:333333333333:key/k",
+    role_arn="arn:aws:iam::333333333333:role/pipeline",
+    steps_function_arn="arn:aws:lambda:us-east-1:333333333333:function:steps",
+    kms_key_arn="arn:aws:kms:us-east-1:333333333333:key/k",
     data_bucket="data", artifact_bucket="artifacts", training_image="img-train", inference_image="img-serve",
     processing_image="img-proc", model_package_group="group")
 IN_VPC = pd.PipelineContext(**{**CONTEXT.__dict__, "network": pd.Network(("subnet-1", "subnet-2"), ("sg-1",))})
@@ -35,61 +38,6 @@ needs_schema = pytest.mark.skipif(not SCHEMA.exists(), reason=f"official schema 
 
 def official_schema() -> dict[str, Any]:
     return json.loads(SCHEMA.read_text())
-
-
-def extended_schema() -> dict[str, Any]:
-    """The official schema plus exactly the constructs it predates, each emitted by the SageMaker SDK.
-
-    - `Std:JsonGet` (sagemaker.workflow.functions.JsonGet) and `Std:Join` (functions.Join) as argument
-      values: the schema defines a (malformed) JoinFunction but references neither.
-    - `PropertyFiles` on processing steps (steps.ProcessingStep.to_request).
-    - `ModelApprovalStatus` and `ModelCard` in RegisterModel arguments (CreateModelPackage fields the
-      SDK's RegisterModel step passes through).
-    - Tuning strategy `Hyperband` (CreateHyperParameterTuningJob, 2022).
-    """
-    schema = official_schema()
-    d = schema["definitions"]
-    d["JsonGetExpression"] = {
-        "type": "object", "required": ["Std:JsonGet"], "additionalProperties": False,
-        "properties": {"Std:JsonGet": {
-            "type": "object", "required": ["PropertyFile", "Path"], "additionalProperties": False,
-            "properties": {"PropertyFile": {"$ref": "#/definitions/GetFunction"}, "Path": {"type": "string"}}}}}
-    d["JoinExpression"] = {
-        "type": "object", "required": ["Std:Join"], "additionalProperties": False,
-        "properties": {"Std:Join": {
-            "type": "object", "required": ["On", "Values"], "additionalProperties": False,
-            "properties": {"On": {"type": "string"}, "Values": {"type": "array", "items": {"anyOf": [
-                {"type": ["string", "number", "boolean"]}, {"$ref": "#/definitions/GetFunction"},
-                {"$ref": "#/definitions/JsonGetExpression"}]}}}}}}
-    for kind in ("StringArgumentValue", "IntegerArgumentValue", "FloatArgumentValue", "BooleanArgumentValue"):
-        d[kind]["oneOf"] += [{"$ref": "#/definitions/JsonGetExpression"}, {"$ref": "#/definitions/JoinExpression"}]
-    d["ProcessingStep"]["properties"]["PropertyFiles"] = {"type": "array", "items": {
-        "type": "object", "required": ["PropertyFileName", "OutputName", "FilePath"], "additionalProperties": False,
-        "properties": {k: {"type": "string"} for k in ("PropertyFileName", "OutputName", "FilePath")}}}
-    d["RegisterModelStep"]["properties"]["Arguments"]["properties"].update({
-        "ModelApprovalStatus": {"anyOf": [{"enum": ["Approved", "Rejected", "PendingManualApproval"]},
-                                          {"$ref": "#/definitions/GetFunction"}]},
-        "ModelCard": {"type": "object", "required": ["ModelCardStatus"], "additionalProperties": False,
-                      "properties": {"ModelCardStatus": {"enum": ["Draft", "PendingReview", "Approved", "Archived"]},
-                                     "ModelCardContent": {"type": "string"}}}})
-    config = d["TuningStep"]["properties"]["Arguments"]["properties"]["HyperParameterTuningJobConfig"]
-    config["properties"]["Strategy"]["enum"].append("Hyperband")
-    return schema
-
-
-def without_extensions(value: Any) -> Any:
-    """The definition with each extension replaced by what the official schema accepts in its place."""
-    if isinstance(value, dict):
-        if "Std:JsonGet" in value or "Std:Join" in value:
-            return "expression"
-        stripped = {k: without_extensions(v) for k, v in value.items()
-                    if k not in ("PropertyFiles", "ModelApprovalStatus", "ModelCard")}
-        if stripped.get("Strategy") == "Hyperband":
-            stripped["Strategy"] = "Bayesian"
-        return stripped
-    if isinstance(value, list):
-        return [without_extensions(v) for v in value]
-    return value
 
 
 def errors(schema: dict[str, Any], document: dict[str, Any]) -> list[str]:
@@ -129,7 +77,8 @@ CASES = {
     "no-tuning-no-spot": {"hyperparameter_search": None, "spot": False, "checkpointing": False},
     "tuning-random-spot": {"hyperparameter_search": {"objective_metric": "auc", "strategy": "random"},
                            "spot": True, "checkpointing": True},
-    "hyperband": {"hyperparameter_search": {"objective_metric": "auc", "strategy": "hyperband"}},
+    "tuning-no-spot": {"hyperparameter_search": {"objective_metric": "auc", "max_trials": 8}, "spot": False,
+                       "checkpointing": False},
     "no-gates": {"quality_gates": {"metrics": [], "compare_to_champion": False}},
 }
 
@@ -140,25 +89,79 @@ CASES = {
 @pytest.mark.parametrize("context", [CONTEXT, IN_VPC], ids=["no-vpc", "vpc"])
 def test_every_definition_validates_against_the_official_schema(path: Path, case: str,
                                                                  context: pd.PipelineContext) -> None:
+    """The published schema as it is: no extension, nothing stripped before validating."""
     bp = _variant(_blueprint(path), **copy.deepcopy(CASES[case]))
     definitions = _definitions(bp, context)
     assert definitions
-    extended, official = extended_schema(), official_schema()
+    schema = official_schema()
     for where, document in definitions:
-        assert errors(extended, document) == [], where
-        # Nothing else departs from the published schema.
-        assert errors(official, without_extensions(document)) == [], where
+        assert errors(schema, document) == [], where
 
 
 @needs_schema
-def test_the_extensions_are_needed() -> None:
-    """Each construct the extension adds appears in a real definition and is refused by the official schema."""
+def test_the_schema_check_can_fail() -> None:
+    """What the SageMaker SDK also emits but the published schema refuses is refused here too."""
     bp = _blueprint(ROOT / "blueprints/fraud-detection-aws.yaml")
     [(_, document)] = [d for d in _definitions(bp) if d[0].startswith("prod/")]
-    text = json.dumps(document)
-    for construct in ("Std:JsonGet", "Std:Join", "PropertyFiles", "ModelApprovalStatus", "ModelCard"):
-        assert construct in text
-    assert errors(official_schema(), document)
+    register = _steps(document)["Register"]["Arguments"]
+    for extra in ({"ModelApprovalStatus": "Approved"},
+                  {"ModelPackageDescription": {"Std:Join": {"On": "/", "Values": ["a", "b"]}}}):
+        broken = copy.deepcopy(document)
+        _steps(broken)["Register"]["Arguments"].update(extra)
+        assert errors(official_schema(), broken), extra
+    assert register  # the unbroken document passes (test above)
+
+
+def _parameters(document: dict[str, Any]) -> dict[str, Any]:
+    return {p["Name"]: p["DefaultValue"] for p in document["Parameters"]}
+
+
+def _resolved(arguments: dict[str, Any], parameters: dict[str, Any]) -> dict[str, Any]:
+    """A Lambda step's arguments as SageMaker sends them: parameter defaults, an execution id, and
+    step properties as placeholder strings."""
+    def value(v: Any) -> Any:
+        if isinstance(v, dict) and set(v) == {"Get"}:
+            kind, _, rest = v["Get"].partition(".")
+            if kind == "Parameters":
+                return parameters[rest]
+            return "exec-1" if kind == "Execution" else f"s3://artifacts/{rest}"
+        return v
+    return {k: value(v) for k, v in arguments.items()}
+
+
+def _references(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        if set(value) == {"Get"}:
+            return [value["Get"]]
+        return [r for v in value.values() for r in _references(v)]
+    if isinstance(value, list):
+        return [r for v in value for r in _references(v)]
+    return []
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_every_reference_names_an_earlier_step_output_or_a_parameter(case: str) -> None:
+    """`Get` paths are the DAG's edges: each names a declared parameter, the execution, or a step that
+    runs before (Lambda steps: an output parameter they declare)."""
+    bp = _variant(_blueprint(ROOT / "blueprints/fraud-detection-aws.yaml"), **copy.deepcopy(CASES[case]))
+    for where, document in _definitions(bp, IN_VPC):
+        parameters = {p["Name"] for p in document["Parameters"]}
+        seen: dict[str, dict[str, Any]] = {}
+        order = list(_steps(document).values())
+        for step in order:
+            for reference in _references(step):
+                kind, _, rest = reference.partition(".")
+                if kind == "Parameters":
+                    assert rest in parameters, (where, step["Name"], reference)
+                elif kind == "Execution":
+                    assert rest == "PipelineExecutionId", (where, reference)
+                else:
+                    source, _, path = rest.partition(".")
+                    assert source in seen, (where, step["Name"], reference)
+                    if seen[source]["Type"] == "Lambda":
+                        declared = {o["OutputName"] for o in seen[source]["OutputParameters"]}
+                        assert path.startswith("OutputParameters['") and path[18:-2] in declared, (where, reference)
+            seen[step["Name"]] = step
 
 
 # --------------------------------------------------------------------------- the DAG and its settings
@@ -183,12 +186,35 @@ def _definition(p: Plan, index: int = 0, context: pd.PipelineContext = IN_VPC) -
 
 def test_dag_with_tuning() -> None:
     steps = _steps(_definition(_plan()))
-    assert list(steps) == ["Preprocess", "Tune", "Evaluate", "QualityGates", "Register", "GatesFailed"]
-    assert steps["Evaluate"]["PropertyFiles"] == [
-        {"PropertyFileName": "EvaluationReport", "OutputName": "evaluation", "FilePath": "evaluation.json"}]
-    register = steps["Register"]["Arguments"]
-    assert register["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]["Std:Join"]["Values"][1] == {
+    assert list(steps) == ["RunContext", "Preprocess", "Tune", "BestModel", "Evaluate", "ReadEvaluation",
+                           "QualityGates", "Register", "GatesFailed"]
+    assert steps["BestModel"]["Arguments"]["TrainingJobName"] == {
         "Get": "Steps.Tune.TrainingJobSummaries[0].TrainingJobName"}
+    register = steps["Register"]["Arguments"]
+    assert register["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] == {
+        "Get": "Steps.BestModel.OutputParameters['ModelUri']"}
+    assert {s["FunctionArn"] for s in steps.values() if s["Type"] == "Lambda"} == {CONTEXT.steps_function_arn}
+
+
+def test_dag_without_tuning_reads_the_training_job() -> None:
+    steps = _steps(_definition(_plan(hyperparameter_search=None)))
+    assert list(steps)[:4] == ["RunContext", "Preprocess", "Train", "Evaluate"]
+    assert "BestModel" not in steps
+    register = steps["Register"]["Arguments"]
+    assert register["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] == {
+        "Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}
+
+
+def test_each_run_writes_under_its_execution_id() -> None:
+    steps = _steps(_definition(_plan(hyperparameter_search=None, spot=True, checkpointing=True)))
+    context = steps["RunContext"]["Arguments"]
+    assert context["ExecutionId"] == {"Get": "Execution.PipelineExecutionId"}
+    assert context["RunsUri"] == "s3://artifacts/fraud-scorer/runs"
+    outputs = steps["Preprocess"]["Arguments"]["ProcessingOutputConfig"]["Outputs"]
+    assert [o["S3Output"]["S3Uri"] for o in outputs] == [
+        {"Get": f"Steps.RunContext.OutputParameters['{n}Uri']"} for n in ("Train", "Validation", "Test")]
+    assert steps["Train"]["Arguments"]["CheckpointConfig"]["S3Uri"] == {
+        "Get": "Steps.RunContext.OutputParameters['CheckpointUri']"}
 
 
 def test_tuning_budget_and_objective() -> None:
@@ -247,13 +273,22 @@ def test_encryption_and_isolation(env: str, isolated: bool) -> None:
 def test_every_gate_is_a_condition_with_its_direction() -> None:
     document = _definition(_plan())
     gates = _steps(document)["QualityGates"]["Arguments"]["Conditions"]
-    simple = {(c["Type"], c["LeftValue"]["Std:JsonGet"]["Path"], c["RightValue"]["Get"]) for c in gates[:-1]}
+    simple = {(c["Type"], c["LeftValue"]["Get"], c["RightValue"]["Get"]) for c in gates[:-1]}
+    value = "Steps.ReadEvaluation.OutputParameters['Value-{}']".format
     assert simple == {
-        ("GreaterThanOrEqualTo", "metrics.auc.value", "Parameters.Min-auc"),
-        ("LessThanOrEqualTo", "metrics.false_positive_rate.value", "Parameters.Max-false_positive_rate"),
-        ("GreaterThanOrEqualTo", "fairness.disparate_impact_ratio.value", "Parameters.Fairness-disparate_impact_ratio"),
-        ("LessThanOrEqualTo", "latency.p99_ms.value", "Parameters.MaxLatencyP99Ms"),
+        ("GreaterThanOrEqualTo", value("Min-auc"), "Parameters.Min-auc"),
+        ("LessThanOrEqualTo", value("Max-false_positive_rate"), "Parameters.Max-false_positive_rate"),
+        ("GreaterThanOrEqualTo", value("Fairness-disparate_impact_ratio"),
+         "Parameters.Fairness-disparate_impact_ratio"),
+        ("LessThanOrEqualTo", value("MaxLatencyP99Ms"), "Parameters.MaxLatencyP99Ms"),
     }
+    read = _steps(document)["ReadEvaluation"]["Arguments"]
+    assert {g["Parameter"]: g["Path"] for g in json.loads(read["Gates"])} == {
+        "Min-auc": ["metrics", "auc", "value"],
+        "Max-false_positive_rate": ["metrics", "false_positive_rate", "value"],
+        "Fairness-disparate_impact_ratio": ["fairness", "disparate_impact_ratio", "value"],
+        "MaxLatencyP99Ms": ["latency", "p99_ms", "value"]}
+    assert read["Bar-Min-auc"] == {"Get": "Parameters.Min-auc"}
     champion = gates[-1]
     assert champion["Type"] == "Or"
     assert champion["Conditions"][1]["RightValue"] == {"Get": "Parameters.MinImprovement"}
@@ -263,11 +298,18 @@ def test_every_gate_is_a_condition_with_its_direction() -> None:
 
 
 def test_fail_message_names_every_gate() -> None:
-    message = _steps(_definition(_plan()))["GatesFailed"]["Arguments"]["ErrorMessage"]["Std:Join"]["Values"]
-    text = " ".join(v for v in message if isinstance(v, str))
-    for gate in ("auc =", "false_positive_rate =", "disparate_impact_ratio =", "p99 latency (ms) =",
-                 "improvement over the champion on auc ="):
-        assert gate in text
+    steps = _steps(_definition(_plan()))
+    assert steps["GatesFailed"]["Arguments"]["ErrorMessage"] == {
+        "Get": "Steps.ReadEvaluation.OutputParameters['Message']"}
+    report = {"metrics": {"auc": {"value": 0.9}, "false_positive_rate": {"value": 0.01}},
+              "fairness": {"disparate_impact_ratio": {"value": 0.85}}, "latency": {"p99_ms": {"value": 42}},
+              "champion": {"exists": True, "improvement": 0.001}}
+    event = _resolved(steps["ReadEvaluation"]["Arguments"], _parameters(_definition(_plan())))
+    outputs = pipeline_steps.evaluate_gates(report, event)
+    for gate in ("auc = 0.9 (needs >= 0.92) FAILED", "false_positive_rate = 0.01 (needs <= 0.02)",
+                 "disparate_impact_ratio =", "p99 latency (ms) = 42", "improvement over the champion on auc ="):
+        assert gate in outputs["Message"]
+    assert outputs["Passed"] is False and outputs["Value-Min-auc"] == 0.9
 
 
 def test_no_champion_comparison_without_registry() -> None:
@@ -277,23 +319,16 @@ def test_no_champion_comparison_without_registry() -> None:
     assert all(c["Type"] != "Or" for c in steps["QualityGates"]["Arguments"]["Conditions"])
 
 
-@pytest.mark.parametrize(("env", "status"), [
-    ("dev", {"Get": "Parameters.ModelApprovalStatus"}),
-    ("staging", "PendingManualApproval"),
-    ("prod", "PendingManualApproval"),
-])
-def test_approval_status_follows_governance(env: str, status: Any) -> None:
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_versions_register_without_an_approval_status(env: str) -> None:
+    """SageMaker registers them PendingManualApproval; approvers (or the deployer where no approval is
+    required) approve them, never the pipeline."""
     document = _definition(_plan(env))
-    assert _steps(document)["Register"]["Arguments"]["ModelApprovalStatus"] == status
-    parameters = {p["Name"] for p in document["Parameters"]}
-    assert ("ModelApprovalStatus" in parameters) is (env == "dev")
-
-
-def test_model_card_attached_where_governance_asks() -> None:
-    register = _steps(_definition(_plan()))["Register"]["Arguments"]
-    card = register["ModelCard"]
-    assert card["ModelCardStatus"] == "Draft"
-    assert json.loads(card["ModelCardContent"])["intended_uses"]["risk_rating"] == "High"
+    register = _steps(document)["Register"]["Arguments"]
+    assert "ModelApprovalStatus" not in register
+    assert "ModelApprovalStatus" not in {p["Name"] for p in document["Parameters"]}
+    assert register["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"] == {
+        "Get": "Steps.ReadEvaluation.OutputParameters['ReportUri']"}
     assert "Bias" in register["ModelMetrics"]
 
 

@@ -30,10 +30,19 @@ from .serving import deployment_config_json, rollback_alarm_names
 STATE_CHANGE = "SageMaker Model Package State Change"
 
 
+def auto_approves(plan: Plan, model: ModelPlan) -> bool:
+    """Where the environment requires no approval, the deployer approves what the pipeline registers
+    (pipelines register PendingManualApproval everywhere). With a shadow variant a registered version
+    stays pending: it is the challenger the shadow serves until someone approves it."""
+    return plan.governance.approval is None and not _shadowed(model)
+
+
 def approval_pattern(plan: Plan, model: ModelPlan) -> dict[str, object]:
     """EventBridge pattern: a package of this model's group reaching Approved (created so, or updated),
-    and with a shadow variant also one registered PendingManualApproval (it becomes the challenger)."""
-    statuses = ["Approved", "PendingManualApproval"] if _shadowed(model) else ["Approved"]
+    and also one registered PendingManualApproval with a shadow variant (it becomes the challenger) or
+    where the deployer approves automatically."""
+    pending = _shadowed(model) or auto_approves(plan, model)
+    statuses = ["Approved", "PendingManualApproval"] if pending else ["Approved"]
     return {
         "source": ["aws.sagemaker"],
         "detail-type": [STATE_CHANGE],
@@ -58,9 +67,11 @@ class SageMakerDeployer(pulumi.ComponentResource):
     retries; its role may describe this group's packages, create models and endpoint
     configurations named after this endpoint, update this endpoint only, pass the serving role to
     SageMaker only, and write this model's champion and challenger artifacts and monitoring
-    baselines), `-rule` (EventBridge: "SageMaker Model Package State Change" to Approved in this
-    model's package group, and to PendingManualApproval when the endpoint has a shadow: the pending
-    candidate becomes the challenger the shadow serves), `-target` (the function; retries for a
+    baselines; where it approves automatically, approve this group's packages and nothing else),
+    `-rule` (EventBridge: "SageMaker Model Package State Change" to Approved in this model's package
+    group, and to PendingManualApproval when the endpoint has a shadow (the pending candidate becomes
+    the challenger the shadow serves) or where the environment requires no approval (the deployer
+    approves it, and the Approved event then deploys it)), `-target` (the function; retries for a
     day, then the dead-letter queue), `-invoke-permission` (only this rule may invoke the function)
     and `-dlq-policy` (the rule may dead-letter into the function's queue; TLS only).
 
@@ -93,6 +104,11 @@ class SageMakerDeployer(pulumi.ComponentResource):
                                 pulumi.Output.concat(artifact_bucket.arn, "/", challenger_model_key(model.name)),
                                 pulumi.Output.concat(artifact_bucket.arn, "/", baseline_prefix(model.name), "/*")]),
         ]
+        if auto_approves(plan, model):
+            statements.append(Statement(
+                Sid="ApproveWhereNoApprovalIsRequired", Effect="Allow", Action="sagemaker:UpdateModelPackage",
+                Resource=sm(f"model-package/{group}/*"),
+                Condition={"StringEquals": {"sagemaker:ModelApprovalStatus": "Approved"}}))
         if realtime:
             alarms: list[pulumi.Input[str]] = [account_arn(plan, account, "cloudwatch", f"alarm:{a}")
                                                for a in rollback_alarm_names(plan, model)]
@@ -129,6 +145,7 @@ class SageMakerDeployer(pulumi.ComponentResource):
             "SECURITY_GROUPS": _joined(vpc.security_group_ids) if vpc else "",
             "DEPLOYMENT_CONFIG": deployment_config_json(plan, model) if realtime else "",
             "TAGS": json.dumps(tags, sort_keys=True),
+            "AUTO_APPROVE": "true" if auto_approves(plan, model) else "false",
         }
         self.function = AwsFunction(
             f"{name}-function", plan, function_name=deployer_function_name(plan, model.name), source="deployer.py",

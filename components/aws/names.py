@@ -126,6 +126,11 @@ def alert_topic_name(plan: Plan, severity: Literal["critical", "warning"]) -> st
     return f"{plan.prefix}-alerts-{severity}"
 
 
+def pipeline_steps_function_name(plan: Plan, model: str) -> str:
+    """The Lambda function of a training pipeline's Lambda steps (RunContext, BestModel, ReadEvaluation)."""
+    return sagemaker_name(f"{plan.prefix}-{model}-pipeline-steps")
+
+
 def deployer_function_name(plan: Plan, model: str) -> str:
     """Lambda that deploys a model's approved packages to its endpoint (at most 64 characters)."""
     return sagemaker_name(f"{plan.prefix}-{model}-deployer")

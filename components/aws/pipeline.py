@@ -12,10 +12,11 @@ from mlops.plan import ModelPlan, Plan
 
 from . import pipeline_definition as definition
 from .account import account_arn, account_id
+from .function import AwsFunction
 from .iam import Statement, policy_document
 from .images import PROCESSING, PrebuiltImage, prebuilt
 from .instances import is_gpu, ml_instance_type
-from .names import image_repository_name, model_package_group_name, pipeline_name
+from .names import image_repository_name, model_package_group_name, pipeline_name, pipeline_steps_function_name
 from .network import VpcConfig
 from .registry import APPROVAL_TAG, approval_mode
 
@@ -30,11 +31,13 @@ class SageMakerTrainingPipeline(pulumi.ComponentResource):
     its jobs) with `-policy` (inline, least privilege: create this pipeline's processing, training and
     tuning jobs only with KMS-encrypted output, inter-container encryption, network isolation and the
     platform subnets where the environment asks; pass itself to SageMaker only; register versions in
-    this model's group with the environment's approval status only; read the data bucket, read/write
-    the model's prefix of the artifact bucket; use the platform key; job logs; pull the model's own
-    image where it brings one) and `-pipeline` (sagemaker.Pipeline with the definition JSON).
+    this model's group without setting an approval status (they register PendingManualApproval); invoke
+    the steps function; read the data bucket, read/write the model's prefix of the artifact bucket; use
+    the platform key; job logs; pull the model's own image where it brings one), `-steps` (AwsFunction
+    running `components/aws/lambdas/pipeline_steps.py` for the definition's Lambda steps; it may read
+    this model's evaluation reports only) and `-pipeline` (sagemaker.Pipeline with the definition JSON).
 
-    Outputs: pipeline_name, pipeline_arn, role_arn.
+    Outputs: pipeline_name, pipeline_arn, role_arn, steps_function_arn.
     """
 
     pipeline: aws.sagemaker.Pipeline
@@ -62,6 +65,16 @@ class SageMakerTrainingPipeline(pulumi.ComponentResource):
             opts=child(self),
         )
 
+        runs = pulumi.Output.concat(artifact_bucket.arn, "/", model.name, "/runs/*")
+        self.steps = AwsFunction(
+            f"{name}-steps", plan, function_name=pipeline_steps_function_name(plan, model.name),
+            source="pipeline_steps.py",
+            description=f"Lambda steps of the {model.name} training pipeline ({plan.prefix})",
+            environment={}, kms_key_arn=kms_key_arn, vpc=vpc,
+            statements=[Statement(Sid="ReadEvaluationReports", Effect="Allow", Action="s3:GetObject", Resource=runs)],
+            # Pipeline runs of this model share it; SageMaker calls it synchronously (no retries to make).
+            reserved_concurrency=2, timeout_seconds=60, retries=0, opts=child(self))
+
         images = {
             "training": self._image(plan, model, "training", gpu, account),
             "inference": self._image(plan, model, "inference", gpu, account),
@@ -70,7 +83,8 @@ class SageMakerTrainingPipeline(pulumi.ComponentResource):
         policy = aws.iam.RolePolicy(
             f"{name}-policy",
             aws.iam.RolePolicyArgs(role=self.role.id, policy=self._policy(
-                plan, model, account, kms_key_arn, data_bucket, artifact_bucket, model_package_group, vpc)),
+                plan, model, account, kms_key_arn, data_bucket, artifact_bucket, model_package_group, vpc,
+                self.steps.function.arn)),
             opts=child(self),
         )
 
@@ -81,16 +95,17 @@ class SageMakerTrainingPipeline(pulumi.ComponentResource):
         group_name: pulumi.Input[str] = model_package_group.model_package_group_name if model_package_group else ""
 
         def document(values: list[Any]) -> str:
-            role_arn, key_arn, data, artifacts, training, inference, processing, group, net = values
+            role_arn, steps_arn, key_arn, data, artifacts, training, inference, processing, group, net = values
             context = definition.PipelineContext(
-                role_arn=role_arn, kms_key_arn=key_arn, data_bucket=data, artifact_bucket=artifacts,
+                role_arn=role_arn, steps_function_arn=steps_arn, kms_key_arn=key_arn, data_bucket=data,
+                artifact_bucket=artifacts,
                 training_image=training, inference_image=inference, processing_image=processing,
                 model_package_group=group or None,
                 network=definition.Network(tuple(net[0]), tuple(net[1])) if net else None)
             return definition.definition_json(plan, model, context)
 
         pipeline_definition = pulumi.Output.all(
-            self.role.arn, kms_key_arn, data_bucket.bucket, artifact_bucket.bucket,
+            self.role.arn, self.steps.function.arn, kms_key_arn, data_bucket.bucket, artifact_bucket.bucket,
             images["training"], images["inference"], images["processing"], group_name, network,
         ).apply(document)
         self.pipeline = aws.sagemaker.Pipeline(
@@ -112,6 +127,7 @@ class SageMakerTrainingPipeline(pulumi.ComponentResource):
             "pipeline_name": self.pipeline.pipeline_name,
             "pipeline_arn": self.pipeline.arn,
             "role_arn": self.role.arn,
+            "steps_function_arn": self.steps.function.arn,
         })
 
     # ----------------------------------------------------------------- images
@@ -135,7 +151,8 @@ class SageMakerTrainingPipeline(pulumi.ComponentResource):
 
     def _policy(self, plan: Plan, model: ModelPlan, account: pulumi.Input[str], kms_key_arn: pulumi.Input[str],
                 data_bucket: aws.s3.Bucket, artifact_bucket: aws.s3.Bucket,
-                group: aws.sagemaker.ModelPackageGroup | None, vpc: VpcConfig | None) -> pulumi.Output[str]:
+                group: aws.sagemaker.ModelPackageGroup | None, vpc: VpcConfig | None,
+                steps_function_arn: pulumi.Input[str]) -> pulumi.Output[str]:
         def sm(resource: str) -> pulumi.Output[str]:
             return account_arn(plan, account, "sagemaker", resource)
 
@@ -153,6 +170,9 @@ class SageMakerTrainingPipeline(pulumi.ComponentResource):
             **encrypted, "Bool": {**encrypted["Bool"], "sagemaker:NetworkIsolation": "true"},
         } if plan.network.isolated else encrypted
         statements = [
+            # SageMaker calls the Lambda steps with the pipeline's role.
+            Statement(Sid="InvokePipelineSteps", Effect="Allow", Action="lambda:InvokeFunction",
+                      Resource=steps_function_arn),
             Statement(Sid="CreateProcessingJobsEncrypted", Effect="Allow", Action="sagemaker:CreateProcessingJob",
                       Resource=[processing], Condition=encrypted),
             Statement(Sid="CreateTrainingJobsEncrypted", Effect="Allow",
@@ -191,12 +211,12 @@ class SageMakerTrainingPipeline(pulumi.ComponentResource):
         ]
         if group is not None:
             versions = sm(f"model-package/{model_package_group_name(plan, model.name)}/*")
-            register = Statement(Sid="RegisterModelVersions", Effect="Allow", Action="sagemaker:CreateModelPackage",
-                                 Resource=[group.arn, versions])
-            if plan.governance.approval is not None:
-                # Even an edited definition cannot approve its own model: an approver must.
-                register["Condition"] = {"StringEquals": {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}}
-            statements.append(register)
+            # No approval status in the request: versions register PendingManualApproval, so even an
+            # edited definition cannot approve its own model (an approver, or the deployer where the
+            # environment requires no approval, does).
+            statements.append(Statement(
+                Sid="RegisterModelVersions", Effect="Allow", Action="sagemaker:CreateModelPackage",
+                Resource=[group.arn, versions], Condition={"Null": {"sagemaker:ModelApprovalStatus": "true"}}))
             if model.quality_gates.compare_to_champion:
                 statements.append(Statement(
                     Sid="FindChampion", Effect="Allow",

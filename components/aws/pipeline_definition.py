@@ -7,19 +7,27 @@ as plain strings, so this module is a pure function of the plan and testable on 
 
 The DAG:
 
-    Preprocess (processing: validate the input data, split train/validation/test)
-      → Train (training job) — or Tune (tuning job) when hyperparameter search is on
-      → Evaluate (processing: writes evaluation.json, a property file)
+    RunContext (Lambda: this run's S3 locations, under the pipeline execution id)
+      → Preprocess (processing: validate the input data, split train/validation/test)
+      → Train (training job) — or Tune (tuning job) → BestModel (Lambda: the best job's artifact)
+      → Evaluate (processing: writes evaluation.json)
+      → ReadEvaluation (Lambda: each gate's value from evaluation.json, and a summary message)
       → QualityGates (condition on every gate)
-          ├─ if all pass → Register (model package in the model's group; approval status per environment)
+          ├─ if all pass → Register (model package in the model's group, PendingManualApproval)
           └─ else        → GatesFailed (fail step; the message lists each gate's value and bar)
+
+The document keeps to the published definition schema: values are literals or `Get` references, so
+what needs string building or reading a JSON report at run time is done by the Lambda steps
+(components/aws/lambdas/pipeline_steps.py) instead of `Std:Join`, `Std:JsonGet` and property files.
+Register sets no approval status: SageMaker registers a versioned package PendingManualApproval, an
+approver approves it where the environment requires approval, and elsewhere the deployer approves it
+automatically (components/aws/deployment.py).
 
 Parameters (what may vary per run; each has a default from the blueprint):
   InputDataUri, CodeUri, TrainingInstanceType, TrainingInstanceCount, ProcessingInstanceType,
   TriggeredBy (manual | schedule | drift | performance: who started the run, for the audit trail),
   one Float per quality gate (`Min-<metric>` / `Max-<metric>`), `Fairness-<metric>`, `MinImprovement`
-  (champion comparison), `MaxLatencyP99Ms`, and `ModelApprovalStatus` only where no approval is
-  required (where it is, the status is fixed to PendingManualApproval: a run cannot choose it).
+  (champion comparison) and `MaxLatencyP99Ms`.
 
 The team's code (a contract, documented in the README): under `CodeUri`, `preprocess.py` (reads
 `/opt/ml/processing/input/data`, fails on invalid data, writes CSV splits — label first, no header —
@@ -51,7 +59,7 @@ Json = dict[str, Any]
 # Step names (part of the contract: property paths and the console refer to them).
 PREPROCESS, TRAIN, TUNE, EVALUATE, GATES, REGISTER, FAIL = (
     "Preprocess", "Train", "Tune", "Evaluate", "QualityGates", "Register", "GatesFailed")
-EVALUATION_FILE = "EvaluationReport"
+RUN_CONTEXT, BEST_MODEL, READ_EVALUATION = "RunContext", "BestModel", "ReadEvaluation"
 
 EVALUATION_REPORT = """evaluation.json written by evaluate.py:
 {
@@ -86,9 +94,9 @@ XGBOOST_SEARCH_SPACE: dict[str, list[Json]] = {
 STRATEGIES: dict[SearchStrategy, str] = {
     SearchStrategy.bayesian: "Bayesian",
     SearchStrategy.random: "Random",
-    SearchStrategy.hyperband: "Hyperband",
 }
-"""Grid search is missing on purpose: SageMaker's grid strategy takes only categorical ranges."""
+"""Grid search is missing on purpose: SageMaker's grid strategy takes only categorical ranges. Hyperband
+is a tuning-job strategy the published pipeline definition schema does not accept (Bayesian, Random)."""
 
 CONTENT_TYPES: dict[str, str] = {"xgboost": "text/csv", "sklearn": "text/csv"}
 """What the registered model accepts and returns (application/json for the other frameworks)."""
@@ -109,6 +117,8 @@ class PipelineContext:
     """Resolved values the definition refers to (plain strings: the component resolves the Outputs)."""
 
     role_arn: str
+    steps_function_arn: str
+    """The Lambda function of the pipeline's Lambda steps (components/aws/lambdas/pipeline_steps.py)."""
     kms_key_arn: str
     data_bucket: str
     artifact_bucket: str
@@ -132,17 +142,9 @@ def _param(name: str) -> Json:
     return _get(f"Parameters.{name}")
 
 
-def _join(on: str, *values: Any) -> Json:
-    return {"Std:Join": {"On": on, "Values": list(values)}}
-
-
-def _json_get(path: str) -> Json:
-    return {"Std:JsonGet": {"PropertyFile": _get(f"Steps.{EVALUATE}.PropertyFiles.{EVALUATION_FILE}"),
-                            "Path": path}}
-
-
-def _json_path(*keys: str) -> str:
-    return ".".join(k if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k) else f"['{k}']" for k in keys).replace(".[", "[")
+def _output(step: str, name: str) -> Json:
+    """An output parameter of a Lambda step."""
+    return _get(f"Steps.{step}.OutputParameters['{name}']")
 
 
 _EXECUTION_ID = _get("Execution.PipelineExecutionId")
@@ -171,7 +173,8 @@ def _string(value: str | int | float | bool) -> str:
 @dataclass(frozen=True)
 class _Gate:
     parameter: str
-    path: str
+    path: tuple[str, ...]
+    """Where evaluation.json holds the value."""
     direction: Direction
     threshold: float
     label: str
@@ -204,14 +207,13 @@ class _Builder:
         gates: list[_Gate] = []
         for m in q.metrics:
             prefix = "Min" if m.direction == Direction.at_least else "Max"
-            gates.append(_Gate(parameter_name(prefix, m.metric), _json_path("metrics", m.metric, "value"),
+            gates.append(_Gate(parameter_name(prefix, m.metric), ("metrics", m.metric, "value"),
                                m.direction, m.threshold, m.metric))
         for f in q.fairness:
-            gates.append(_Gate(parameter_name("Fairness", f.metric.value),
-                               _json_path("fairness", f.metric.value, "value"),
+            gates.append(_Gate(parameter_name("Fairness", f.metric.value), ("fairness", f.metric.value, "value"),
                                FAIRNESS_DIRECTION[f.metric], f.threshold, f.metric.value))
         if q.max_latency_p99_ms is not None:
-            gates.append(_Gate("MaxLatencyP99Ms", "latency.p99_ms.value", Direction.at_most,
+            gates.append(_Gate("MaxLatencyP99Ms", ("latency", "p99_ms", "value"), Direction.at_most,
                                q.max_latency_p99_ms, "p99 latency (ms)"))
         names = [g.parameter for g in gates]
         duplicated = sorted({n for n in names if names.count(n) > 1})
@@ -220,11 +222,6 @@ class _Builder:
                                         "two gates on the same metric and direction",
                                         got=", ".join(duplicated), allowed="one threshold per metric")])
         return gates
-
-    def approval_status(self) -> str | Json:
-        if self.plan.governance.approval is not None:
-            return "PendingManualApproval"
-        return self._parameter("ModelApprovalStatus", "String", "Approved")
 
     # ----------------------------------------------------------------- shared job settings
 
@@ -241,8 +238,9 @@ class _Builder:
 
     def _processing(self, *, image: str, script: str, inputs: list[Json], outputs: list[str],
                     isolate: bool, environment: dict[str, Any] | None = None) -> Json:
+        # The whole code prefix: the published schema has no string joining to pick one file.
         code = {"InputName": "code", "S3Input": {
-            "S3Uri": _join("/", _param("CodeUri"), script), "LocalPath": f"{_LOCAL}/input/code",
+            "S3Uri": _param("CodeUri"), "LocalPath": f"{_LOCAL}/input/code",
             "S3DataType": "S3Prefix", "S3InputMode": "File", "S3DataDistributionType": "FullyReplicated"}}
         arguments: Json = {
             "ProcessingResources": {"ClusterConfig": {
@@ -254,7 +252,7 @@ class _Builder:
             "ProcessingInputs": [*inputs, code],
             "ProcessingOutputConfig": {"KmsKeyId": self.ctx.kms_key_arn, "Outputs": [
                 {"OutputName": name, "S3Output": {
-                    "S3Uri": _join("/", self.runs, _EXECUTION_ID, name),
+                    "S3Uri": _output(RUN_CONTEXT, f"{name.capitalize()}Uri"),
                     "LocalPath": f"{_LOCAL}/{name}", "S3UploadMode": "EndOfJob"}} for name in outputs]},
             "NetworkConfig": self._network_config(isolate),
             "StoppingCondition": {"MaxRuntimeInSeconds": _hours(self.training.max_runtime_hours)},
@@ -294,7 +292,7 @@ class _Builder:
         channels = [self._channel(split, _output_uri(PREPROCESS, split), content) for split in ("train", "validation")]
         if not self.built_in:
             # The script travels as an input channel, so it also works with network isolation.
-            channels.append(self._channel("code", _join("/", _param("CodeUri"), "sourcedir.tar.gz"), None))
+            channels.append(self._channel("code", _output(RUN_CONTEXT, "SourceArchiveUri"), None))
         return channels
 
     def _metric_names(self) -> list[str]:
@@ -347,8 +345,7 @@ class _Builder:
             "EnableManagedSpotTraining": t.spot,
         }
         if t.checkpointing:
-            settings["CheckpointConfig"] = {"S3Uri": _join("/", f"s3://{self.ctx.artifact_bucket}/{self.model.name}"
-                                                                 "/checkpoints", _EXECUTION_ID),
+            settings["CheckpointConfig"] = {"S3Uri": _output(RUN_CONTEXT, "CheckpointUri"),
                                             "LocalPath": "/opt/ml/checkpoints"}
         if self.ctx.network is not None:
             settings["VpcConfig"] = self._vpc()
@@ -399,8 +396,7 @@ class _Builder:
                 "MetricName": objective},
             "ResourceLimits": {"MaxNumberOfTrainingJobs": search.max_trials,
                                "MaxParallelTrainingJobs": min(search.max_parallel_trials, search.max_trials)},
-            # Hyperband stops weak trials itself and requires early stopping off.
-            "TrainingJobEarlyStoppingType": "Off" if strategy == "Hyperband" else "Auto",
+            "TrainingJobEarlyStoppingType": "Auto",
         }
         return {"Name": TUNE, "Type": "Tuning",
                 "Description": f"Searches hyperparameters ({search.max_trials} trials) for the best {objective}",
@@ -411,9 +407,44 @@ class _Builder:
     def model_uri(self) -> Any:
         if self.training.search is None:
             return _get(f"Steps.{TRAIN}.ModelArtifacts.S3ModelArtifacts")
+        return _output(BEST_MODEL, "ModelUri")
+
+    def _lambda(self, name: str, description: str, arguments: Json, outputs: dict[str, str]) -> Json:
+        return {"Name": name, "Type": "Lambda", "Description": description,
+                "FunctionArn": self.ctx.steps_function_arn, "Arguments": {"Action": name, **arguments},
+                "OutputParameters": [{"OutputName": k, "OutputType": v} for k, v in outputs.items()]}
+
+    def run_context(self) -> Json:
+        names = ["TrainUri", "ValidationUri", "TestUri", "EvaluationUri", "CheckpointUri", "SourceArchiveUri"]
+        return self._lambda(RUN_CONTEXT, "This run's S3 locations (data splits, evaluation, checkpoints)", {
+            "ExecutionId": _EXECUTION_ID, "RunsUri": self.runs, "CodeUri": _param("CodeUri"),
+            "CheckpointsUri": f"s3://{self.ctx.artifact_bucket}/{self.model.name}/checkpoints",
+        }, dict.fromkeys(names, "String"))
+
+    def best_model(self) -> Json:
         # The tuning step lists its best training job first.
-        return _join("/", f"s3://{self.ctx.artifact_bucket}/{self.model.name}/tuning",
-                     _get(f"Steps.{TUNE}.TrainingJobSummaries[0].TrainingJobName"), "output/model.tar.gz")
+        return self._lambda(BEST_MODEL, "The model artifact of the best tuning trial", {
+            "OutputPath": f"s3://{self.ctx.artifact_bucket}/{self.model.name}/tuning",
+            "TrainingJobName": _get(f"Steps.{TUNE}.TrainingJobSummaries[0].TrainingJobName"),
+        }, {"ModelUri": "String"})
+
+    def read_evaluation(self) -> Json:
+        gates = [{"Parameter": g.parameter, "Label": g.label, "Path": list(g.path), "Direction": g.direction.value}
+                 for g in self.gates]
+        arguments: Json = {
+            "Model": self.model.name, "ExecutionId": _EXECUTION_ID,
+            "EvaluationUri": _output_uri(EVALUATE, "evaluation"),
+            "Gates": json.dumps(gates, separators=(",", ":")),
+            **{f"Bar-{g.parameter}": _param(g.parameter) for g in self.gates},
+        }
+        outputs = {f"Value-{g.parameter}": "Float" for g in self.gates}
+        if self.champion:
+            arguments["MinImprovement"] = _param("MinImprovement")
+            arguments["ChampionMetric"] = self.model.quality_gates.metrics[0].metric
+            outputs.update({"ChampionExists": "Boolean", "ChampionImprovement": "Float"})
+        outputs.update({"Passed": "Boolean", "Message": "String", "ReportUri": "String"})
+        return self._lambda(READ_EVALUATION, "Each gate's value from evaluation.json, and a summary",
+                            arguments, outputs)
 
     def evaluate(self) -> Json:
         q = self.model.quality_gates
@@ -436,23 +467,19 @@ class _Builder:
                                                   "MLOPS_EVALUATION": json.dumps(spec, sort_keys=True)})
         return {"Name": EVALUATE, "Type": "Processing",
                 "Description": "Evaluates the candidate on the test split (quality, fairness, latency, champion)",
-                "Arguments": arguments,
-                "PropertyFiles": [{"PropertyFileName": EVALUATION_FILE, "OutputName": "evaluation",
-                                   "FilePath": "evaluation.json"}]}
+                "Arguments": arguments}
 
-    def register(self, status: str | Json, group: str) -> Json:
+    def register(self, group: str) -> Json:
         content = CONTENT_TYPES.get(self.model.framework, "application/json")
         serving = self.model.serving
         instance = ml_instance_type(serving.instance) if serving else ml_instance_type("medium")
-        report = _join("/", _output_uri(EVALUATE, "evaluation"), "evaluation.json")
-        evidence = {"ContentType": "application/json", "S3Uri": report}
+        evidence = {"ContentType": "application/json", "S3Uri": _output(READ_EVALUATION, "ReportUri")}
         metrics: Json = {"ModelQuality": {"Statistics": evidence}}
         if self.model.quality_gates.fairness:
             metrics["Bias"] = {"Report": evidence}
         arguments: Json = {
             "ModelPackageGroupName": group,
             "ModelPackageDescription": f"{self.model.name}: passed the quality gates of {self.plan.prefix}",
-            "ModelApprovalStatus": status,
             "InferenceSpecification": {
                 "Containers": [{"Image": self.ctx.inference_image, "ModelDataUrl": self.model_uri()}],
                 "SupportedContentTypes": [content], "SupportedResponseMIMETypes": [content],
@@ -460,21 +487,8 @@ class _Builder:
                 "SupportedTransformInstanceTypes": [instance]},
             "ModelMetrics": metrics,
         }
-        if self.plan.governance.model_card_required:
-            arguments["ModelCard"] = self._model_card()
         return {"Name": REGISTER, "Type": "RegisterModel",
                 "Description": "Registers the model version that passed every gate", "Arguments": arguments}
-
-    def _model_card(self) -> Json:
-        """A draft model card attached at registration; the approver completes and approves it."""
-        risk = {"high": "High", "limited": "Medium", "minimal": "Low"}[self.plan.governance.risk_tier.value]
-        content = {
-            "model_overview": {"model_description": f"{self.model.name} ({self.model.framework})",
-                               "algorithm_type": self.model.framework},
-            "intended_uses": {"purpose_of_model": self.plan.use_case, "risk_rating": risk},
-            "business_details": {"business_problem": self.plan.use_case},
-        }
-        return {"ModelCardStatus": "Draft", "ModelCardContent": json.dumps(content, sort_keys=True)}
 
     def _conditions(self) -> list[Json]:
         conditions: list[Json] = []
@@ -482,26 +496,20 @@ class _Builder:
             bar = self._parameter(gate.parameter, "Integer" if gate.parameter == "MaxLatencyP99Ms" else "Float",
                                   int(gate.threshold) if gate.parameter == "MaxLatencyP99Ms" else gate.threshold)
             kind = "GreaterThanOrEqualTo" if gate.direction == Direction.at_least else "LessThanOrEqualTo"
-            conditions.append({"Type": kind, "LeftValue": _json_get(gate.path), "RightValue": bar})
+            conditions.append({"Type": kind, "LeftValue": _output(READ_EVALUATION, f"Value-{gate.parameter}"),
+                               "RightValue": bar})
         if self.champion:
             bar = self._parameter("MinImprovement", "Float", self.model.quality_gates.min_improvement)
             conditions.append({"Type": "Or", "Conditions": [
-                {"Type": "Equals", "LeftValue": _json_get("champion.exists"), "RightValue": False},
-                {"Type": "GreaterThanOrEqualTo", "LeftValue": _json_get("champion.improvement"), "RightValue": bar},
+                {"Type": "Equals", "LeftValue": _output(READ_EVALUATION, "ChampionExists"), "RightValue": False},
+                {"Type": "GreaterThanOrEqualTo", "LeftValue": _output(READ_EVALUATION, "ChampionImprovement"),
+                 "RightValue": bar},
             ]})
         return conditions
 
     def fail(self) -> Json:
-        values: list[Any] = [f"Quality gates not met for {self.model.name} (run", _EXECUTION_ID, "):"]
-        for gate in self.gates:
-            sign = ">=" if gate.direction == Direction.at_least else "<="
-            values += [f"{gate.label} =", _json_get(gate.path), f"(needs {sign}", _param(gate.parameter), ");"]
-        if self.champion:
-            first = self.model.quality_gates.metrics[0].metric
-            values += [f"improvement over the champion on {first} =", _json_get("champion.improvement"),
-                       "(needs >=", _param("MinImprovement"), "when a champion exists)."]
         return {"Name": FAIL, "Type": "Fail", "Description": "Stops the run: the candidate is not registered",
-                "Arguments": {"ErrorMessage": _join(" ", *values)}}
+                "Arguments": {"ErrorMessage": _output(READ_EVALUATION, "Message")}}
 
     def document(self) -> Json:
         ml = ml_instance_type
@@ -512,11 +520,12 @@ class _Builder:
         self._parameter("ProcessingInstanceType", "String", ml("medium"))
         self._parameter("TriggeredBy", "String", "manual")
         group = self.ctx.model_package_group
-        status = self.approval_status() if group else None
-        fit = self.tune() if self.training.search else self.train()
-        steps = [self.preprocess(), fit, self.evaluate()]
-        conditions = self._conditions()
-        register = [self.register(status, group)] if status is not None and group else []
+        steps = [self.run_context(), self.preprocess()]
+        steps += [self.tune(), self.best_model()] if self.training.search else [self.train()]
+        steps.append(self.evaluate())
+        conditions = self._conditions()  # declares the gate parameters before ReadEvaluation refers to them
+        steps.append(self.read_evaluation())
+        register = [self.register(group)] if group else []
         if conditions:
             steps.append({"Name": GATES, "Type": "Condition",
                           "Description": "Every quality, fairness, latency and champion gate must pass",
@@ -538,7 +547,8 @@ def definition_json(plan: Plan, model: ModelPlan, context: PipelineContext) -> s
 
 def check(plan: Plan, model: ModelPlan) -> None:
     """Raise PlanError now (before any resource) for settings the definition cannot express."""
-    placeholder = PipelineContext(role_arn="role", kms_key_arn="key", data_bucket="data", artifact_bucket="artifacts",
+    placeholder = PipelineContext(role_arn="role", steps_function_arn="function", kms_key_arn="key",
+                                  data_bucket="data", artifact_bucket="artifacts",
                                   training_image="image", inference_image="image", processing_image="image",
                                   model_package_group="group")
     pipeline_definition(plan, model, placeholder)

@@ -68,8 +68,9 @@ AWS_FALLBACKS: dict[str, str] = {
 }
 
 # Training pipelines (components/aws/pipeline_definition.py keeps the same tables; a test checks they agree).
-AWS_SEARCH_STRATEGIES = ("bayesian", "random", "hyperband")
-"""SageMaker grid search takes only categorical ranges; the built-in search spaces are continuous."""
+AWS_SEARCH_STRATEGIES = ("bayesian", "random")
+"""SageMaker grid search takes only categorical ranges (the built-in search spaces are continuous), and
+the published pipeline definition schema takes Bayesian and Random tuning only (no Hyperband)."""
 AWS_TUNABLE_FRAMEWORKS = ("xgboost",)
 """Frameworks with a built-in search space (script frameworks define their hyperparameters in the script)."""
 
@@ -189,10 +190,11 @@ def _aws_training(i: int, m: ModelPlan) -> list[Unsupported]:
     search = m.training.search if m.training else None
     if search is not None:
         if search.strategy.value not in AWS_SEARCH_STRATEGIES:
-            found.append(Unsupported(
-                (*at, "training", "hyperparameter_search", "strategy"),
-                "SageMaker grid search takes only categorical ranges; the built-in search space is continuous",
-                repr(search.strategy.value), ", ".join(AWS_SEARCH_STRATEGIES)))
+            why = ("SageMaker grid search takes only categorical ranges; the built-in search space is continuous"
+                   if search.strategy.value == "grid" else
+                   "SageMaker Pipelines' published definition schema takes Bayesian and Random tuning only")
+            found.append(Unsupported((*at, "training", "hyperparameter_search", "strategy"), why,
+                                     repr(search.strategy.value), ", ".join(AWS_SEARCH_STRATEGIES)))
         if m.framework not in AWS_TUNABLE_FRAMEWORKS:
             found.append(Unsupported(
                 (*at, "training", "hyperparameter_search"),

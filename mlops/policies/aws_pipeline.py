@@ -117,8 +117,9 @@ def _manual_approval(props: Mapping[str, Any]) -> Iterator[str]:
     if labels(props).get(APPROVAL_TAG) != "manual":
         return
     for step in _steps(_definition(props).get("Steps", [])):
+        # Without a status SageMaker registers a versioned package PendingManualApproval.
         if step.get("Type") == "RegisterModel":
-            status = (step.get("Arguments") or {}).get("ModelApprovalStatus")
+            status = (step.get("Arguments") or {}).get("ModelApprovalStatus", "PendingManualApproval")
             if status != "PendingManualApproval":
                 yield f"step {step.get('Name')}: approval is required here, but versions register as " \
                       f"{json.dumps(status)} instead of PendingManualApproval"

@@ -14,7 +14,9 @@ An Approved package of this model's group becomes the champion:
 
 With a shadow variant (`SHADOW_VARIANT`), a package registered PendingManualApproval becomes the
 challenger the same way (staged at `CHALLENGER_KEY`, the shadow variant switched to it): it sees
-mirrored live traffic while it waits for its approvers.
+mirrored live traffic while it waits for its approvers. Where the environment requires no approval
+(`AUTO_APPROVE` "true"; never with a shadow), a pending package is approved here instead, and its
+Approved event deploys it.
 
 Re-delivered events are harmless: names derive from the package version and existing resources are
 reused. An endpoint that is not InService raises, so Lambda retries, then the dead-letter queue
@@ -25,7 +27,7 @@ Environment: ENDPOINT_NAME, MODEL_PACKAGE_GROUP, EXECUTION_ROLE_ARN, ARTIFACT_BU
 CHALLENGER_KEY, BASELINE_PREFIX, KMS_KEY_ARN, CHAMPION_VARIANT, SHADOW_VARIANT (empty without a
 shadow), NETWORK_ISOLATION ("true"/"false"), SUBNETS and SECURITY_GROUPS (comma-separated, empty
 outside a VPC), DEPLOYMENT_CONFIG (JSON, UpdateEndpoint's DeploymentConfig; empty for none), TAGS
-(JSON object).
+(JSON object), AUTO_APPROVE ("true"/"false").
 """
 
 from __future__ import annotations
@@ -188,6 +190,17 @@ def handler(event: dict[str, Any], context: Any, sagemaker: Any = None, s3: Any 
     role = ROLES.get(status or "")
     shadow = os.environ.get("SHADOW_VARIANT", "")
     endpoint_name = os.environ.get("ENDPOINT_NAME", "")
+    auto_approve = os.environ.get("AUTO_APPROVE") == "true"
+    if detail.get("ModelPackageGroupName") == group and role == "challenger" and auto_approve and not shadow:
+        package_arn = detail["ModelPackageArn"]
+        package = sagemaker.describe_model_package(ModelPackageName=package_arn)
+        if package.get("ModelApprovalStatus") != status:  # changed since the event was sent
+            return {"status": "ignored"}
+        sagemaker.update_model_package(ModelPackageArn=package_arn, ModelApprovalStatus="Approved",
+                                       ApprovalDescription="approved automatically: this environment requires "
+                                                           "no approval")
+        LOG.info("approved %s: its Approved event deploys it", package_arn)
+        return {"status": "approved"}
     if detail.get("ModelPackageGroupName") != group or role is None or (role == "challenger" and not shadow):
         LOG.info("ignored: %s in %s is not for this deployer", status, detail.get("ModelPackageGroupName"))
         return {"status": "ignored"}
