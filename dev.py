@@ -15,6 +15,7 @@ import hashlib
 import subprocess
 import sys
 import time
+import tomllib
 import venv
 from pathlib import Path
 
@@ -43,6 +44,9 @@ def setup() -> None:
     print("installing the project and its dependencies (first time: about 2 minutes, ~1.2 GB) …", flush=True)
     # Bytecode is compiled at install time (pip's default): without it every run recompiles the SDKs.
     run(BIN / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", ".[dev]")
+    # Test-only packages whose own dependency pins clash with the SDKs' ([tool.mlops-dev] in pyproject.toml).
+    no_deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mlops-dev"]["no-deps"]
+    run(BIN / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps", *no_deps)
     STAMP.write_text(wanted + "\n")
     print(f"set-up done in {time.monotonic() - started:.0f} s", flush=True)
 

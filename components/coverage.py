@@ -30,14 +30,41 @@ _AWS_PLATFORM: frozenset[Capability] = frozenset({
 
 # GCP, by area: pipelines (KFP spec, registry, schedules, retraining), serving (endpoints, delivery,
 # monitoring, alerting), platform (network, tracking, feature store, governance, cost).
-_GCP_PIPELINES: frozenset[Capability] = frozenset()
-_GCP_SERVING: frozenset[Capability] = frozenset()
-_GCP_PLATFORM: frozenset[Capability] = frozenset()
+_GCP_PIPELINES: frozenset[Capability] = frozenset({
+    Capability.training_pipeline, Capability.hyperparameter_search, Capability.model_registry,
+    Capability.champion_challenger, Capability.scheduled_retraining, Capability.drift_retraining,
+    Capability.performance_retraining,
+    # Promotion only through the approvers' promoter identity; cards written by the register step.
+    Capability.enforced_approval, Capability.model_cards,
+})
+_GCP_SERVING: frozenset[Capability] = frozenset({
+    Capability.serving, Capability.autoscaling, Capability.progressive_delivery, Capability.sre_alarms,
+    Capability.prediction_logging, Capability.drift_monitoring, Capability.quality_monitoring,
+    # Approval: the promotion workflow (pipelines) runs the model's deployer workflow (here).
+    Capability.approval_workflow,
+})
+_GCP_PLATFORM: frozenset[Capability] = frozenset({
+    Capability.experiment_tracking, Capability.feature_store, Capability.freshness_alerts, Capability.rbac_roles,
+    Capability.cost_controls,
+})
 
 # Azure, by area: platform (workspace, compute, pipelines, registry, retraining, governance, Databricks,
 # cost), serving (endpoints, delivery, monitoring, alerting, feature store).
-_AZURE_PLATFORM: frozenset[Capability] = frozenset()
-_AZURE_SERVING: frozenset[Capability] = frozenset()
+_AZURE_PLATFORM: frozenset[Capability] = frozenset({
+    Capability.experiment_tracking, Capability.training_pipeline, Capability.hyperparameter_search,
+    Capability.scheduled_retraining, Capability.model_registry, Capability.champion_challenger,
+    Capability.enforced_approval, Capability.model_cards, Capability.rbac_roles, Capability.cost_controls,
+    # Performance retraining needs a model-performance signal the Azure monitors do not have yet.
+    Capability.drift_retraining,
+})
+_AZURE_SERVING: frozenset[Capability] = frozenset({
+    Capability.serving, Capability.autoscaling, Capability.shadow_deployment, Capability.prediction_logging,
+    Capability.drift_monitoring, Capability.quality_monitoring, Capability.sre_alarms, Capability.feature_store,
+    Capability.freshness_alerts,
+    # Approval: promotion into the registry (platform area) is the approval; approved versions roll out
+    # (the deployer job, here), walking the blueprint's delivery strategy.
+    Capability.progressive_delivery, Capability.approval_workflow,
+})
 
 BUILT: dict[Cloud, frozenset[Capability]] = {
     Cloud.aws: _FOUNDATION | _AWS_PIPELINES | _AWS_SERVING | _AWS_PLATFORM,

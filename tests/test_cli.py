@@ -83,12 +83,23 @@ def test_unknown_environment_is_a_located_error() -> None:
         in result.stderr
 
 
-def test_plan_shows_gates_and_what_is_built() -> None:
+def test_plan_shows_gates_and_what_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
     result = runner.invoke(app, ["plan", "blueprints/demand-forecasting-azure.yaml", "--env", "prod"],
                            terminal_width=200)
     assert result.exit_code == 0, result.output
     assert "progressive_delivery" in result.output and "off: needs maturity.target.deployment >= 2" in result.output
-    assert "built" in result.output and "planned" in result.output
+    assert "built" in result.output and "planned" not in result.output
+    # A capability the back end does not build is marked, never hidden.
+    from components import coverage
+    from mlops.blueprint.model import Cloud
+    from mlops.cli import render
+    from mlops.plan import Capability
+
+    partial = {**coverage.BUILT, Cloud.azure: coverage.BUILT[Cloud.azure] - {Capability.training_pipeline}}
+    monkeypatch.setattr(render, "BUILT", partial)
+    result = runner.invoke(app, ["plan", "blueprints/demand-forecasting-azure.yaml", "--env", "prod"],
+                           terminal_width=200)
+    assert "planned" in result.output
 
 
 def test_plan_json_is_the_plan() -> None:

@@ -110,9 +110,10 @@ def test_fraud_monitoring_real_time_drift_and_pagerduty() -> None:
     assert "psi > 0.2" in drift and "hourly on live traffic of the real-time endpoint" in drift
     assert "derived: SageMaker Model Monitor data-quality job" in drift  # PSI is not native on AWS
     quality = row(text, "quality")
-    assert "hourly; labels arrive within 1 h" in quality and "| critical |" in quality
+    assert "hourly; labels arrive within 1 h" in quality and "| warning |" in quality
     pagerduty = row(text, "pagerduty (pages on-call)")
-    assert "`mlops:pagerdutyEventsUrl`" in pagerduty and "latency, errors, quality" in pagerduty
+    assert "`mlops:pagerdutyEventsUrl`" in pagerduty and "latency, errors" in pagerduty
+    assert "quality" not in pagerduty.split("|")[4]  # quality is scored hours late: it warns
     assert "drift" not in pagerduty.split("|")[4]  # warnings go to email only
     assert "drift" in row(text, "email")
     assert "older than 15 min" in text
@@ -189,7 +190,7 @@ def test_forecasting_design() -> None:
     assert "### Feature freshness" in monitoring and "1440 min (24 h)" in monitoring
     governance = section(text, 5)
     assert "Workflow at governance target 1: **basic**" in governance
-    assert "`supply-chain-analytics-lead` | 1 |" in row(governance, "prod")
+    assert "`group:5d0c7e2a-3b4f-4e6a-9c1d-7f8e9a0b1c2d` | 1 |" in row(governance, "prod")
     assert "No model card required" in governance
     assert roadmap(pure(FORECAST).plan).months == 3
     road = section(text, 6)

@@ -134,8 +134,9 @@ def test_deployment_2_keeps_an_explicit_strategy() -> None:
     assert reason(p, Capability.progressive_delivery) == "asked for at maturity.target.deployment 2 (needs 2)"
 
 
-def test_batch_and_streaming_models_are_not_defaulted_to_canary() -> None:
-    # GCP: the AWS back end refuses streaming serving (mlops.plan.support); gating is cloud-neutral.
+def test_batch_and_streaming_models_are_not_defaulted_to_canary(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Gating is cloud-neutral; no back end builds streaming serving today (mlops.plan.support refuses it).
+    monkeypatch.setattr("mlops.plan.build.unsupported", lambda _: [])
     bp = blueprint(cloud={"provider": "gcp", "region": "europe-west4"},
                    models=[model(name="nightly", serving={"mode": "batch", "schedule": "daily"}),
                            model(name="events", serving={"mode": "streaming", "stream": "kinesis://events"})])
@@ -324,7 +325,7 @@ def test_budget_override_per_environment() -> None:
     bp = blueprint(environments=ENVIRONMENTS,
                    cost={"monthly_budget_usd": 1000, "alert_thresholds_percent": [90]})
     assert cost(plan(bp, "prod")).model_dump() == {"monthly_budget_usd": 5000,
-                                                   "alert_thresholds_percent": (90,)}
+                                                   "alert_thresholds_percent": (90,), "billing_account": None}
     assert cost(plan(bp, "dev")).monthly_budget_usd == 1000
     only_prod = blueprint(environments=ENVIRONMENTS)
     assert cost(plan(only_prod, "prod")).alert_thresholds_percent == (50, 80, 100)

@@ -443,6 +443,11 @@ class Roles(_Model):
     """Principals who deploy to staging and operate the platform."""
     approver: list[str] = []
     """Principals allowed to promote models to production."""
+    group_domain: str | None = Field(
+        default=None, pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
+    """GCP only: the Cloud Identity / Google Workspace domain of plain principal names: on GCP `recs-team`
+    means the group `group:recs-team@<group_domain>`; IAM members (`group:`, `user:`, `serviceAccount:`,
+    `domain:`, `principal://`, `principalSet://`) are used as given."""
 
 
 class Governance(_Model):
@@ -459,6 +464,8 @@ class Governance(_Model):
 class Cost(_Model):
     monthly_budget_usd: float = Field(gt=0)
     alert_thresholds_percent: list[Annotated[float, Field(gt=0, le=200)]] = [50, 80, 100]
+    billing_account: str | None = Field(default=None, pattern=r"^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$")
+    """GCP only: the Cloud Billing account (`XXXXXX-XXXXXX-XXXXXX`) the budget watches; GCP budgets need it."""
 
 
 class ServingOverride(_Model):

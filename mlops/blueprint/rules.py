@@ -433,6 +433,65 @@ def _aws_role_principals(bp: Blueprint) -> Iterator[Finding]:
                 yield Finding((*path, i), principal)
 
 
+GCP_IAM_MEMBER = re.compile(r"^((group|user|serviceAccount|domain):[^\s:]+|principal(Set)?:\S+|[^\s@:]+@[^\s@:]+)$")
+"""An IAM member, or an email address (a Google group) (components.gcp.principals.iam_member)."""
+GCP_GROUP_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+"""A plain principal name on GCP: the local part of a Google group's address (`name@<group_domain>`)."""
+
+
+def _gcp_role_principals(bp: Blueprint) -> Iterator[Finding]:
+    # GCP grants roles to IAM members; a plain name is a group of `governance.roles.group_domain`
+    # (components.gcp.principals.iam_member), so a plain name without that domain names nobody.
+    if bp.cloud.provider != Cloud.gcp:
+        return
+    domain = bp.governance.roles.group_domain
+    places: list[tuple[YamlPath, list[str]]] = [
+        (("governance", "roles", persona), getattr(bp.governance.roles, persona))
+        for persona in ("data_scientist", "ml_engineer", "approver")]
+    places += [(("governance", "approvals", env, "approvers"), a.approvers)
+               for env, a in bp.governance.approvals.items()]
+    for path, principals in places:
+        for i, principal in enumerate(principals):
+            if GCP_IAM_MEMBER.match(principal):
+                continue
+            if not GCP_GROUP_NAME.match(principal):
+                yield Finding((*path, i), principal)
+            elif domain is None:
+                yield Finding((*path, i), principal,
+                              "a plain group name needs `governance.roles.group_domain` (e.g. example.com)")
+
+
+AZURE_PRINCIPAL = re.compile(r"^((group|user|sp):)?[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
+"""An Entra ID object id, bare (a group) or as `group:`, `user:` or `sp:<id>` (components.azure.principals)."""
+
+
+def _azure_role_principals(bp: Blueprint) -> Iterator[Finding]:
+    # Azure role assignments take Entra object ids; a display name is not unique and not resolvable
+    # without directory read rights, so principals are given by id (components.azure.principals).
+    if bp.cloud.provider != Cloud.azure:
+        return
+    places: list[tuple[YamlPath, list[str]]] = [
+        (("governance", "roles", persona), getattr(bp.governance.roles, persona))
+        for persona in ("data_scientist", "ml_engineer", "approver")]
+    places += [(("governance", "approvals", env, "approvers"), a.approvers)
+               for env, a in bp.governance.approvals.items()]
+    for path, principals in places:
+        for i, principal in enumerate(principals):
+            if not AZURE_PRINCIPAL.match(principal):
+                yield Finding((*path, i), principal)
+
+
+def _billing_account_fits_cloud(bp: Blueprint) -> Iterator[Finding]:
+    # A GCP budget belongs to a billing account, which no project setting names; AWS and Azure budgets
+    # belong to the account / subscription and take none (it would be silently unused).
+    has_budget = bp.cost is not None or any(e.monthly_budget_usd for e in bp.environments.values())
+    account = bp.cost.billing_account if bp.cost else None
+    if bp.cloud.provider == Cloud.gcp and has_budget and account is None:
+        yield Finding(("cost", "billing_account"), None, "a GCP budget needs the billing account it watches")
+    elif bp.cloud.provider != Cloud.gcp and account is not None:
+        yield Finding(("cost", "billing_account"), account, "only GCP budgets take a billing account")
+
+
 # Names SageMaker Feature Store keeps for itself in every feature group.
 AWS_RESERVED_FEATURES = ("is_deleted", "write_time", "api_invocation_time")
 EVENT_TIME_FEATURE = "event_time"
@@ -566,6 +625,16 @@ RULES: tuple[Rule, ...] = (
          "on AWS a role principal is an IAM ARN (role, user or account root) or an IAM Identity Center "
          "permission set name",
          _aws_role_principals, "arn:aws:iam::<account>:role/<name>, or a permission set name such as DataScientists"),
+    Rule("gcp-role-principals",
+         "on GCP a role principal is an IAM member or a plain group name of `governance.roles.group_domain`",
+         _gcp_role_principals, "group:<email>, user:<email>, serviceAccount:<email>, domain:<domain>, "
+         "principal(Set)://…, a group's email, or a group name such as recs-team with governance.roles.group_domain"),
+    Rule("azure-role-principals",
+         "on Azure a role principal is an Entra ID object id (a group), or group:, user: or sp: and an object id",
+         _azure_role_principals, "00000000-0000-0000-0000-000000000000, group:<object id>, user:<object id>, "
+         "sp:<object id>"),
+    Rule("billing-account-fits-cloud", "`cost.billing_account` is the GCP billing account a GCP budget needs",
+         _billing_account_fits_cloud, "XXXXXX-XXXXXX-XXXXXX on GCP; nothing on AWS and Azure"),
     Rule("feature-definitions", "this feature definition cannot be built", _feature_definitions),
     Rule("aws-budget-notifications",
          f"AWS budgets take at most {AWS_MAX_BUDGET_THRESHOLDS} alert thresholds "

@@ -111,6 +111,7 @@ NAME_RULES: dict[str, Capability] = {
 }
 ALARM_REFINEMENTS = (C.freshness_alerts, C.drift_monitoring, C.quality_monitoring)
 CROSS_CUTTING = (C.audit_trail, C.cost_controls)
+NAME_OVERRIDES = (*CROSS_CUTTING, C.scheduled_retraining)
 # Cloud type tokens → capability (types are the cloud's words, not the user's); first match wins.
 # Generic plumbing (roles, policies, log groups, topics, event rules, schedules) is deliberately
 # absent: it belongs to whatever component it serves.
@@ -190,9 +191,10 @@ class _Graph:
             own = _first(TYPE_RULES, node.type)
             if own == C.sre_alarms and by_name in ALARM_REFINEMENTS:
                 own = by_name  # an alarm says what it watches: `-freshness`, `-drift`, `-quality`
-            elif own is None and (not parent_specific or by_name in CROSS_CUTTING):
+            elif own is None and (not parent_specific or by_name in NAME_OVERRIDES):
                 # Inside a capability's own component a name word is usually about that capability
-                # (a retraining rule `-on-drift`); only stores every component shares override it.
+                # (a retraining rule `-on-drift`); only stores every component shares, and a
+                # `-retraining-` schedule (Azure keeps it with its pipeline), override it.
                 own = by_name
         result = (own, True) if own else (inherited, parent_specific)
         self.memo[node.urn] = result

@@ -76,8 +76,8 @@ def drift_computation(cloud: Cloud, method: DriftMethod) -> str:
                 "alarm")
     if cloud == Cloud.gcp:
         if method in _VERTEX_DRIFT_METRIC:
-            return (f"native: Vertex AI Model Monitoring drift objective `{_VERTEX_DRIFT_METRIC[method]}` between "
-                    "training data and logged requests → alert")
+            return (f"native: Vertex AI Model Monitoring prediction-drift objective `{_VERTEX_DRIFT_METRIC[method]}` "
+                    "between successive windows of logged requests → anomaly log → alert policy")
         return (f"custom: not a Vertex AI Model Monitoring metric; a scheduled job computes the {name} over the "
                 "BigQuery request-response log → custom Cloud Monitoring metric → alert policy")
     if method in _AZURE_DRIFT_METRIC:

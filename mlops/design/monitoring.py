@@ -1,8 +1,10 @@
 """Section 4, the monitoring framework: what is measured, how on the chosen cloud, where alarms go.
 
-Severities: an alarm that means users or decisions are harmed now (SLA breach, errors, quality
-below its bar) is critical and pages; early signals (drift, utilisation, stale features) are
-warnings. A route receives its own severity and every more severe one.
+Severities: an alarm that means users are harmed now (SLA breach, errors) is critical and pages;
+signals measured later or earlier than the harm (quality, scored once labels arrive, hours or days
+late; drift, utilisation, stale features) are warnings, and at monitoring level 3 quality and drift
+start retraining. A route receives its own severity and every more severe one. Every back end routes
+its alarms this way.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from mlops.blueprint.model import AlertKind, AlertRoute, Cloud, Direction, ServingMode, Severity
 from mlops.plan import Capability, ModelPlan
 from mlops.plan.support import AWS_FALLBACKS
+from mlops.plan.support_gcp_serving import GCP_FALLBACKS
 
 from .clouds import SERVICE, drift_computation, freshness_computation, quality_computation, sre_computation
 from .inputs import DesignInput
@@ -18,12 +21,12 @@ from .markdown import blocks, bullets, code, codes, minutes, schedule, table
 ALARM_SEVERITY: dict[str, Severity] = {
     "latency": Severity.critical,
     "errors": Severity.critical,
-    "quality": Severity.critical,
+    "quality": Severity.warning,
     "drift": Severity.warning,
     "utilization": Severity.warning,
     "freshness": Severity.warning,
 }
-FALLBACKS: dict[Cloud, dict[str, str]] = {Cloud.aws: AWS_FALLBACKS}
+FALLBACKS: dict[Cloud, dict[str, str]] = {Cloud.aws: AWS_FALLBACKS, Cloud.gcp: GCP_FALLBACKS}
 """The plan's table of documented fallbacks per cloud (mlops/plan/support.py)."""
 SIGNAL_NAME = {"utilization": "utilisation"}
 SIGNAL_NAME.update({k: k for k in ALARM_SEVERITY if k not in SIGNAL_NAME})
@@ -151,8 +154,8 @@ def render(inp: DesignInput) -> str:
     plan = inp.plan
     parts = ["## 4. Monitoring framework",
              f"What is watched in `{plan.environment}`, with thresholds, cadence and how each signal is computed on "
-             f"{plan.cloud.value}. Severity decides the route: critical alarms (SLA, errors, quality) page, "
-             "warnings (drift, utilisation, stale features) notify."]
+             f"{plan.cloud.value}. Severity decides the route: critical alarms (SLA, errors) page, "
+             "warnings (quality, drift, utilisation, stale features) notify."]
     parts += [_model_signals(inp, model) for model in plan.models]
     store = plan.feature_store
     if store and store.freshness_sla_minutes and plan.enabled(Capability.freshness_alerts):

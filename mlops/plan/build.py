@@ -8,10 +8,12 @@ from mlops.blueprint.diagnostics import BlueprintError, Diagnostic
 from mlops.blueprint.loader import LoadedBlueprint
 from mlops.blueprint.model import (
     Blueprint,
+    Cloud,
     Delivery,
     DeliveryStrategy,
     Dimension,
     Drift,
+    DriftMethod,
     EnvironmentName,
     ModelSpec,
     ServingMode,
@@ -105,7 +107,9 @@ def _model_plan(bp: Blueprint, env: EnvironmentName, model: ModelSpec, on: set[C
     m = model.monitoring
     drift = m.drift
     if drift is None and online and Capability.drift_monitoring in on and serving is not None:
-        drift = Drift()  # the monitoring level asks for drift detection on every online model
+        # The monitoring level asks for drift detection on every online model: PSI, or on GCP the measure
+        # Vertex model monitoring computes for numerical features (it has no PSI).
+        drift = Drift(method=DriftMethod.jensen_shannon) if bp.cloud.provider == Cloud.gcp else Drift()
     monitoring = MonitoringPlan(
         drift=drift if Capability.drift_monitoring in on and serving is not None else None,
         quality=m.quality if Capability.quality_monitoring in on else None,
@@ -166,6 +170,7 @@ def plan(bp: Blueprint, environment_name: str) -> Plan:
     cost = CostPlan(
         monthly_budget_usd=budget,
         alert_thresholds_percent=tuple(bp.cost.alert_thresholds_percent) if bp.cost else (50.0, 80.0, 100.0),
+        billing_account=bp.cost.billing_account if bp.cost else None,
     ) if budget is not None and Capability.cost_controls in on else None
     mandatory = {
         "mlops-blueprint": bp.name,

@@ -138,6 +138,8 @@ class NetworkPlan(_Plan):
 class CostPlan(_Plan):
     monthly_budget_usd: float
     alert_thresholds_percent: tuple[float, ...]
+    billing_account: str | None = None
+    """The Cloud Billing account a GCP budget watches (blueprint `cost.billing_account`)."""
 
 
 class Plan(_Plan):

@@ -6,23 +6,24 @@ Each returns the settings Vertex cannot honour as `Unsupported` (YAML path, why,
 
 from __future__ import annotations
 
+from . import support_gcp_pipelines, support_gcp_platform, support_gcp_serving
 from .model import ModelPlan, Plan
 from .support_types import Unsupported
 
 
 def pipelines(plan: Plan, i: int, m: ModelPlan) -> list[Unsupported]:
     """Training pipeline, hyperparameter search, registry, schedules, retraining triggers."""
-    return []
+    return support_gcp_pipelines.pipelines(plan, i, m)
 
 
 def serving(plan: Plan, i: int, m: ModelPlan) -> list[Unsupported]:
     """Endpoints, delivery, shadow, batch, streaming, monitoring (drift methods), alerting."""
-    return []
+    return support_gcp_serving.serving(plan, i, m)
 
 
 def platform(plan: Plan) -> list[Unsupported]:
     """Network, tracking, feature store, governance, cost."""
-    return []
+    return support_gcp_platform.platform(plan)
 
 
 def unsupported(plan: Plan) -> list[Unsupported]:

@@ -24,8 +24,10 @@ def attached(args: StackValidationArgs, target: PolicyResource, resource_type: s
 
 
 def labels(props: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Tags (AWS, Azure) or labels (GCP) of a resource's inputs."""
-    return props.get("tags") or props.get("labels") or {}
+    """Tags (AWS, Azure) or labels (GCP) of a resource's inputs (a map; some GCP resources, e.g. metric
+    descriptors, have a `labels` list of label definitions instead: no tags)."""
+    value = props.get("tags") or props.get("labels") or {}
+    return value if isinstance(value, Mapping) else {}
 
 
 def in_production(props: Mapping[str, Any]) -> bool:

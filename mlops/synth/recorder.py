@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import uuid
 from collections.abc import Callable
@@ -113,10 +114,38 @@ class PlatformMocks(pulumi.runtime.Mocks):
             # Azure assigns these ids; role assignments and stack outputs read them.
             for key in ("principalId", "clientId"):
                 outputs.setdefault(key, str(uuid.uuid5(uuid.NAMESPACE_URL, f"mock:{key}:{args.name}")))
+        if args.typ == "azure-native:keyvault:Key":
+            # Key Vault names each key version; services pinned to a version (Databricks) read it.
+            uri = f"https://{outputs.get('vaultName')}.vault.azure.net/keys/{outputs.get('keyName')}"
+            outputs.setdefault("keyUri", uri)
+            outputs.setdefault("keyUriWithVersion", f"{uri}/{uuid.uuid5(uuid.NAMESPACE_URL, uri).hex}")
+        if args.typ == "gcp:storage/bucket:Bucket":
+            # Pulumi auto-names a bucket without a name (the engine, not the provider): its logical name here.
+            outputs.setdefault("name", physical)
         if args.typ == "gcp:serviceaccount/account:Account":
             # GCP derives the email (and the IAM member string) from the account id and project.
             project = outputs.get("project") or "default-project"
             email = f"{outputs['accountId']}@{project}.iam.gserviceaccount.com"
+            outputs.setdefault("email", email)
+            outputs.setdefault("member", f"serviceAccount:{email}")
+            outputs.setdefault("name", f"projects/{project}/serviceAccounts/{email}")
+        online_store = args.typ == "gcp:vertex/aiFeatureOnlineStore:AiFeatureOnlineStore"
+        if online_store and outputs.get("dedicatedServingEndpoint"):
+            # Vertex publishes a service attachment for a Private Service Connect serving endpoint.
+            outputs["dedicatedServingEndpoint"] = {
+                **outputs["dedicatedServingEndpoint"],
+                "serviceAttachment": f"projects/mock-tenant/regions/{outputs.get('region')}/serviceAttachments/"
+                                     f"{outputs.get('name')}"}
+        if args.typ == "gcp:logging/projectSink:ProjectSink":
+            # A sink with its own writer identity: Cloud Logging's per-project service agent.
+            project = outputs.get("project") or "default-project"
+            outputs.setdefault("writerIdentity",
+                               f"serviceAccount:service-{project}@gcp-sa-logging.iam.gserviceaccount.com")
+        if args.typ == "gcp:projects/serviceIdentity:ServiceIdentity":
+            # A Google service agent (really named after the project number and the service).
+            project = outputs.get("project") or "default-project"
+            agent = outputs["service"].split(".")[0]
+            email = f"service-{project}@gcp-sa-{agent}.iam.gserviceaccount.com"
             outputs.setdefault("email", email)
             outputs.setdefault("member", f"serviceAccount:{email}")
         if args.typ == "aws:ec2/vpcEndpoint:VpcEndpoint" and outputs.get("vpcEndpointType") == "Gateway":
@@ -134,6 +163,26 @@ class PlatformMocks(pulumi.runtime.Mocks):
             # The project's Cloud Storage service agent (really named after the project number).
             project = args.args.get("project") or "default-project"
             return {"emailAddress": f"service-{project}@gs-project-accounts.iam.gserviceaccount.com"}, []
+        if args.token == "gcp:bigquery/getDefaultServiceAccount:getDefaultServiceAccount":
+            # The project's BigQuery service agent (encrypts CMEK datasets; really named after the project number).
+            project = args.args.get("project") or "default-project"
+            email = f"bq-{project}@bigquery-encryption.iam.gserviceaccount.com"
+            return {"email": email, "member": f"serviceAccount:{email}", "id": project}, []
+        if args.token == "gcp:bigquery/getDefaultServiceAccount:getDefaultServiceAccount":
+            # BigQuery's encryption service account (CMEK datasets and tables need it on the key).
+            email = f"bq-{args.args.get('project') or 'default-project'}@bigquery-encryption.iam.gserviceaccount.com"
+            return {"email": email, "member": f"serviceAccount:{email}"}, []
+        if args.token == "gcp:organizations/getProject:getProject":
+            # The project number (Cloud Billing budgets filter on it), derived from the project id.
+            project = args.args.get("projectId") or "default-project"
+            number = str(int(hashlib.sha256(project.encode()).hexdigest(), 16) % 10**12).zfill(12)
+            return {"projectId": project, "number": number, "name": project}, []
+        if args.token == "gcp:organizations/getClientConfig:getClientConfig":
+            return {"project": "default-project", "region": "us-central1", "accessToken": "mock"}, []
+        if args.token == "azure-native:logic:listWorkflowTriggerCallbackUrl":
+            # Logic Apps signs trigger URLs; offline: an obviously fake one.
+            return {"value": f"https://example.invalid/logic/{args.args.get('workflowName')}/triggers/"
+                             f"{args.args.get('triggerName')}/run"}, []
         if args.token == "azure-native:authorization:getClientConfig":
             return dict(_AZURE_CLIENT_CONFIG), []
         if args.token in _AWS_LOOKUPS:

@@ -1,0 +1,85 @@
+"""What the Azure ML platform area can honour of a plan (no pulumi import).
+
+`mlops.plan.support_azure.platform` / `platform_model` return these. Azure facts behind them:
+
+- A production Azure ML registry replicates to the Azure paired region of the platform's region
+  (`mlops.plan.azure_regions`); a region without a pair there cannot get a replicated registry.
+- The Azure back end isolates with Azure ML's managed network (and Databricks' own network); it does
+  not join an existing virtual network (`network.vpc`).
+- Training clusters take Azure VM sizes (`Standard_…`) or the cloud-neutral sizes.
+- Sweeps need a search space: built in for LightGBM and XGBoost; script frameworks define their own
+  hyperparameters, so they cannot be searched without one.
+"""
+
+from __future__ import annotations
+
+from mlops.blueprint.model import InstanceSize
+
+from .azure_regions import AZURE_PAIRED_REGIONS, paired_region
+from .gating import Capability
+from .model import ModelPlan, Plan
+from .support_types import Unsupported
+
+AZURE_SEARCH_FRAMEWORKS = ("lightgbm", "xgboost")
+"""Frameworks with a built-in search space (components.azure.pipeline_job.SEARCH_SPACES; a test checks they agree)."""
+
+AZURE_PLATFORM_FALLBACKS: dict[str, str] = {
+    "hyperband search": "Azure ML has no Hyperband sampler: random sampling with Bandit early termination "
+                        "(slack 10 %) stops weak trials instead",
+    "bayesian early termination": "Azure ML does not combine early termination with Bayesian sampling: "
+                                  "Bayesian sweeps run every trial to the end",
+    "retraining cool-down": "drift retraining runs one workflow at a time and waits min_interval_hours after "
+                            "starting a run; one breach during the wait is kept and starts one run after it, "
+                            "further ones are dropped",
+    "budget start": "Azure budgets start on the first of a month and never change it: the stack setting "
+                    "mlops:budgetStart (YYYY-MM-01) sets it at the first deployment (default 2026-12-01)",
+    "audit log retention": "diagnostic settings keep audit logs for the Log Analytics workspace's retention "
+                           "(log_retention_days, 30-730 days); the audit container keeps its own retention",
+}
+"""Settings the Azure platform area honours through a documented fallback (README: Azure back end)."""
+
+
+def _vm_size_ok(size: InstanceSize | str) -> bool:
+    return isinstance(size, InstanceSize) or size in InstanceSize.__members__ or size.startswith("Standard_")
+
+
+def platform(plan: Plan) -> list[Unsupported]:
+    """Workspace, registry, network, Databricks: settings of the whole plan."""
+    found: list[Unsupported] = []
+    if plan.production and plan.enabled(Capability.model_registry) and paired_region(plan.region) is None:
+        found.append(Unsupported(
+            ("cloud", "region"), "a production Azure ML registry replicates to the region's Azure pair, and this "
+            "region has none", repr(plan.region), ", ".join(sorted(AZURE_PAIRED_REGIONS))))
+    if plan.network.existing_vpc is not None:
+        found.append(Unsupported(
+            ("environments", plan.environment, "network", "vpc"), "the Azure back end isolates jobs and models with "
+            "the Azure ML managed network and gives Databricks its own network; it does not join an existing "
+            "virtual network", repr(plan.network.existing_vpc), "no vpc (set network.cidr for Databricks' network)"))
+    return found
+
+
+def platform_model(plan: Plan, i: int, m: ModelPlan) -> list[Unsupported]:
+    """Per model: training cluster size and hyperparameter search."""
+    found: list[Unsupported] = []
+    t = m.training
+    if t is None:
+        return found
+    if not _vm_size_ok(t.instance):
+        found.append(Unsupported(("models", i, "training", "instance"), "not an Azure VM size", repr(t.instance),
+                                 ", ".join(s.value for s in InstanceSize) + ", or a Standard_* size"))
+    search = t.search
+    if search is not None and m.framework not in AZURE_SEARCH_FRAMEWORKS:
+        found.append(Unsupported(
+            ("models", i, "training", "hyperparameter_search"),
+            f"no built-in search space for {m.framework} on Azure: its hyperparameters are defined by the "
+            "training script", repr(m.framework), ", ".join(AZURE_SEARCH_FRAMEWORKS)))
+    elif search is not None and set(t.hyperparameters) >= _searchable(m.framework):
+        found.append(Unsupported(("models", i, "training", "hyperparameters"),
+                                 "every searchable hyperparameter is pinned: nothing is left to search",
+                                 ", ".join(sorted(t.hyperparameters)), "leave one of them out"))
+    return found
+
+
+def _searchable(framework: str) -> set[str]:
+    return {"lightgbm": {"learning_rate", "num_leaves", "feature_fraction", "min_data_in_leaf"},
+            "xgboost": {"eta", "max_depth", "subsample", "colsample_bytree", "min_child_weight"}}[framework]

@@ -1,0 +1,371 @@
+"""Azure ML training pipelines: the pure job/component documents (validated with the azure-ai-ml SDK), the
+platform step scripts, and the pipeline resources under mocks (components, cluster, schedule)."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+import yaml
+from shared_synth import synthesized
+
+from components.azure import pipeline_job as pj
+from components.azure.compute import COMPUTE_NAME_MAX, cluster_name, max_nodes
+from components.azure.pipeline import job_definition
+from components.azure.steps import quality_gate
+from components.azure.steps.register_model import tags as register_tags
+from components.azure.vm_sizes import vm_size
+from mlops.blueprint import load_blueprint
+from mlops.blueprint.model import Direction, HyperparameterSearch, SearchStrategy
+from mlops.plan import ModelPlan, Plan, PlanError, plan_loaded
+from mlops.plan.support_azure_platform import AZURE_SEARCH_FRAMEWORKS
+from mlops.synth import SynthResult
+from mlops.synth.recorder import Recorded
+
+FORECAST = "blueprints/demand-forecasting-azure.yaml"
+FRAUD = "blueprints/fraud-detection-aws.yaml"  # the pure documents do not depend on the plan's cloud
+WS = "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws"
+CTX = pj.JobContext(
+    workspace_id=WS, compute="trainer", code_id=f"{WS}/codes/m-code/versions/1",
+    identity_id="/subscriptions/sub/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id",
+    environment_id=f"{WS}/environments/m-training/versions/1", data_datastore="platform_data",
+    artifacts_datastore="platform_artifacts", registry="registry")
+SCHEDULE = "azure-native:machinelearningservices:Schedule"
+# azure-ai-ml's marshmallow schemas warn about marshmallow 4 on every load.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning",
+                                        "ignore::FutureWarning")
+COMPONENT = "azure-native:machinelearningservices:ComponentVersion"
+
+
+def _job(plan: Plan, model: ModelPlan, ctx: pj.JobContext = CTX) -> dict[str, Any]:
+    """The job body as plain JSON data (for reading nested nodes without the TypedDict unions)."""
+    return json.loads(json.dumps(pj.pipeline_job(plan, model, ctx)))
+
+
+def _plan(path: str, env: str = "prod") -> Plan:
+    return plan_loaded(load_blueprint(path), env)
+
+
+def _with_search(plan: Plan, **search: Any) -> tuple[Plan, ModelPlan]:
+    """The plan's first model with a changed framework / search (plans are frozen: copies)."""
+    model = plan.models[0]
+    assert model.training is not None
+    framework = search.pop("framework", model.framework)
+    hyperparameters = search.pop("hyperparameters", model.training.hyperparameters)
+    training = model.training.model_copy(update={
+        "search": HyperparameterSearch(objective_metric="mape", direction=Direction.at_most, **search),
+        "hyperparameters": hyperparameters})
+    changed = model.model_copy(update={"training": training, "framework": framework})
+    plan = plan.model_copy(update={"models": (changed,)})
+    return plan, changed
+
+
+# --------------------------------------------------------------------------- SDK validation
+
+
+def _have_sdk() -> bool:
+    try:
+        return importlib.util.find_spec("azure.ai.ml") is not None
+    except ModuleNotFoundError:
+        return False
+
+
+requires_sdk = pytest.mark.skipif(not _have_sdk(),
+                                  reason="azure-ai-ml (set up by `python3 dev.py setup`) validates Azure ML documents")
+
+
+def _sdk_round_trip(body: pj.PipelineJobBody) -> dict[str, Any]:
+    from azure.ai.ml._restclient.arm_ml_service.models import JobBase
+    from azure.ai.ml.entities import PipelineJob
+
+    job = cast(PipelineJob, PipelineJob._from_rest_object(JobBase({"properties": json.loads(json.dumps(body))})))
+    assert job._validate().passed
+    return job._to_rest_object().as_dict()["properties"]
+
+
+def _normalised(value: Any) -> Any:
+    """What the SDK adds or rewrites on a round trip: `_source` markers, compute ids shortened to names."""
+    if isinstance(value, dict):
+        return {k: _normalised(v) for k, v in value.items() if k != "_source"}
+    if isinstance(value, list):
+        return [_normalised(v) for v in value]
+    if isinstance(value, str) and value.startswith(f"{WS}/computes/"):
+        return value.rsplit("/", 1)[-1]
+    return value
+
+
+def _assert_sdk_accepts(plan: Plan, model: ModelPlan) -> pj.PipelineJobBody:
+    from azure.ai.ml import load_component
+
+    for step, spec in pj.components(plan, model, CTX).items():
+        component = load_component(source=io.StringIO(yaml.safe_dump(dict(spec))))
+        assert component._validate().passed, step
+        assert component.name == spec["name"] and component.version == spec["version"]
+    body = pj.pipeline_job(plan, model, CTX)
+    back = _sdk_round_trip(body)
+    ours = _normalised(json.loads(json.dumps(body)))
+    for key in ours:
+        assert _normalised(back[key]) == ours[key], key
+    return body
+
+
+@requires_sdk
+@pytest.mark.parametrize("path", [FORECAST, FRAUD, "blueprints/readmission-risk-aws.yaml"])
+def test_the_sdk_accepts_every_example_job(path: str) -> None:
+    plan = _plan(path)
+    trained = [m for m in plan.models if m.training is not None]
+    assert trained
+    for model in trained:
+        _assert_sdk_accepts(plan, model)
+
+
+@requires_sdk
+@pytest.mark.parametrize("strategy", list(SearchStrategy))
+def test_the_sdk_accepts_every_sweep_strategy(strategy: SearchStrategy) -> None:
+    plan, model = _with_search(_plan(FORECAST), strategy=strategy, max_trials=12, max_parallel_trials=3)
+    body = _assert_sdk_accepts(plan, model)
+    sweep = body["jobs"][pj.TRAIN]
+    assert sweep["type"] == "sweep"
+    assert sweep["limits"]["max_total_trials"] == 12 and sweep["limits"]["max_concurrent_trials"] == 3
+    assert sweep["limits"]["trial_timeout"] == 2 * 3600  # max_runtime_hours of the forecaster
+    assert sweep["limits"]["timeout"] == 4 * 2 * 3600  # four waves of three trials
+    assert sweep["objective"] == {"goal": "minimize", "primary_metric": "mape"}
+    expected = {"random": "random", "grid": "grid", "bayesian": "bayesian", "hyperband": "random"}
+    assert sweep["sampling_algorithm"] == expected[strategy.value]
+    # Bayesian sampling takes no early termination; the others stop weak trials (hyperband's substitute).
+    assert ("early_termination" in sweep) == (strategy != SearchStrategy.bayesian)
+    if strategy == SearchStrategy.grid:
+        assert all(d["type"] == "choice" for d in sweep["search_space"].values())
+
+
+@requires_sdk
+def test_the_sdk_rejects_a_malformed_node() -> None:
+    from azure.ai.ml.exceptions import JobParsingError
+
+    plan = _plan(FORECAST)
+    body = pj.pipeline_job(plan, plan.models[0], CTX)
+    body["jobs"][pj.VALIDATE]["outputs"] = {"train": {"job_output_type": "literal"}}  # type: ignore[typeddict-item]
+    with pytest.raises(JobParsingError, match="unsupported JobOutput type: literal"):
+        _sdk_round_trip(body)
+
+
+# --------------------------------------------------------------------------- the DAG
+
+
+def test_dag_matches_the_aws_pipeline() -> None:
+    plan = _plan(FORECAST)
+    body = _job(plan, plan.models[0])
+    jobs = body["jobs"]
+    assert list(jobs) == [pj.VALIDATE, pj.TRAIN, pj.EVALUATE, pj.GATES, pj.REGISTER]
+
+    def upstream(step: str) -> set[str]:
+        values = [i["value"] for i in jobs[step]["inputs"].values()]
+        return {v.split(".")[2] for v in values if v.startswith("${{parent.jobs.")}
+
+    assert upstream(pj.TRAIN) == {pj.VALIDATE}
+    assert upstream(pj.EVALUATE) == {pj.TRAIN, pj.VALIDATE}
+    assert upstream(pj.GATES) == {pj.EVALUATE}
+    # Registration consumes the gate's verdict: a failed gate fails the run before it.
+    assert upstream(pj.REGISTER) == {pj.TRAIN, pj.GATES}
+    assert body["settings"]["continue_on_step_failure"] is False and body["settings"]["force_rerun"] is True
+    assert body["settings"]["default_datastore"] == "platform_artifacts"
+    assert body["identity"] == {"identityType": "Managed", "resourceId": CTX.identity_id}
+    assert body["inputs"]["data"]["uri"] == "azureml://datastores/platform_data/paths/demand-forecaster/training/"
+
+
+def test_gates_carry_the_blueprint_thresholds_and_champion() -> None:
+    plan = _plan(FRAUD)
+    body = _job(plan, plan.models[0])
+    gates = json.loads(body["inputs"]["gates"]["value"])
+    assert {(g["label"], g["direction"], g["threshold"]) for g in gates["gates"]} == {
+        ("auc", "at_least", 0.92), ("false_positive_rate", "at_most", 0.02),
+        ("disparate_impact_ratio", "at_least", 0.8), ("p99 latency (ms)", "at_most", 50)}
+    assert gates["champion"] == {"min_improvement": 0.0}
+    spec = json.loads(body["inputs"]["evaluation"]["value"])
+    assert spec["champion"] == {"registry": "registry", "model": "fraud-scorer", "metric": "auc",
+                                "direction": "at_least"}
+    # Without a registry there is no champion to compare with.
+    no_registry = _job(plan, plan.models[0], pj.JobContext(**{**CTX.__dict__, "registry": None}))
+    assert "champion" not in json.loads(no_registry["inputs"]["gates"]["value"])
+
+
+def test_model_cards_only_where_governance_requires_them() -> None:
+    fraud, forecast = _plan(FRAUD), _plan(FORECAST)
+    card = json.loads(_job(fraud, fraud.models[0])["inputs"]["card"]["value"])
+    assert card["risk_tier"] == "high" and card["status"] == "draft"
+    assert "model_card" in pj.pipeline_job(fraud, fraud.models[0], CTX)["jobs"][pj.REGISTER]["inputs"]
+    assert "card" not in pj.pipeline_job(forecast, forecast.models[0], CTX)["inputs"]
+
+
+def test_spot_training_checkpoints_to_a_fixed_path() -> None:
+    plan = _plan(FRAUD)
+    train = _job(plan, plan.models[0])["jobs"][pj.TRAIN]
+    assert train["outputs"]["checkpoints"] == {
+        "job_output_type": "uri_folder", "mode": "ReadWriteMount",
+        "uri": "azureml://datastores/platform_artifacts/paths/fraud-scorer/checkpoints/"}
+
+
+def test_components_are_versioned_by_content() -> None:
+    plan = _plan(FORECAST)
+    specs = pj.components(plan, plan.models[0], CTX)
+    assert {s["name"] for s in specs.values()} == {f"demand_forecaster_{s}" for s in pj.STEPS}
+    assert all(s["version"] == pj.version_of(s) for s in specs.values())
+    # The team's scripts come from the code asset; the platform's own steps carry their script inline.
+    assert all("code" in specs[s] for s in (pj.VALIDATE, pj.TRAIN, pj.EVALUATE))
+    assert all("code" not in specs[s] and specs[s]["command"].startswith("python -c ") for s in (pj.GATES, pj.REGISTER))
+    other = pj.JobContext(**{**CTX.__dict__, "environment_id": f"{WS}/environments/m-training/versions/2"})
+    assert pj.components(plan, plan.models[0], other)[pj.TRAIN]["version"] != specs[pj.TRAIN]["version"]
+
+
+def test_search_errors_are_located() -> None:
+    plan, model = _with_search(_plan(FORECAST), framework="pytorch")
+    with pytest.raises(PlanError) as error:
+        pj.check(plan, model)
+    [diagnostic] = error.value.diagnostics
+    assert diagnostic.path == ("models", 0, "training", "hyperparameter_search", "objective_metric")
+    pinned = {"learning_rate": 0.1, "num_leaves": 31, "feature_fraction": 0.9, "min_data_in_leaf": 20}
+    plan, model = _with_search(_plan(FORECAST), hyperparameters=pinned)
+    with pytest.raises(PlanError, match="nothing left to search"):
+        pj.check(plan, model)
+    assert set(pj.SEARCH_SPACES) == set(pj.GRID_SPACES) == set(AZURE_SEARCH_FRAMEWORKS)
+
+
+def test_pinned_hyperparameters_are_not_searched() -> None:
+    plan, model = _with_search(_plan(FORECAST), hyperparameters={"learning_rate": 0.05})
+    body = _job(plan, model)
+    assert "learning_rate" not in body["jobs"][pj.TRAIN]["search_space"]
+    assert json.loads(body["inputs"]["hyperparameters"]["value"]) == {"learning_rate": 0.05}
+
+
+def test_cron_keywords_and_durations() -> None:
+    assert pj.unix_cron("daily") == "0 0 * * *" and pj.unix_cron("0 4 * * *") == "0 4 * * *"
+    assert [pj._iso_hours(h) for h in (2, 1.5, 0.25)] == ["PT2H", "PT1H30M", "PT15M"]
+
+
+# --------------------------------------------------------------------------- the platform's step scripts
+
+REPORT = {"metrics": {"mape": {"value": 0.15}, "abs_bias_percent": {"value": 6}},
+          "champion": {"exists": True, "improvement": 0.01}}
+GATES = {"model": "m", "gates": [
+    {"label": "mape", "path": "metrics.mape.value", "direction": "at_most", "threshold": 0.18},
+    {"label": "abs_bias_percent", "path": "metrics.abs_bias_percent.value", "direction": "at_most", "threshold": 5},
+    {"label": "auc", "path": "metrics.auc.value", "direction": "at_least", "threshold": 0.9}],
+    "champion": {"min_improvement": 0.02}}
+
+
+def test_quality_gate_lists_every_missed_gate() -> None:
+    assert quality_gate.failures(REPORT, GATES) == [
+        "abs_bias_percent = 6 (needs <= 5)", "auc: missing from the evaluation report (needs >= 0.9)",
+        "improvement over the champion = 0.01 (needs >= 0.02 when a champion exists)"]
+    passing = {"metrics": {"mape": {"value": 0.1}}, "champion": {"exists": False}}
+    assert quality_gate.failures(passing, {"gates": GATES["gates"][:1], "champion": {"min_improvement": 1}}) == []
+
+
+def test_quality_gate_script_runs_as_the_component_runs_it(tmp_path: Path) -> None:
+    plan = _plan(FORECAST)
+    command = pj.components(plan, plan.models[0], CTX)[pj.GATES]["command"]
+    (tmp_path / "evaluation").mkdir()
+    (tmp_path / "evaluation" / "evaluation.json").write_text(json.dumps(REPORT))
+
+    def run(gates: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+        # What Azure ML does: substitute the bindings, run the command in a shell.
+        line = command.replace("${{inputs.evaluation}}", str(tmp_path / "evaluation")) \
+            .replace("${{inputs.gates}}", json.dumps(gates)).replace("${{outputs.verdict}}", str(tmp_path / "verdict"))
+        return subprocess.run(["bash", "-c", sys.executable + line.removeprefix("python")],
+                              capture_output=True, text=True, check=False)
+
+    failed = run(GATES)
+    assert failed.returncode == 1 and "abs_bias_percent = 6 (needs <= 5)" in failed.stderr
+    passed = run({"model": "m", "gates": GATES["gates"][:1]})
+    assert passed.returncode == 0, passed.stderr
+    assert json.loads((tmp_path / "verdict" / "verdict.json").read_text())["passed"] is True
+
+
+def test_register_tags_carry_the_verdict_and_the_draft_card() -> None:
+    assert register_tags({"passed": True}, "drift", None) == {"quality_gates": "passed", "triggered_by": "drift"}
+    tagged = register_tags({"passed": True}, "schedule", {"model": "m"})
+    assert tagged["model_card_status"] == "draft" and json.loads(tagged["model_card"]) == {"model": "m"}
+
+
+# --------------------------------------------------------------------------- resources under mocks
+
+
+@pytest.fixture(scope="module")
+def prod() -> SynthResult:
+    return synthesized(FORECAST, "prod")
+
+
+def _one(result: SynthResult, suffix: str) -> Recorded:
+    [record] = [r for r in result.resources if r.name.endswith(suffix)]
+    return record
+
+
+def test_schedule_submits_the_pure_job_on_the_blueprint_cadence(prod: SynthResult) -> None:
+    schedule = _one(prod, "-demand-forecaster-training-retraining")
+    assert schedule.type == SCHEDULE
+    properties = schedule.inputs["properties"]
+    assert properties["trigger"] == {"triggerType": "Cron", "expression": "0 0 * * *", "timeZone": "UTC"}
+    assert properties["action"]["actionType"] == "CreateJob"
+    job = properties["action"]["jobDefinition"]
+    assert job["jobType"] == "Pipeline" and job["experimentName"] == "demand-forecaster"
+    assert job["inputs"]["trigger"] == {"jobInputType": "literal", "value": "schedule"}
+    workspace = ("/subscriptions/c4d5e6f7-a8b9-4c0d-9e1f-2a3b4c5d6e7f/resourceGroups/demand-forecast-prod-rg/"
+                 "providers/Microsoft.MachineLearningServices/workspaces/demand-forecast-prod-mlw")
+    assert job["computeId"] == f"{workspace}/computes/{cluster_name('demand-forecaster')}"
+    components = {r.inputs["name"]: r for r in prod.resources if r.type == COMPONENT}
+    for step, node in job["jobs"].items():
+        name = pj.component_name("demand-forecaster", step)
+        version = components[name].inputs["version"]
+        assert node["componentId"] == f"{workspace}/components/{name}/versions/{version}"
+        # The schedule waits for the components it refers to.
+        assert components[name].urn in schedule.dependencies
+
+
+def test_the_recorded_job_is_the_typed_definition_of_the_pure_body() -> None:
+    plan = _plan(FORECAST)
+    body = pj.pipeline_job(plan, plan.models[0], CTX)
+    args = job_definition(body)
+    assert args.job_type == "Pipeline" and args.jobs == body["jobs"] and args.settings == body["settings"]
+    assert set(cast(dict[str, Any], args.inputs)) == set(body["inputs"])
+
+
+def test_components_code_and_environment(prod: SynthResult) -> None:
+    code = _one(prod, "-demand-forecaster-training-code")
+    assert code.inputs["properties"]["codeUri"] == (
+        f"https://{prod.outputs['storage_account']}.blob.core.windows.net/artifacts/demand-forecaster/code")
+    environment = _one(prod, "-demand-forecaster-training-environment")
+    assert environment.inputs["properties"]["image"] == (
+        f"{prod.outputs['container_registry']}.azurecr.io/demand-forecaster/training:latest")
+    train = _one(prod, "-demand-forecaster-training-train").inputs["properties"]["componentSpec"]
+    assert train["environment"].endswith(f"/environments/demand-forecaster-training/versions/"
+                                         f"{environment.inputs['version']}")
+    assert train["code"].endswith(f"/codes/demand-forecaster-code/versions/{code.inputs['version']}")
+
+
+def test_training_cluster(prod: SynthResult) -> None:
+    cluster = _one(prod, "-demand-forecaster-training-compute-cluster").inputs
+    properties = cluster["properties"]
+    assert properties["computeType"] == "AmlCompute" and properties["disableLocalAuth"] is True
+    inner = properties["properties"]
+    assert inner["vmSize"] == "Standard_DS4_v2" and inner["vmPriority"] == "Dedicated"
+    assert inner["enableNodePublicIp"] is False and inner["remoteLoginPortPublicAccess"] == "Disabled"
+    assert inner["scaleSettings"] == {"minNodeCount": 0, "maxNodeCount": 1, "nodeIdleTimeBeforeScaleDown": "PT10M"}
+    assert cluster["identity"]["type"] == "UserAssigned"
+
+
+def test_cluster_sizes_and_names() -> None:
+    plan = _plan(FRAUD)
+    model = plan.models[0]
+    assert max_nodes(model) == 4  # four parallel trials of one node
+    assert vm_size("large") == "Standard_D8s_v3" and vm_size("Standard_NC6s_v3") == "Standard_NC6s_v3"
+    with pytest.raises(ValueError, match="not an Azure VM size"):
+        vm_size("ml.m5.large")
+    long = cluster_name("demand-forecaster")
+    assert len(long) <= COMPUTE_NAME_MAX and long == cluster_name("demand-forecaster")
+    assert cluster_name("short") == "short"

@@ -1,0 +1,395 @@
+"""GCP pipelines area: the KFP pipeline spec (pure), cloud limits, and the synthesized registry, schedule,
+promotion and retraining resources of the example GCP blueprint."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from shared_synth import synthesized
+
+import mlops.plan.support_gcp
+import mlops.program
+from components.gcp import kfp_descriptor
+from components.gcp import pipeline_spec as ps
+from components.gcp.kfp_types import SpecError, pipeline_spec, round_trip
+from components.gcp.names import model_id, promotion_workflow_name, retraining_workflow_name
+from components.gcp.retraining import drift_filter, schedule_cron
+from components.gcp.workflow_sources import PromotionTarget, RetrainingTarget, promotion_source, retraining_source
+from mlops.blueprint import format_path, load_blueprint, load_text
+from mlops.plan import Plan, PlanError, plan, plan_loaded
+from mlops.plan.support_gcp_pipelines import GCP_SEARCH_STRATEGIES, GCP_TUNABLE_FRAMEWORKS
+from mlops.synth import SynthResult, synth
+from mlops.synth.recorder import Recorded
+
+ROOT = Path(__file__).resolve().parents[1]
+BLUEPRINT = str(ROOT / "blueprints" / "product-recommendations-gcp.yaml")
+CTX = ps.SpecContext(project="proj", kms_key="projects/proj/locations/us-central1/keyRings/r/cryptoKeys/k",
+                     service_account="pipelines@proj.iam.gserviceaccount.com", data_bucket="data",
+                     artifact_bucket="artifacts", model_id="product-recs-prod-recs-ranker",
+                     own_images="us-central1-docker.pkg.dev/proj/repo", network="projects/proj/global/networks/n",
+                     labels={"team": "recs"})
+SCHEDULE = "gcp:colab/schedule:Schedule"
+WORKFLOW = "gcp:workflows/workflow:Workflow"
+OBJECT = "gcp:storage/bucketObject:BucketObject"
+MAPS = {"labels", "userLabels", "metadata", "parameterValues"}
+
+
+def example_plan(environment: str = "prod") -> Plan:
+    return plan_loaded(load_blueprint(BLUEPRINT), environment)
+
+
+@pytest.fixture(scope="module")
+def prod() -> SynthResult:
+    return synthesized(BLUEPRINT, "prod")
+
+
+@pytest.fixture(scope="module")
+def spec() -> dict[str, Any]:
+    p = example_plan()
+    return ps.pipeline_spec(p, p.models[0], CTX)
+
+
+def named(result: SynthResult, suffix: str) -> Recorded:
+    [record] = [r for r in result.resources if r.name.endswith(suffix)]
+    return record
+
+
+# --------------------------------------------------------------------------- KFP types
+
+
+def test_vendored_descriptor_is_the_one_of_kfp_pipeline_spec() -> None:
+    data = base64.b64decode(kfp_descriptor.DESCRIPTOR_BASE64)
+    assert hashlib.sha256(data).hexdigest() == kfp_descriptor.SHA256
+    try:
+        from kfp.pipeline_spec import pipeline_spec_pb2  # type: ignore[import-not-found]
+    except Exception:  # not installable beside pulumi-policy's protobuf pin (see kfp_descriptor)
+        return
+    assert pipeline_spec_pb2.DESCRIPTOR.serialized_pb == data
+
+
+def test_unknown_fields_and_lossy_values_are_refused(spec: dict[str, Any]) -> None:
+    broken = copy.deepcopy(spec)
+    broken["root"]["dag"]["tasks"]["evaluate"]["retries"] = 3
+    with pytest.raises(SpecError, match="not a KFP PipelineSpec"):
+        pipeline_spec(broken)
+    lossy = copy.deepcopy(spec)
+    lossy["root"]["inputDefinitions"]["parameters"]["code_uri"]["isOptional"] = False  # a default: dropped
+    with pytest.raises(SpecError, match="changes"):
+        round_trip(lossy)
+    bad_enum = copy.deepcopy(spec)
+    bad_enum["root"]["inputDefinitions"]["parameters"]["code_uri"]["parameterType"] = "TEXT"
+    with pytest.raises(SpecError):
+        pipeline_spec(bad_enum)
+
+
+# --------------------------------------------------------------------------- the spec
+
+
+def test_the_dag_is_the_aws_one(spec: dict[str, Any]) -> None:
+    tasks = spec["root"]["dag"]["tasks"]
+    assert sorted(tasks) == ["condition-1", "condition-2", "evaluate", "preprocess", "tune"]
+    assert tasks["tune"]["dependentTasks"] == ["preprocess"]
+    assert tasks["evaluate"]["dependentTasks"] == ["tune"]
+    assert all(t["cachingOptions"] == {} for t in tasks.values())  # never reuse an earlier run's results
+    passed = tasks["condition-1"]["triggerPolicy"]["condition"]
+    failed = tasks["condition-2"]["triggerPolicy"]["condition"]
+    assert failed == f"!({passed})"
+    assert "inputs.parameter_values['pipelinechannel--evaluate-metric_ndcg_at_10'] >= " \
+           "inputs.parameter_values['pipelinechannel--min_ndcg_at_10']" in passed
+    assert "inputs.parameter_values['pipelinechannel--evaluate-metric_latency_p99_ms'] <= " \
+           "inputs.parameter_values['pipelinechannel--max_latency_p99_ms']" in passed
+    assert "champion_exists'] == false ||" in passed and "pipelinechannel--min_improvement" in passed
+    assert spec["components"]["comp-condition-1"]["dag"]["tasks"]["register"]["componentRef"] == {
+        "name": "comp-register"}
+    assert spec["components"]["comp-condition-2"]["dag"]["tasks"]["gates-failed"]["componentRef"] == {
+        "name": "comp-gates-failed"}
+    assert spec["schemaVersion"] == "2.1.0"
+
+
+def test_parameters_vary_per_run_with_blueprint_defaults(spec: dict[str, Any]) -> None:
+    params = spec["root"]["inputDefinitions"]["parameters"]
+    assert params["min_ndcg_at_10"] == {"parameterType": "NUMBER_DOUBLE", "defaultValue": 0.3}
+    assert params["min_improvement"]["defaultValue"] == 0.005
+    assert params["max_latency_p99_ms"] == {"parameterType": "NUMBER_INTEGER", "defaultValue": 100}
+    assert params["triggered_by"]["defaultValue"] == "manual"
+    assert params["input_data_uri"]["defaultValue"] == "gs://data/recs-ranker/training/"
+    assert params["training_machine_type"]["defaultValue"] == "n1-standard-8"
+
+
+def _payload(spec: dict[str, Any], executor: str) -> dict[str, Any]:
+    args = spec["deploymentSpec"]["executors"][executor]["container"]["args"]
+    return json.loads(args[args.index("--payload") + 1])
+
+
+def test_tuning_job_has_the_budget_spot_checkpoints_and_cmek(spec: dict[str, Any]) -> None:
+    container = spec["deploymentSpec"]["executors"]["exec-tune"]["container"]
+    assert container["command"][-1] == ps.TUNING_JOB_LAUNCHER
+    job = _payload(spec, "exec-tune")
+    assert (job["maxTrialCount"], job["parallelTrialCount"]) == (30, 3)
+    assert job["studySpec"]["metrics"] == [{"metricId": "ndcg_at_10", "goal": "MAXIMIZE"}]
+    assert job["studySpec"]["algorithm"] == "ALGORITHM_UNSPECIFIED"
+    assert [p["parameterId"] for p in job["studySpec"]["parameters"]] == ["learning_rate", "batch_size", "dropout"]
+    trial = job["trialJobSpec"]
+    assert trial["scheduling"]["strategy"] == "SPOT" and trial["scheduling"]["restartJobOnWorkerRestart"] is True
+    assert "--checkpoint-dir" in trial["workerPoolSpecs"][0]["containerSpec"]["args"]
+    assert trial["workerPoolSpecs"][0]["machineSpec"]["acceleratorType"] == "NVIDIA_TESLA_T4"
+    assert trial["serviceAccount"] == CTX.service_account and trial["network"] == CTX.network
+    assert job["encryptionSpec"] == {"kmsKeyName": CTX.kms_key}
+    assert spec["root"]["dag"]["tasks"]["tune"]["retryPolicy"]["maxRetryCount"] == 3
+
+
+def test_training_without_search_is_a_custom_job() -> None:
+    p = example_plan()
+    model = p.models[0]
+    assert model.training is not None
+    plain = model.model_copy(update={"training": model.training.model_copy(update={"search": None, "spot": False})})
+    spec = ps.pipeline_spec(p, plain, CTX)
+    job = _payload(spec, "exec-train")
+    assert job["jobSpec"]["scheduling"]["strategy"] == "STANDARD"
+    assert "maxWaitDuration" not in job["jobSpec"]["scheduling"]
+    assert "retryPolicy" not in spec["root"]["dag"]["tasks"]["train"]
+    assert "--model-dir" in spec["deploymentSpec"]["executors"]["exec-evaluate"]["container"]["args"]
+
+
+def test_register_uploads_a_challenger_version_with_a_model_card(spec: dict[str, Any]) -> None:
+    container = spec["deploymentSpec"]["executors"]["exec-register"]["container"]
+    args = container["args"]
+    assert args[args.index("--alias") + 1] == "challenger"
+    assert args[args.index("--model-id") + 1] == CTX.model_id
+    assert args[args.index("--kms-key") + 1] == CTX.kms_key
+    card = json.loads(args[args.index("--model-card") + 1])
+    assert card["intended_use"] == example_plan().use_case and "ndcg_at_10" in card["quality_gates"]
+    assert args[args.index("--serving-image") + 1].endswith("/prediction/tf2-cpu.2-15:latest")  # medium serving: CPU
+    compile(container["command"][2], "register_model.py", "exec")  # the embedded program is valid Python
+
+
+def test_no_model_card_where_governance_does_not_require_one() -> None:
+    p = example_plan()
+    relaxed = p.model_copy(update={"governance": p.governance.model_copy(update={"model_card_required": False})})
+    args = ps.pipeline_spec(relaxed, relaxed.models[0], CTX)["deploymentSpec"]["executors"]["exec-register"][
+        "container"]["args"]
+    assert "--model-card" not in args
+
+
+def test_failed_gates_fail_the_run_with_each_value_and_bar(spec: dict[str, Any]) -> None:
+    [message] = spec["deploymentSpec"]["executors"]["exec-gates-failed"]["container"]["args"]
+    assert message.startswith("Quality gates not met for recs-ranker")
+    assert "ndcg_at_10 = {{$.inputs.parameters['pipelinechannel--evaluate-metric_ndcg_at_10']}} (needs >= " \
+           "{{$.inputs.parameters['pipelinechannel--min_ndcg_at_10']}})" in message
+
+
+def test_lightgbm_runs_the_teams_own_images() -> None:
+    p = example_plan()
+    model = p.models[0].model_copy(update={"framework": "lightgbm"})
+    spec = ps.pipeline_spec(p, model, CTX)
+    assert spec["deploymentSpec"]["executors"]["exec-preprocess"]["container"]["image"] == \
+        f"{CTX.own_images}/recs-ranker-training:latest"
+
+
+def test_the_spec_is_deterministic() -> None:
+    p = example_plan()
+    assert ps.spec_json(p, p.models[0], CTX) == ps.spec_json(example_plan(), example_plan().models[0], CTX)
+
+
+def test_tables_agree_with_the_cloud_limits() -> None:
+    assert sorted(s.value for s in ps.ALGORITHMS) == sorted(GCP_SEARCH_STRATEGIES)
+    assert sorted(ps.SEARCH_SPACES) == sorted(GCP_TUNABLE_FRAMEWORKS)
+
+
+# --------------------------------------------------------------------------- cloud limits
+
+
+def _gcp_blueprint(**changes: Any) -> str:
+    data = yaml.safe_load(Path(BLUEPRINT).read_text())
+    model = data["models"][0]
+    for key, value in changes.items():
+        if key == "approvals":
+            data["governance"]["approvals"] = value
+        elif key == "framework":
+            model["framework"] = value
+        else:
+            model["training"]["hyperparameter_search"][key] = value
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+@pytest.mark.parametrize(("changes", "path", "words"), [
+    ({"strategy": "grid"}, "models[0].training.hyperparameter_search.strategy", "grid search takes only discrete"),
+    ({"strategy": "hyperband"}, "models[0].training.hyperparameter_search.strategy", "no Hyperband"),
+    ({"framework": "custom"}, "models[0].training.hyperparameter_search", "no default search space for custom"),
+    ({"approvals": {"prod": {"approvers": ["a@x.com", "b@x.com"], "min_approvals": 2}}},
+     "governance.approvals.prod.min_approvals", "one approver's invocation"),
+])
+def test_what_vertex_cannot_honour_is_a_located_plan_error(changes: dict[str, Any], path: str, words: str) -> None:
+    bp = load_text(_gcp_blueprint(**changes), "limits.yaml").blueprint
+    with pytest.raises(PlanError) as caught:
+        plan(bp, "prod")
+    found = [(format_path(d.path), d.message) for d in caught.value.diagnostics]
+    assert any(p == path and words in m for p, m in found), found
+
+
+@pytest.mark.parametrize("source", ["fraud-detection-aws.yaml", "readmission-risk-aws.yaml"])
+def test_aws_examples_moved_to_gcp_compile_into_specs(source: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = yaml.safe_load((ROOT / "blueprints" / source).read_text())
+    data["cloud"] = {"provider": "gcp", "region": "us-central1"}
+    for env in data.get("environments", {}).values():
+        if isinstance(env, dict) and "account" in env:
+            env["account"] = f"demo-{env['account'][:6]}"
+    data.setdefault("governance", {}).setdefault("roles", {})["group_domain"] = "example.com"
+    if "cost" in data:
+        data["cost"]["billing_account"] = "012345-6789AB-CDEF01"
+    for approval in data["governance"].get("approvals", {}).values():
+        approval["min_approvals"] = 1  # several approvals: a GCP plan error (tested above)
+    # Serving limits (drift methods, quality metrics) are another area's: only the pipelines are checked here.
+    monkeypatch.setattr(mlops.plan.support_gcp, "serving", lambda *_: [])
+    bp = load_text(yaml.safe_dump(data), source).blueprint
+    built = 0
+    for environment in ("dev", "staging", "prod"):
+        p = plan(bp, environment)
+        for model in p.models:
+            if model.training is not None:
+                spec = ps.pipeline_spec(p, model, CTX)
+                assert "register" in spec["components"]["comp-condition-1"]["dag"]["tasks"]
+                built += 1
+    assert built > 0
+
+
+# --------------------------------------------------------------------------- workflows
+
+
+def test_schedule_keywords_map_to_utc_cron() -> None:
+    assert schedule_cron("weekly") == "TZ=UTC 0 0 * * 0"
+    assert schedule_cron("30 2 * * 1-5") == "TZ=UTC 30 2 * * 1-5"
+
+
+def test_promotion_moves_the_alias_then_runs_the_deployer() -> None:
+    source = json.loads(promotion_source(PromotionTarget(project="p", region="us-central1", model_id="m",
+                                                         deployer_workflow="d")))
+    steps = [next(iter(s)) for s in source["main"]["steps"]]
+    assert steps == ["init", "move_alias", "deploy_args", "deploy", "done"]
+    move = source["main"]["steps"][1]["move_alias"]["args"]
+    assert move["body"] == {"versionAliases": ["champion", "-challenger"]}
+    assert ":mergeVersionAliases" in move["url"]
+    # The rollout is started, not awaited: a canary bakes longer than a connector call may wait.
+    deploy = source["main"]["steps"][3]["deploy"]
+    assert deploy["call"].endswith(".workflows.executions.create")
+    assert deploy["args"] == {"parent": "projects/p/locations/us-central1/workflows/d",
+                              "body": {"argument": "${json.encode_to_string(rollout)}"}}
+    assert source["main"]["steps"][2]["deploy_args"]["assign"] == [
+        {"rollout": {"model": "projects/p/locations/us-central1/models/m", "version": "${version}"}}]
+    unserved = json.loads(promotion_source(PromotionTarget(project="p", region="r", model_id="m",
+                                                           deployer_workflow=None)))
+    assert "deploy" not in [next(iter(s)) for s in unserved["main"]["steps"]]
+
+
+def test_retraining_workflow_enforces_the_cool_down() -> None:
+    target = RetrainingTarget(project="p", region="us-central1", display_name="x-training", spec_bucket="b",
+                              spec_object="pipelines/m/pipeline.json", output_directory="gs://b/m/runs",
+                              service_account="sa", kms_key="k", min_interval_hours=24)
+    source = json.loads(retraining_source(target))
+    steps = {next(iter(s)): s[next(iter(s))] for s in source["main"]["steps"]}
+    assert "sys.now() - 86400" in steps["recent_runs"]["args"]["query"]["filter"]
+    assert steps["cool_down"]["switch"][0]["return"]["started"] is False
+    assert steps["read_spec"]["args"]["object"] == "pipelines%2Fm%2Fpipeline.json"
+    body = steps["start_run"]["args"]["body"]
+    assert body["encryptionSpec"] == {"kmsKeyName": "k"} and body["serviceAccount"] == "sa"
+
+
+def test_drift_filter_names_the_model_endpoint() -> None:
+    p = example_plan()
+    assert "model_monitoring_anomaly" in drift_filter("proj", p, "recs-ranker")
+
+
+# --------------------------------------------------------------------------- the synthesized stack
+
+
+def _snake_keys(value: Any, path: str = "") -> list[str]:
+    found: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if "_" in key and path.rsplit(".", 1)[-1] not in MAPS:
+                found.append(f"{path}.{key}")
+            if key not in MAPS:
+                found += _snake_keys(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for item in value:
+            found += _snake_keys(item, path)
+    return found
+
+
+def test_prod_builds_the_pipeline_registry_and_schedule(prod: SynthResult) -> None:
+    mine = [r for r in prod.resources if any(part in r.name for part in
+                                             ("-recs-ranker-training", "-registry", "-recs-ranker-retraining"))]
+    assert Counter(r.type for r in mine) == {
+        "mlops:index:VertexTrainingPipeline": 1, OBJECT: 1, "mlops:index:VertexModelRegistry": 1,
+        "gcp:serviceaccount/account:Account": 2, "gcp:projects/iAMMember:IAMMember": 4,
+        "gcp:serviceaccount/iAMMember:IAMMember": 1, WORKFLOW: 1, "mlops:index:VertexRetrainingTriggers": 1,
+        SCHEDULE: 1,
+    }
+    for record in mine:
+        assert _snake_keys(record.inputs) == [], record.name
+
+
+def test_the_stored_spec_is_encrypted_and_a_pipeline_spec(prod: SynthResult) -> None:
+    stored = named(prod, "-recs-ranker-training-spec")
+    assert stored.inputs["name"] == "pipelines/recs-ranker/pipeline.json"
+    assert stored.inputs["kmsKeyName"] and stored.inputs["contentType"] == "application/json"
+    assert stored.inputs["content"] == "[secret]"  # the provider marks object content secret
+    # The schedule carries the same spec (rendered by the same Output) in the clear.
+    spec = json.loads(named(prod, "-recs-ranker-retraining-schedule").inputs["createPipelineJobRequest"][
+        "pipelineJob"]["pipelineSpec"])
+    assert round_trip(spec) == spec
+    assert spec["pipelineInfo"]["name"] == "product-recs-prod-recs-ranker-training"
+
+
+def test_the_schedule_runs_weekly_as_the_pipelines_account_with_cmek_in_the_network(prod: SynthResult) -> None:
+    schedule = named(prod, "-recs-ranker-retraining-schedule").inputs
+    assert schedule["cron"] == "TZ=UTC 0 0 * * 0"
+    assert schedule["maxConcurrentRunCount"] == "1"
+    job = schedule["createPipelineJobRequest"]["pipelineJob"]
+    assert job["serviceAccount"].startswith("product-recs-prod-pipelines@")
+    assert job["encryptionSpec"]["kmsKeyName"]
+    assert job["network"]  # prod is isolated
+    assert job["runtimeConfig"]["parameterValues"] == {"triggered_by": "schedule"}
+    assert job["runtimeConfig"]["gcsOutputDirectory"].endswith("/recs-ranker/runs")
+
+
+def test_only_the_approvers_may_act_as_the_promoter(prod: SynthResult) -> None:
+    p = example_plan()
+    workflow = named(prod, "-registry-recs-ranker-promote").inputs
+    assert workflow["name"] == promotion_workflow_name(p, "recs-ranker")
+    assert workflow["cryptoKeyName"] and workflow["serviceAccount"].startswith("product-recs-prod-promotion@")
+    source = json.loads(workflow["sourceContents"])
+    assert f"/models/{model_id(p, 'recs-ranker')}@" in json.dumps(source)
+    grants = [r.inputs for r in prod.resources if r.type == "gcp:serviceaccount/iAMMember:IAMMember"
+              and "-registry-promoter-" in r.name]
+    assert grants == [{"serviceAccountId": grants[0]["serviceAccountId"],
+                       "role": "roles/iam.serviceAccountTokenCreator",
+                       "member": "group:recs-team-lead@example-shop.com"}]
+
+
+def test_drift_and_performance_triggers(monkeypatch: pytest.MonkeyPatch) -> None:
+    p = example_plan()
+    model = p.models[0]
+    changed = p.model_copy(update={"models": (model.model_copy(update={"retraining": model.retraining.model_copy(
+        update={"on_drift": True, "on_performance": True, "min_interval_hours": 12})}),)})
+    monkeypatch.setattr(mlops.program, "plan_from_config", lambda: changed)
+    result = synth(BLUEPRINT, "prod")
+    kinds = Counter(r.type for r in result.resources if "-recs-ranker-retraining" in r.name)
+    assert kinds["gcp:pubsub/topic:Topic"] == 1 and kinds[WORKFLOW] == 1
+    assert kinds["gcp:eventarc/trigger:Trigger"] == 1 and kinds["gcp:logging/projectSink:ProjectSink"] == 1
+    assert kinds["gcp:monitoring/notificationChannel:NotificationChannel"] == 1
+    assert kinds["gcp:pubsub/topicIAMMember:TopicIAMMember"] == 2
+    assert named(result, "-recs-ranker-retraining-topic").inputs["kmsKeyName"]
+    workflow = named(result, "-recs-ranker-retraining-workflow").inputs
+    assert workflow["name"] == retraining_workflow_name(changed, "recs-ranker")
+    assert "sys.now() - 43200" in workflow["sourceContents"]
+    assert named(result, "-recs-ranker-retraining-channel").inputs["type"] == "pubsub"
+    assert [v for v in result.violations if v.enforcement == "mandatory"] == []
