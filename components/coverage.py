@@ -54,8 +54,8 @@ _AZURE_PLATFORM: frozenset[Capability] = frozenset({
     Capability.experiment_tracking, Capability.training_pipeline, Capability.hyperparameter_search,
     Capability.scheduled_retraining, Capability.model_registry, Capability.champion_challenger,
     Capability.enforced_approval, Capability.model_cards, Capability.rbac_roles, Capability.cost_controls,
-    # Performance retraining needs a model-performance signal the Azure monitors do not have yet.
-    Capability.drift_retraining,
+    # Drift: the monitors' breached runs; performance: the quality job's runs failed on a missed bar.
+    Capability.drift_retraining, Capability.performance_retraining,
 })
 _AZURE_SERVING: frozenset[Capability] = frozenset({
     Capability.serving, Capability.autoscaling, Capability.shadow_deployment, Capability.prediction_logging,

@@ -48,17 +48,22 @@ def _azure(plan: Plan) -> tuple[pulumi.ProviderResource, Callable[..., pulumi.Co
 
 
 _BACK_ENDS = {Cloud.aws: _aws, Cloud.gcp: _gcp, Cloud.azure: _azure}
+GCP_NEEDS_NO_DEFERRAL = (
+    "mlops:endpoints: 'defer' is not needed on GCP: Vertex AI endpoints are created without a model and "
+    "the deployer deploys the first approved version, so the first `pulumi up` works before any model "
+    "exists; remove the setting (pulumi config rm mlops:endpoints)")
 
 
 def build_platform(plan: Plan, *, defer_endpoints: bool = False) -> dict[str, pulumi.Output[str]]:
     """Create the provider and the cloud's root component; return the stack outputs.
 
-    `defer_endpoints` (stack setting `mlops:endpoints: defer`) leaves real-time endpoints out for a
-    first deployment; only the AWS back end builds endpoints today, so elsewhere it is an error.
+    `defer_endpoints` (stack setting `mlops:endpoints: defer`) leaves out, for a first deployment,
+    what needs a trained model: SageMaker endpoints on AWS, Azure ML deployments on Azure. On GCP
+    nothing does (Vertex endpoints exist without a model; the deployer deploys the first approved
+    version), so the setting is refused there rather than silently ignored.
     """
-    if defer_endpoints and plan.cloud != Cloud.aws:
-        raise pulumi.RunError(f"mlops:endpoints: 'defer' applies to AWS stacks only (this stack is "
-                              f"{plan.cloud.value}, whose back end builds no endpoints yet); remove the setting")
+    if defer_endpoints and plan.cloud == Cloud.gcp:
+        raise pulumi.RunError(GCP_NEEDS_NO_DEFERRAL)
     provider, root = _BACK_ENDS[plan.cloud](plan)
     options = pulumi.ResourceOptions(providers=[provider])
     platform = root(plan.prefix, plan, defer_endpoints=True, opts=options) if defer_endpoints \

@@ -17,7 +17,14 @@ from components.azure.databricks import subnet_ranges
 from components.azure.governance import AZURE_CONTROLS
 from components.azure.principals import Principal, principal, unique
 from components.azure.registry import REGISTRY_WRITE, registry_regions
-from components.azure.retraining_workflow import VALIDATION_EVENT, literal, workflow_definition
+from components.azure.retraining import FAILED, QUALITY_BREACH_KEY, STATUS_KEY, performance_triggered
+from components.azure.retraining_workflow import (
+    QUALITY_BREACH_TAG,
+    TRIGGERED_BY,
+    VALIDATION_EVENT,
+    literal,
+    workflow_definition,
+)
 from components.azure.roles import PRIVILEGED_BUILT_IN_ROLES
 from components.azure.workspace import log_retention_days, tracking_uri, workspace_name
 from components.coverage import BUILT, not_yet_built
@@ -321,13 +328,111 @@ def test_drift_retraining_on_the_moved_fraud_example(fraud: SynthResult) -> None
     definition = _one(fraud, "-retraining-fraud-scorer-workflow").inputs["definition"]
     start = definition["actions"]["route"]["else"]["actions"]["submit"]["inputs"]
     assert start["method"] == "PUT" and "/jobs/@{guid()}?api-version=" in start["uri"]
-    assert start["body"]["properties"]["inputs"]["trigger"]["value"] == "drift"
+    # The event says what started the run: drift here, performance for a quality breach.
+    assert start["body"]["properties"]["inputs"]["trigger"] == {"jobInputType": "literal", "value": TRIGGERED_BY}
     assert start["authentication"]["type"] == "ManagedServiceIdentity"
     wait = definition["actions"]["route"]["else"]["actions"]["cooldown"]["inputs"]["interval"]
     assert wait == {"count": fraud.plan.models[0].retraining.min_interval_hours, "unit": "Hour"}
-    # Performance retraining needs a model-performance signal Azure monitors lack: reported, not built.
-    assert Capability.performance_retraining in not_yet_built(fraud.plan)
     assert Capability.drift_retraining not in not_yet_built(fraud.plan)
+
+
+def test_performance_retraining_on_the_moved_fraud_example(fraud: SynthResult) -> None:
+    """Level 3 monitoring with on_performance: the quality job's breached runs start the same workflow."""
+    [model] = fraud.plan.models
+    assert model.retraining.on_performance and performance_triggered(model)
+    assert Capability.performance_retraining in fraud.plan.capabilities
+    assert Capability.performance_retraining not in not_yet_built(fraud.plan)
+    events = _one(fraud, "-retraining-fraud-scorer-quality-events")
+    inputs = events.inputs
+    assert inputs["eventSubscriptionName"] == "fraud-scorer-performance"
+    assert inputs["filter"]["includedEventTypes"] == ["Microsoft.MachineLearningServices.RunStatusChanged"]
+    filters = {f["key"]: (f["operatorType"], f["values"]) for f in inputs["filter"]["advancedFilters"]}
+    quality_job = _one(fraud, "-fraud-scorer-quality-schedule").inputs["properties"]["action"]["jobDefinition"]
+    assert filters == {"data.ExperimentName": ("StringIn", [quality_job["experimentName"]]),
+                       STATUS_KEY: ("StringIn", [FAILED]), QUALITY_BREACH_KEY: ("StringIn", ["true"])}
+    assert QUALITY_BREACH_KEY == "data.RunTags.mlops_quality_breach"
+    assert inputs["retryPolicy"]["maxDeliveryAttempts"] == 1
+    assert inputs["destination"]["endpointType"] == "WebHook"
+    assert inputs["destination"]["minimumTlsVersionAllowed"] == "1.2"
+    # Both subscriptions post to the one workflow of the model (a shared cool-down) on the one topic.
+    drift = _one(fraud, "-retraining-fraud-scorer-events").inputs
+    assert drift["destination"]["endpointUrl"] == inputs["destination"]["endpointUrl"]
+    assert drift["systemTopicName"] == inputs["systemTopicName"] == _one(fraud, "-retraining-topic").inputs[
+        "systemTopicName"]
+    assert len(_of_type(fraud, "azure-native:logic:Workflow")) == 1
+    [triggers] = [r for r in fraud.resources if r.type == "mlops:index:AzureMlRetrainingTriggers"]
+    assert events.parent == triggers.urn
+    assert not [k for k in inputs if "_" in k]  # camelCase wire names only (a snake_case key is a typo)
+
+
+def test_only_failed_runs_tagged_as_a_breach_start_performance_retraining(fraud: SynthResult) -> None:
+    """Event Grid's advanced filters are ANDed: evaluate them on events as the workspace publishes them."""
+    filters = _one(fraud, "-retraining-fraud-scorer-quality-events").inputs["filter"]["advancedFilters"]
+
+    def delivered(data: dict[str, Any]) -> bool:
+        event = {"data": data}
+
+        def value(key: str) -> Any:
+            found: Any = event
+            for part in key.split("."):
+                found = found.get(part) if isinstance(found, dict) else None
+            return found
+
+        return all(f["operatorType"] == "StringIn" and value(f["key"]) in f["values"] for f in filters)
+
+    missed = {"ExperimentName": "fraud-scorer-quality", "RunStatus": "Failed",
+              "RunTags": {QUALITY_BREACH_TAG: "true", "model": "fraud-scorer"}}
+    assert delivered(missed)
+    assert not delivered({**missed, "RunTags": {"model": "fraud-scorer"}})  # failed for another reason
+    assert not delivered({**missed, "RunStatus": "Completed"})
+    assert not delivered({**missed, "ExperimentName": "other-model-quality"})
+
+
+def test_workflow_says_which_event_started_the_run() -> None:
+    """The `trigger` input is an expression on the event: a quality breach → performance, else drift."""
+    definition: dict[str, Any] = json.loads(json.dumps(workflow_definition(
+        workspace_id="/ws", job={"inputs": {"trigger": {"jobInputType": "literal", "value": "drift"}}},
+        identity_id="/id", cooldown_hours=6)))
+    trigger = definition["actions"]["route"]["else"]["actions"]["submit"]["inputs"]["body"]["properties"][
+        "inputs"]["trigger"]
+    assert trigger == {"jobInputType": "literal", "value": TRIGGERED_BY}
+    assert TRIGGERED_BY.startswith("@if(") and f"['RunTags']?['{QUALITY_BREACH_TAG}']" in TRIGGERED_BY
+    assert "'performance', 'drift')" in TRIGGERED_BY
+
+
+def test_quality_job_tags_its_run_only_when_the_bar_is_missed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+    import os
+    import time
+
+    from components.azure.quality import SCRIPT
+    spec = importlib.util.spec_from_file_location("model_quality", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    assert script.BREACH_TAG == QUALITY_BREACH_TAG  # the script travels alone in the job definition
+    predictions, labels = tmp_path / "predictions", tmp_path / "labels"
+    predictions.mkdir()
+    labels.mkdir()
+    served = predictions / "predictions.csv"
+    served.write_text("id,prediction\na,0.9\nb,0.8\n")
+    (labels / "truth.csv").write_text("id,label\na,1\nb,0\n")
+    old = time.time() - 1.5 * 3600  # inside the hour that ended an hour ago
+    os.utime(served, (old, old))
+    marks: list[bool] = []
+
+    def mark() -> bool:
+        marks.append(True)
+        return True
+
+    args = ["--predictions", str(predictions), "--labels", str(labels), "--metric", "precision", "--direction",
+            "at_least", "--delay-hours", "1", "--window-hours", "1"]
+    assert script.main([*args, "--threshold", "0.5"], mark=mark) == 0 and marks == []  # precision 0.5: met
+    assert script.main([*args, "--threshold", "0.9"], mark=mark) == 1 and marks == [True]  # missed: tagged
+    os.utime(served, None)  # nothing labelled in the window: fails, not a breach
+    assert script.main([*args, "--threshold", "0.5"], mark=mark) == 1 and marks == [True]
+    monkeypatch.delenv("MLFLOW_RUN_ID", raising=False)
+    assert script.mark_breach() is False  # no MLflow run here: the failure still alerts, says why
 
 
 def test_workflow_definition_answers_the_validation_handshake() -> None:
@@ -343,7 +448,8 @@ def test_workflow_definition_answers_the_validation_handshake() -> None:
     assert literal("${{parent.inputs.x}}") == "${{parent.inputs.x}}"
 
 
-def test_no_event_triggers_without_drift_retraining(prod: SynthResult) -> None:
+def test_no_event_triggers_without_drift_or_performance_retraining(prod: SynthResult) -> None:
+    assert not any(performance_triggered(m) or m.retraining.on_drift for m in prod.plan.models)
     assert not [r for r in prod.resources if "eventgrid" in r.type or "logic:" in r.type]
     assert [r.name for r in prod.resources if r.name.endswith("-retraining")] == [
         "demand-forecast-prod-demand-forecaster-training-retraining"]
@@ -436,8 +542,8 @@ def test_coverage_lists_what_the_platform_builds(prod: SynthResult) -> None:
     assert {Capability.experiment_tracking, Capability.training_pipeline, Capability.model_registry,
             Capability.scheduled_retraining, Capability.rbac_roles, Capability.cost_controls,
             Capability.hyperparameter_search, Capability.champion_challenger, Capability.enforced_approval,
-            Capability.model_cards, Capability.drift_retraining} <= BUILT[Cloud.azure]
-    assert Capability.performance_retraining not in BUILT[Cloud.azure]
+            Capability.model_cards, Capability.drift_retraining, Capability.performance_retraining} <= BUILT[
+        Cloud.azure]
     assert not {Capability.experiment_tracking, Capability.training_pipeline, Capability.model_registry,
                 Capability.scheduled_retraining, Capability.rbac_roles, Capability.cost_controls} & set(
         not_yet_built(prod.plan))

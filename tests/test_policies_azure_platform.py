@@ -26,6 +26,7 @@ DEFINITION = "azure-native:authorization:RoleDefinition"
 DIAGNOSTICS = "azure-native:monitor:DiagnosticSetting"
 DATABRICKS = "azure-native:databricks:Workspace"
 BUDGET = "azure-native:consumption:Budget"
+SUBSCRIPTION = "azure-native:eventgrid:SystemTopicEventSubscription"
 OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
 
@@ -76,6 +77,29 @@ def put(value: object, *path: str | int) -> Callable[[Recorded], None]:
             target = target[key]
         target[path[-1]] = value
     return change
+
+
+def with_subscription(change: Callable[[Recorded], None] | None = None) -> Breaker:
+    """The graph plus a retraining event subscription as the retraining triggers record it (the forecast
+    example retrains on a schedule only), changed by `change`."""
+    def apply(records: list[Recorded]) -> list[Recorded]:
+        [parent] = [r for r in records if r.type == "mlops:index:AzureMlPlatform"]
+        urn = f"{parent.urn.rsplit('::', 1)[0]}::{SUBSCRIPTION}::x-retraining-m-quality-events"
+        added = Recorded(
+            urn=urn, type=SUBSCRIPTION, name="x-retraining-m-quality-events", parent=parent.urn, custom=True,
+            inputs={"resourceGroupName": "rg", "systemTopicName": "x-ml-events",
+                    "eventSubscriptionName": "m-performance", "eventDeliverySchema": "EventGridSchema",
+                    "destination": {"endpointType": "WebHook", "endpointUrl": "https://logic/trigger",
+                                    "maxEventsPerBatch": 1, "minimumTlsVersionAllowed": "1.2"},
+                    "filter": {"includedEventTypes": ["Microsoft.MachineLearningServices.RunStatusChanged"],
+                               "advancedFilters": [{"operatorType": "StringIn", "key": "data.RunStatus",
+                                                    "values": ["Failed"]}]},
+                    "retryPolicy": {"maxDeliveryAttempts": 1, "eventTimeToLiveInMinutes": 60}},
+            protect=False, retain_on_delete=False, dependencies=[], property_dependencies={}, provider=None)
+        if change is not None:
+            change(added)
+        return [*copy.deepcopy(records), added]
+    return apply
 
 
 # policy → cases: (how to break the compliant prod graph, the resource the violation names, message fragment)
@@ -153,6 +177,12 @@ BREAKS: dict[str, list[tuple[Breaker, str, str]]] = {
             {f"extra-{n}": r.inputs["notifications"]["actual-50"] for n in range(2)})),
          "-cost-budget", "at most 5"),
     ],
+    "azure-event-subscriptions-scoped": [
+        (with_subscription(put([], "filter", "includedEventTypes")), "-quality-events", "every event type"),
+        (with_subscription(drop("filter")), "-quality-events", "every event type"),
+        (with_subscription(put("1.1", "destination", "minimumTlsVersionAllowed")), "-quality-events", "TLS below 1.2"),
+        (with_subscription(drop("destination", "minimumTlsVersionAllowed")), "-quality-events", "TLS below 1.2"),
+    ],
 }
 CASES = [(name, i) for name, cases in sorted(BREAKS.items()) for i in range(len(cases))]
 
@@ -177,6 +207,11 @@ def test_policy_fails_on_violating_graph(prod_graph: list[Recorded], name: str, 
     assert violations[0].urn is not None and violations[0].urn.endswith(culprit)
     assert fragment in violations[0].message
     assert violations[0].mandatory
+
+
+def test_a_scoped_event_subscription_passes(prod_graph: list[Recorded]) -> None:
+    policy = POLICIES["azure-event-subscriptions-scoped"]
+    assert run_policies([policy], policy_resources(with_subscription()(prod_graph))) == []
 
 
 def test_production_only_rules_leave_dev_alone(dev_graph: list[Recorded]) -> None:

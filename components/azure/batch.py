@@ -83,15 +83,23 @@ class AzureMlBatchEndpoint(pulumi.ComponentResource):
     also needs Storage Blob Data Contributor on an abfss:// output's filesystem, which lives outside
     the platform (the team grants it).
 
-    Outputs: endpoint_name, schedule_name, output_uri.
+    With `create_deployment=False` (stack setting `mlops:endpoints: defer`: a first deployment, before
+    any model version exists) `-deployment` (it needs version 1 of the model) and `-schedule` (it
+    would invoke an endpoint with nothing to run) are left out; the cluster, datastores and endpoint
+    need no model and are created. The next `pulumi up` without the setting adds the two.
+
+    Outputs: endpoint_name, schedule_name (None while the deployment is deferred), output_uri.
     """
+
+    schedule_name: str | None
+    """The daily run's schedule; None while the deployment is deferred."""
 
     def __init__(self, name: str, plan: Plan, model: ModelPlan, *, resource_group_name: pulumi.Input[str],
                  workspace_name: pulumi.Input[str], model_id: pulumi.Input[str],
                  identity_id: pulumi.Input[str], identity_client_id: pulumi.Input[str],
                  storage_account: pulumi.Input[str],
                  data_container: pulumi.Input[str], subscription_id: pulumi.Input[str],
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+                 create_deployment: bool = True, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TYPE_PREFIX}AzureMlBatchEndpoint", name, None, opts)
         serving = model.serving
         if serving is None or serving.mode.value != "batch" or serving.schedule is None:
@@ -177,6 +185,10 @@ class AzureMlBatchEndpoint(pulumi.ComponentResource):
             ),
             opts=child(self),
         )
+        self.schedule_name = None
+        if not create_deployment:
+            self.register_outputs({"endpoint_name": self.endpoint_name, "output_uri": self.output_uri})
+            return
         ml.BatchDeployment(
             f"{name}-deployment",
             ml.BatchDeploymentArgs(
@@ -202,12 +214,12 @@ class AzureMlBatchEndpoint(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(child(self, depends_on=[endpoint]),
                                               pulumi.ResourceOptions(ignore_changes=["properties.model"])),
         )
-        self.schedule_name = schedule_name(plan, model.name, "batch")
+        self.schedule_name = schedule = schedule_name(plan, model.name, "batch")
         ml.Schedule(
             f"{name}-schedule",
             ml.ScheduleArgs(
                 resource_group_name=resource_group_name, workspace_name=workspace_name,
-                name=self.schedule_name,
+                name=schedule,
                 properties=ml.SchedulePropertiesArgs(
                     display_name=f"{model.name} batch predictions",
                     description=f"Daily predictions of {model.name} ({plan.prefix})",

@@ -92,6 +92,10 @@ class AzureMlDeployer(pulumi.ComponentResource):
     `-schedule` (Schedule, hourly: the command job running `scripts/deploy_approved.py` as the
     deployer identity, its configuration as JSON, a timeout covering every bake).
 
+    It is created while endpoints are deferred (stack setting `mlops:endpoints: defer`) too, so that
+    its identity and role are in place for the first version: until IaC creates the champion
+    deployment the job finds none and succeeds without a change.
+
     Outputs: schedule_name.
     """
 

@@ -94,13 +94,24 @@ class AzureMlOnlineEndpoint(pulumi.ComponentResource):
     blueprint's error rate) and `-utilization-alert` (metric alert: the champion's CPU above the
     blueprint's utilisation), all to the critical action group.
 
-    Outputs: endpoint_name, endpoint_id, scoring_uri, champion_id (the `blue` deployment's id).
+    With `create_deployments=False` (stack setting `mlops:endpoints: defer`: a first deployment, before
+    any model version exists) only the endpoint, its request log and the alerts on the endpoint are
+    created: no deployments (they need version 1 of the model), no `-traffic` (it names them) and no
+    `-utilization-alert` (it watches `blue`). An endpoint without deployments costs nothing and keeps
+    its name and scoring URI; the next `pulumi up` without the setting adds the rest.
+
+    Outputs: endpoint_name, endpoint_id, scoring_uri, champion_id (the `blue` deployment's id; None
+    while deployments are deferred).
     """
+
+    champion_id: pulumi.Output[str] | None
+    """The `blue` deployment's id; None while deployments are deferred."""
 
     def __init__(self, name: str, plan: Plan, model: ModelPlan, *, resource_group_name: pulumi.Input[str],
                  workspace_name: pulumi.Input[str], model_id: pulumi.Input[str],
                  identity_id: pulumi.Input[str], log_analytics_id: pulumi.Input[str],
-                 action_group_id: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None) -> None:
+                 action_group_id: pulumi.Input[str], create_deployments: bool = True,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TYPE_PREFIX}AzureMlOnlineEndpoint", name, None, opts)
         serving = model.serving
         if serving is None or serving.mode.value != "realtime":
@@ -129,6 +140,26 @@ class AzureMlOnlineEndpoint(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(child(self), pulumi.ResourceOptions(
                 ignore_changes=ENDPOINT_OWNED_ELSEWHERE)),
         )
+        self.rollout = rollout_steps(model)
+        self.endpoint_id = self.endpoint.id
+        self.scoring_uri = self.endpoint.properties.scoring_uri
+        self.champion_id = None
+        outputs: dict[str, pulumi.Input[str]] = {"endpoint_name": self.endpoint_name, "endpoint_id": self.endpoint_id,
+                                                 "scoring_uri": self.scoring_uri}
+        blue = self._deployments(name, plan, model, resource_group_name, workspace_name, model_id, identity_id,
+                                 tags) if create_deployments else None
+        if blue is not None:
+            self.champion_id = outputs["champion_id"] = blue.id
+        if model.monitoring.sre is not None:
+            self._sre_alerts(name, plan, model, resource_group_name, blue, log_analytics_id, action_group_id, tags)
+        self.register_outputs(outputs)
+
+    def _deployments(self, name: str, plan: Plan, model: ModelPlan, resource_group_name: pulumi.Input[str],
+                     workspace_name: pulumi.Input[str], model_id: pulumi.Input[str], identity_id: pulumi.Input[str],
+                     tags: dict[str, str]) -> ml.OnlineDeployment:
+        """`blue`, `shadow` when shadow testing, and `-traffic` once they exist; returns `blue`."""
+        serving = model.serving
+        assert serving is not None
         blue = self._deployment(name, plan, model, CHAMPION_DEPLOYMENT, serving.min_instances,
                                 resource_group_name, workspace_name, model_id, tags)
         deployments: list[pulumi.Resource] = [blue]
@@ -154,14 +185,7 @@ class AzureMlOnlineEndpoint(pulumi.ComponentResource):
             ),
             opts=child(self, depends_on=deployments),
         )
-        self.rollout = rollout_steps(model)
-        if model.monitoring.sre is not None:
-            self._sre_alerts(name, plan, model, resource_group_name, blue, log_analytics_id, action_group_id, tags)
-        self.endpoint_id = self.endpoint.id
-        self.champion_id = blue.id
-        self.scoring_uri = self.endpoint.properties.scoring_uri
-        self.register_outputs({"endpoint_name": self.endpoint_name, "endpoint_id": self.endpoint_id,
-                               "scoring_uri": self.scoring_uri, "champion_id": self.champion_id})
+        return blue
 
     def _deployment(self, name: str, plan: Plan, model: ModelPlan, deployment: str, instances: int,
                     resource_group_name: pulumi.Input[str], workspace_name: pulumi.Input[str],
@@ -216,7 +240,7 @@ class AzureMlOnlineEndpoint(pulumi.ComponentResource):
         )
 
     def _sre_alerts(self, name: str, plan: Plan, model: ModelPlan, resource_group_name: pulumi.Input[str],
-                    blue: ml.OnlineDeployment, log_analytics_id: pulumi.Input[str],
+                    blue: ml.OnlineDeployment | None, log_analytics_id: pulumi.Input[str],
                     action_group_id: pulumi.Input[str], tags: dict[str, str]) -> None:
         sre = model.monitoring.sre
         assert sre is not None
@@ -265,9 +289,10 @@ class AzureMlOnlineEndpoint(pulumi.ComponentResource):
         if latency is not None:
             metric_alert("latency", self.endpoint.id, ENDPOINT_METRICS, "RequestLatency_P99", float(latency),
                          f"{model.name}: p99 request latency above the {latency} ms SLA")
-        metric_alert("utilization", blue.id, DEPLOYMENT_METRICS, "CpuUtilizationPercentage",
-                     float(sre.utilization_percent),
-                     f"{model.name}: champion CPU above {sre.utilization_percent:g} %")
+        if blue is not None:  # no champion while deployments are deferred
+            metric_alert("utilization", blue.id, DEPLOYMENT_METRICS, "CpuUtilizationPercentage",
+                         float(sre.utilization_percent),
+                         f"{model.name}: champion CPU above {sre.utilization_percent:g} %")
         # Metric alerts cannot divide two metrics: the 5xx share is computed from the request log.
         monitor.ScheduledQueryRule(
             f"{name}-errors-alert",

@@ -51,12 +51,20 @@ class AzureMlPlatform(pulumi.ComponentResource):
     - data_container, artifact_container, audit_container: container names in that account.
     - execution_identity: principal (object) id of the user-assigned managed identity.
     - resource_group: name of the resource group.
+    - deferred_endpoints: with `defer_endpoints` (stack setting `mlops:endpoints: defer`, a first
+      deployment before any model version exists) the endpoints whose deployments were left out,
+      with what needs them (traffic, monitors, batch schedules, quality checks).
     """
+
+    deferred_endpoints: list[str]
+    """Endpoints created without deployments because endpoints are deferred (first deployment)."""
 
     outputs: dict[str, pulumi.Output[str]]
 
-    def __init__(self, name: str, plan: Plan, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, plan: Plan, *, defer_endpoints: bool = False,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TYPE_PREFIX}AzureMlPlatform", name, None, opts)
+        self.deferred_endpoints = []
         group_name = f"{plan.prefix}-rg"
         group = azure_native.resources.ResourceGroup(
             f"{name}-rg",
@@ -151,8 +159,12 @@ class AzureMlPlatform(pulumi.ComponentResource):
                     f"{name}-{model.name}-serving", plan, model, resource_group_name=known_name(group, group_name),
                     workspace_name=workspace.name, model_id=served, identity_id=foundation.identity.id,
                     log_analytics_id=workspace.log_analytics_id,
-                    action_group_id=alerting.critical_action_group_id, opts=child(self))
-                if model.monitoring.drift is not None:
+                    action_group_id=alerting.critical_action_group_id, create_deployments=not defer_endpoints,
+                    opts=child(self))
+                if online.champion_id is None:
+                    self.deferred_endpoints.append(online.endpoint_name)
+                elif model.monitoring.drift is not None:
+                    # The monitor reads what the champion's collector wrote: it follows the deployment.
                     AzureMlModelMonitor(
                         f"{name}-{model.name}-monitoring", plan, model,
                         resource_group_name=known_name(group, group_name), workspace_name=workspace.name,
@@ -166,7 +178,9 @@ class AzureMlPlatform(pulumi.ComponentResource):
                     identity_client_id=foundation.identity.client_id,
                     storage_account=foundation.outputs["storage_account"],
                     data_container=foundation.outputs["data_container"], subscription_id=subscription_id,
-                    opts=child(self))
+                    create_deployment=not defer_endpoints, opts=child(self))
+                if batch.schedule_name is None:
+                    self.deferred_endpoints.append(batch.endpoint_name)
                 predictions, endpoint = batch.output_uri, batch.endpoint_name
             else:
                 continue
@@ -179,7 +193,8 @@ class AzureMlPlatform(pulumi.ComponentResource):
                     endpoint=endpoint,
                     subscription_id=subscription_id, role_scope=role_scope, role=deploy_role, opts=child(self))
                 deploy_role = deployer.role
-            if model.monitoring.quality is not None:
+            # Quality scores predictions, which exist only once a deployment serves: it follows the deployments.
+            if model.monitoring.quality is not None and not defer_endpoints:
                 AzureMlQualityMonitor(
                     f"{name}-{model.name}-quality", plan, model, resource_group_name=known_name(group, group_name),
                     workspace_name=workspace.name, workspace_id=workspace.id, predictions_uri=predictions,
@@ -187,6 +202,8 @@ class AzureMlPlatform(pulumi.ComponentResource):
                     data_container=foundation.outputs["data_container"], subscription_id=subscription_id,
                     identity_client_id=foundation.identity.client_id,
                     action_group_id=alerting.warning_action_group_id, opts=child(self))
+        if self.deferred_endpoints:
+            self.outputs["deferred_endpoints"] = pulumi.Output.from_input(", ".join(self.deferred_endpoints))
 
         # --- platform area: retraining triggers, governance (roles, diagnostic settings), cost.
         if any(event_triggered(m) for m in plan.models if m.name in pipelines):

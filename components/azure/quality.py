@@ -5,10 +5,12 @@ version has none at all; the preview one computes a few classification and regre
 e.g. MAPE), and a custom signal's component needs code uploaded to storage, which a storage account
 without shared keys refuses to `pulumi up` (pulumi-azure-native#2015). So the check is a small
 command job whose code travels in the job definition (`scripts/model_quality.py`, standard library
-only), scheduled like the monitors: it reads the predictions of one period that ended
-`label_delay_hours` ago and the labels that arrived since, computes the metric, and *fails* when the
-bar is missed. The workspace's run events already go to Log Analytics (governance's diagnostic
-setting), so a log alert on that experiment's failed runs warns the team.
+only, plus the environment's MLflow to tag its run), scheduled like the monitors: it reads the
+predictions of one period that ended `label_delay_hours` ago and the labels that arrived since,
+computes the metric, and *fails* when the bar is missed, tagging its run `mlops_quality_breach=true`
+first (performance retraining listens for failed runs with that tag: components.azure.retraining).
+The workspace's run events already go to Log Analytics (governance's diagnostic setting), so a log
+alert on that experiment's failed runs warns the team.
 
 Ground truth contract: CSV files with columns `id` and `label` under `ground-truth/<model>/` in the
 platform's data container. Predictions: batch models' output folder (CSV with `id` and

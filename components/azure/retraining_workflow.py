@@ -9,6 +9,10 @@ schema 2016-06-01) as typed data. Event Grid posts the workspace's events to its
                                                      platform identity, Entra ID token for Azure Resource Manager)
                                                    → wait `min_interval_hours` (the cool-down)
 
+One workflow per model serves both kinds of event, so drift and performance share the model's
+cool-down: the job's `trigger` input says which one started it (`performance` when the run that
+failed carries the quality job's breach tag, `drift` otherwise).
+
 The trigger runs one workflow at a time with at most one waiting: during a cool-down one more event
 is kept (it starts one run when the cool-down ends) and further ones are refused (Event Grid does not
 retry them: the subscription makes one delivery attempt).
@@ -23,7 +27,14 @@ ARM = "https://management.azure.com"
 JOBS_API_VERSION = "2024-04-01"
 VALIDATION_EVENT = "Microsoft.EventGrid.SubscriptionValidationEvent"
 TRIGGER = "monitor_event"
-"""The request trigger's name (the Event Grid subscription posts to its callback URL)."""
+"""The request trigger's name (the Event Grid subscriptions post to its callback URL)."""
+QUALITY_BREACH_TAG = "mlops_quality_breach"
+"""Run tag the quality job (`scripts/model_quality.py`) sets to `true` before it fails on a missed bar."""
+TRIGGER_INPUT = "trigger"
+"""The pipeline job's input that records what started the run (components.azure.pipeline_job)."""
+TRIGGERED_BY = (f"@if(equals(triggerBody()?[0]?['data']?['RunTags']?['{QUALITY_BREACH_TAG}'], 'true'), "
+                "'performance', 'drift')")
+"""Workflow expression: `performance` for a quality breach event, `drift` for a monitor breach."""
 
 
 class Concurrency(TypedDict):
@@ -129,8 +140,13 @@ def literal(value: Any) -> Any:
 
 def workflow_definition(*, workspace_id: str, job: dict[str, Any], identity_id: str,
                         cooldown_hours: int) -> WorkflowDefinition:
-    """The workflow: answer Event Grid's validation, else submit `job` (a pipeline job body) and cool down."""
+    """The workflow: answer Event Grid's validation, else submit `job` (a pipeline job body) and cool down.
+
+    The job's `trigger` input, when it has one, becomes `TRIGGERED_BY` (the event decides it)."""
     event = "@triggerBody()?[0]"
+    properties = literal(job)
+    if TRIGGER_INPUT in properties.get("inputs", {}):
+        properties["inputs"][TRIGGER_INPUT] = {**properties["inputs"][TRIGGER_INPUT], "value": TRIGGERED_BY}
     return {
         "$schema": WORKFLOW_SCHEMA,
         "contentVersion": "1.0.0.0",
@@ -153,7 +169,7 @@ def workflow_definition(*, workspace_id: str, job: dict[str, Any], identity_id: 
                         "method": "PUT",
                         "uri": f"{ARM}{literal(workspace_id)}/jobs/@{{guid()}}?api-version={JOBS_API_VERSION}",
                         "headers": {"Content-Type": "application/json"},
-                        "body": {"properties": literal(job)},
+                        "body": {"properties": properties},
                         "authentication": {"type": "ManagedServiceIdentity", "identity": literal(identity_id),
                                            "audience": f"{ARM}/"},
                     },

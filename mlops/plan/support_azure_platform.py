@@ -28,9 +28,13 @@ AZURE_PLATFORM_FALLBACKS: dict[str, str] = {
                         "(slack 10 %) stops weak trials instead",
     "bayesian early termination": "Azure ML does not combine early termination with Bayesian sampling: "
                                   "Bayesian sweeps run every trial to the end",
-    "retraining cool-down": "drift retraining runs one workflow at a time and waits min_interval_hours after "
-                            "starting a run; one breach during the wait is kept and starts one run after it, "
-                            "further ones are dropped",
+    "retraining cool-down": "drift and performance retraining share one workflow per model that runs one at a "
+                            "time and waits min_interval_hours after starting a run; one breach during the wait "
+                            "is kept and starts one run after it, further ones are dropped",
+    "performance signal": "Azure ML monitors have no signal for the blueprint's quality metrics: the scheduled "
+                          "quality job computes the metric and fails, tagging its run mlops_quality_breach=true, "
+                          "when the bar is missed; only failed runs with that tag start retraining (a run that "
+                          "fails without it, e.g. no labelled predictions, alerts but does not retrain)",
     "budget start": "Azure budgets start on the first of a month and never change it: the stack setting "
                     "mlops:budgetStart (YYYY-MM-01) sets it at the first deployment (default 2026-12-01)",
     "audit log retention": "diagnostic settings keep audit logs for the Log Analytics workspace's retention "

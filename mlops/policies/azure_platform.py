@@ -6,7 +6,8 @@ Registry (admin account disabled, anonymous pull disabled, public network access
 Databricks (no public IP / secure cluster connectivity, customer-managed keys, public network access
 disabled), Azure RBAC best practice (no Owner, Contributor or User Access Administrator for platform
 principals; no wildcard custom roles), the Azure security benchmark (LT-3: diagnostic settings on
-services), and the platform's own rules (managed network isolation, replicated production registry,
+services), Event Grid guidance (web-hook subscriptions require TLS 1.2, subscriptions filter event
+types), and the platform's own rules (managed network isolation, replicated production registry,
 budgets that reach someone).
 
 Props are the azure-native wire names (camelCase) as `pulumi preview` sends them.
@@ -37,6 +38,8 @@ ROLE_DEFINITION = "azure-native:authorization:RoleDefinition"
 DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
 DATABRICKS = "azure-native:databricks:Workspace"
 BUDGET = "azure-native:consumption:Budget"
+EVENT_SUBSCRIPTIONS = ("azure-native:eventgrid:SystemTopicEventSubscription",
+                       "azure-native:eventgrid:EventSubscription")
 MANDATORY = EnforcementLevel.MANDATORY
 
 PRIVILEGED_ROLES = {
@@ -180,6 +183,18 @@ def _budget_notifies(args: ResourceValidationArgs, report: ReportViolation) -> N
             report(f"budget notification {key} reaches nobody: add contact emails or an action group", None)
 
 
+def _event_subscription_scoped(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    # Workspace events carry run tags and properties: a subscription forwards only the types it acts on,
+    # and a web hook (a Logic App trigger URL with its signature) is reached over TLS 1.2 only.
+    if args.resource_type not in EVENT_SUBSCRIPTIONS:
+        return
+    if not _nested(args.props, "filter", "includedEventTypes"):
+        report("event subscription delivers every event type of its topic: list the types it acts on", None)
+    destination = args.props.get("destination") or {}
+    if destination.get("endpointType") == "WebHook" and destination.get("minimumTlsVersionAllowed") != "1.2":
+        report("web-hook event subscription accepts TLS below 1.2 (set minimumTlsVersionAllowed to 1.2)", None)
+
+
 AZURE_PLATFORM_POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
     ResourceValidationPolicy("azure-ml-workspace-private", "Azure ML workspaces are closed to public networks.",
                              _workspace_private, MANDATORY),
@@ -211,4 +226,7 @@ AZURE_PLATFORM_POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] 
                              _databricks_hardened, MANDATORY),
     ResourceValidationPolicy("azure-budget-notifies", "Budgets notify someone, within Azure's five notifications.",
                              _budget_notifies, MANDATORY),
+    ResourceValidationPolicy("azure-event-subscriptions-scoped",
+                             "Event Grid subscriptions filter event types; web hooks require TLS 1.2.",
+                             _event_subscription_scoped, MANDATORY),
 ]

@@ -14,6 +14,10 @@ champion serves:
   its instances gradually).
 - batch endpoints: the `champion` deployment is updated in place.
 
+Without a champion deployment (a first deployment with the stack setting `mlops:endpoints: defer`:
+IaC creates it once a version is approved and the setting is removed) there is nothing to roll
+into: the job says so and succeeds.
+
 Configuration (environment): MLOPS_CONFIG, JSON with subscription, workspace_id, source_id (the
 registry's or workspace's ARM id), registry (its name, or ""), model, kind (online|batch), endpoint,
 steps (list of {"traffic": {...}, "bake_minutes": n}), auto_rollback; MLOPS_CLIENT_ID (the identity).
@@ -25,6 +29,7 @@ import json
 import os
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
@@ -131,7 +136,15 @@ class Deployer:
 
     def run(self) -> int:
         champion = CHAMPION if self.config["kind"] == "online" else BATCH_CHAMPION
-        current = self.call("GET", self._path(self.deployment(champion)))
+        try:
+            current = self.call("GET", self._path(self.deployment(champion)))
+        except urllib.error.HTTPError as error:
+            if error.code != 404:
+                raise
+            self.log(f"{self.config['model']}: no {champion} deployment on {self.config['endpoint']} yet "
+                     "(endpoints deferred): once a version is approved, `pulumi config rm mlops:endpoints` "
+                     "and `pulumi up` create it")
+            return 0
         latest = self.latest()
         if latest is None or latest == served_version(current):
             self.log(f"{self.config['model']}: serving the newest approved version ({latest})")

@@ -10,7 +10,11 @@ with the curated environment). Inputs are mounted folders:
 
 Only files last modified in the window that ended `--delay-hours` ago and lasted `--window-hours`
 are read, so each run scores the predictions whose labels have had time to arrive. The job fails
-(exit 1) when the metric is on the wrong side of the threshold: the failure is the alert.
+(exit 1) when the metric is on the wrong side of the threshold: the failure is the alert. Before
+failing on a missed bar (and only then: not when nothing could be measured), it tags its run
+`mlops_quality_breach=true` through the job's MLflow tracking (the curated environment has mlflow
+and azureml-mlflow): the workspace's RunStatusChanged event carries the run's tags, and performance
+retraining listens for failed quality runs with that tag only.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 
 Metric = Callable[[Sequence[float], Sequence[float]], float]
+BREACH_TAG = "mlops_quality_breach"
+"""components.azure.retraining_workflow.QUALITY_BREACH_TAG (the script travels alone: a test checks they agree)."""
 
 
 def _mean(values: Sequence[float]) -> float:
@@ -142,7 +148,24 @@ def passes(value: float, threshold: float, direction: str) -> bool:
     return value >= threshold if direction == "at_least" else value <= threshold
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def mark_breach() -> bool:
+    """Tag this job's run as a quality breach (MLflow run of the Azure ML job); False when it cannot."""
+    run_id = os.environ.get("MLFLOW_RUN_ID")
+    try:
+        from mlflow.tracking import MlflowClient  # pyright: ignore[reportMissingImports]
+    except ImportError:
+        return False
+    if not run_id:
+        return False
+    try:
+        MlflowClient().set_tag(run_id, BREACH_TAG, "true")
+    except Exception as error:  # the failed run still alerts: say why retraining will not start
+        print(f"could not tag the run as a quality breach: {error}", file=sys.stderr)
+        return False
+    return True
+
+
+def main(argv: Sequence[str] | None = None, *, mark: Callable[[], bool] = mark_breach) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     for flag in ("--predictions", "--labels", "--metric", "--direction"):
         parser.add_argument(flag, required=True)
@@ -162,6 +185,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     if not passes(value, args.threshold, args.direction):
         print(f"{args.metric} = {value:.4g} misses the bar ({args.direction} {args.threshold:g})", file=sys.stderr)
+        if not mark():
+            print(f"run not tagged {BREACH_TAG}=true: performance retraining will not start", file=sys.stderr)
         return 1
     return 0
 
