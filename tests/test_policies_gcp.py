@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from policy_checks import run_changed, set_input
 from pulumi_policy import (
     EnforcementLevel,
     PolicyCustomTimeouts,
@@ -19,7 +19,7 @@ from pulumi_policy import (
 from shared_synth import synthesized
 
 from mlops.policies import ALL_POLICIES
-from mlops.policies.engine import Violation, policy_resources, run_policies
+from mlops.policies.engine import Violation, run_policies
 from mlops.policies.gcp import GCP_POLICIES
 from mlops.synth import SynthResult
 from mlops.synth.recorder import Recorded
@@ -46,27 +46,7 @@ def record(result: SynthResult, suffix: str) -> Recorded:
 def check(policy: str, result: SynthResult, suffix: str | None = None,
           change: Callable[[Recorded], None] | None = None) -> tuple[list[Violation], str | None]:
     """Run one policy on the graph after `change` to the resource named `...suffix`; its URN."""
-    records = copy.deepcopy(result.resources)
-    urn = None
-    if suffix is not None and change is not None:
-        [target] = [r for r in records if r.name.endswith(suffix)]
-        change(target)
-        urn = target.urn
-    return run_policies([POLICIES[policy]], policy_resources(records)), urn
-
-
-def set_input(path: str, value: Any) -> Callable[[Recorded], None]:
-    """Set (or with value None remove) a dotted input path."""
-    def change(target: Recorded) -> None:
-        *parents, last = path.split(".")
-        inputs = target.inputs
-        for key in parents:
-            inputs = inputs.setdefault(key, {})
-        if value is None:
-            inputs.pop(last, None)
-        else:
-            inputs[last] = value
-    return change
+    return run_changed(POLICIES[policy], result.resources, suffix, change)
 
 
 def assert_one_violation(violations: list[Violation], policy: str, urn: str | None, words: str) -> None:

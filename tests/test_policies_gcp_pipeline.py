@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from policy_checks import run_changed
 from pulumi_policy import EnforcementLevel
 from shared_synth import synthesized
 
 from mlops.policies import ALL_POLICIES
-from mlops.policies.engine import Violation, policy_resources, run_policies
+from mlops.policies.engine import Violation
 from mlops.policies.gcp_pipeline import GCP_PIPELINE_POLICIES, TOPIC, TOPIC_MEMBER
 from mlops.synth import SynthResult
 from mlops.synth.recorder import Recorded
@@ -43,13 +44,11 @@ def with_extra(result: SynthResult, like: str, resource_type: str, inputs: dict[
 def check(policy: str, result: SynthResult, suffix: str | None = None,
           change: Callable[[dict[str, Any]], None] | None = None,
           records: list[Recorded] | None = None) -> tuple[list[Violation], str | None]:
-    records = copy.deepcopy(records if records is not None else result.resources)
-    urn = None
-    if suffix is not None and change is not None:
-        [target] = [r for r in records if r.name.endswith(suffix)]
+    def on_inputs(target: Recorded) -> None:
+        assert change is not None
         change(target.inputs)
-        urn = target.urn
-    return run_policies([POLICIES[policy]], policy_resources(records)), urn
+    return run_changed(POLICIES[policy], records if records is not None else result.resources, suffix,
+                       on_inputs if change is not None else None)
 
 
 def assert_one(violations: list[Violation], policy: str, urn: str | None, words: str) -> None:
