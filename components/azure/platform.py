@@ -32,16 +32,22 @@ from .workspace import AzureMlWorkspace
 
 
 class AzureMlPlatform(pulumi.ComponentResource):
-    """Everything one environment of a blueprint builds on Azure.
+    """Everything one environment of a blueprint builds on Azure, composed in dependency order.
 
-    Creates: `-rg` (resource group `<prefix>-rg` in `plan.region`, protected in production) and
-    `-foundation` (AzureFoundation) inside it. Later capabilities (workspace and tracking, registry,
-    pipelines, serving, monitoring, governance) hang off the same root and resource group.
-    Serving area: `-alerting` (AzureAlerting: critical and warning action groups), `-features`
-    (AzureMlFeatureStore), per model `-<model>-serving` (AzureMlOnlineEndpoint) with
-    `-<model>-monitoring` (AzureMlModelMonitor) or `-<model>-batch` (AzureMlBatchEndpoint), and
-    `-<model>-quality` (AzureMlQualityMonitor), with a registry `-<model>-deployer` (AzureMlDeployer),
-    and `-serving-jobs-access` (AzureML Data Scientist for the platform identity on the workspace).
+    Creates: `-rg` (resource group `<prefix>-rg` in `plan.region`, protected in production) and,
+    inside it, `-foundation` (AzureFoundation: identity, Key Vault and key, storage, audit container);
+    `-ml` (AzureMlWorkspace: Log Analytics, Application Insights, container registry, the Azure ML
+    workspace with MLflow tracking); `-databricks` (AzureDatabricks, with `data.databricks`);
+    `-alerting` (AzureAlerting: critical and warning action groups); `-features`
+    (AzureMlFeatureStore); `-registry` (AzureMlModelRegistry: the registry and the approver role);
+    per trained model `-<model>-training` (AzureMlTrainingPipeline: cluster, components, pipeline job
+    and its retraining schedule); per served model `-<model>-serving` (AzureMlOnlineEndpoint) with
+    `-<model>-monitoring` (AzureMlModelMonitor) or `-<model>-batch` (AzureMlBatchEndpoint),
+    `-<model>-quality` (AzureMlQualityMonitor) and, with a registry, `-<model>-deployer`
+    (AzureMlDeployer); `-serving-jobs-access` (AzureML Data Scientist for the platform identity on the
+    workspace); `-retraining` (AzureMlRetrainingTriggers: Event Grid on the workspace, Logic Apps that
+    start pipelines on drift or quality breaches); `-governance` (AzureGovernance: persona roles,
+    diagnostic settings); `-cost` (AzureBudget). What is built follows the plan's gated capabilities.
 
     Outputs (`self.outputs`, exported as stack outputs):
 
@@ -51,6 +57,8 @@ class AzureMlPlatform(pulumi.ComponentResource):
     - data_container, artifact_container, audit_container: container names in that account.
     - execution_identity: principal (object) id of the user-assigned managed identity.
     - resource_group: name of the resource group.
+    - workspace_name, tracking_uri (the workspace's MLflow URI), container_registry,
+      log_analytics_workspace, and with the capabilities model_registry and databricks_workspace_url.
     - deferred_endpoints: with `defer_endpoints` (stack setting `mlops:endpoints: defer`, a first
       deployment before any model version exists) the endpoints whose deployments were left out,
       with what needs them (traffic, monitors, batch schedules, quality checks).

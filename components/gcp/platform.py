@@ -32,19 +32,28 @@ from .workflows_agent import GcpWorkflowsAgent
 
 
 class VertexPlatform(pulumi.ComponentResource):
-    """Everything one environment of a blueprint builds on GCP.
+    """Everything one environment of a blueprint builds on GCP, composed in dependency order.
 
-    Creates: `-foundation` (GcpFoundation). Later capabilities (tracking, registry, pipelines,
-    serving, monitoring, governance) hang off the same root. Pipelines area: per trained model
-    `-<model>-training` (VertexTrainingPipeline: the KFP spec in the artifact bucket); `-registry`
-    (VertexModelRegistry: promotion workflows, approver-only promoter identity); `-agents`
-    (GcpServiceAgentKeyGrants: Pub/Sub agent's key grant, Monitoring agent) and `-<model>-retraining`
-    (VertexRetrainingTriggers: schedule, topic, workflow, Eventarc trigger, drift sink, channel).
+    Creates: `-foundation` (GcpFoundation: key, data/artifact/audit buckets, execution identity);
+    `-alerting` (GcpAlerting: notification channels per route) and `-workflows` (GcpWorkflowsAgent:
+    the Workflows service agent's key grant); `-network` (GcpNetwork, isolated environments);
+    `-identities` (GcpWorkloadIdentity: pipelines, endpoints and monitoring service accounts and the
+    Vertex service agent's key grant); `-tracking` (VertexExperimentTracking: metadata store,
+    TensorBoard); `-registries` (GcpArtifactStorage: Docker and KFP repositories); `-features`
+    (VertexFeatureStore); per trained model `-<model>-training` (VertexTrainingPipeline: the KFP spec);
+    `-registry` (VertexModelRegistry: promotion workflows, approver-only promoter identity); `-agents`
+    (GcpServiceAgentKeyGrants); per model `-<model>-retraining` (VertexRetrainingTriggers: schedule,
+    topic, workflow, Eventarc trigger, drift sink, channel); per served model `-<model>-serving`
+    (VertexEndpoint) with `-<model>-deployer` (VertexDeployer) and `-<model>-monitoring`
+    (VertexModelMonitoring), or `-<model>-batch` (VertexBatchPrediction); `-governance` (GcpGovernance:
+    persona grants, audit configs, audit log sink); `-cost` (GcpBudget). What is built follows the
+    plan's gated capabilities.
 
     Outputs: key_id (Cloud KMS crypto key id), data_bucket, artifact_bucket, audit_bucket (bucket
-    names) and execution_identity (service account email). The bucket outputs share their names
-    with AWS; the key and the identity are named for what GCP has (AWS exports key_arn and
-    execution_role_arn).
+    names), execution_identity and pipelines_identity (service account emails), container_registry,
+    pipeline_registry and, with the capabilities, tracking_uri, tensorboard and feature_dataset. The
+    bucket and tracking outputs share their names with AWS; the key and the identity are named for
+    what GCP has (AWS exports key_arn and execution_role_arn).
     """
 
     outputs: dict[str, pulumi.Output[str]]
