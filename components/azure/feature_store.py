@@ -219,16 +219,16 @@ class AzureMlFeatureStore(pulumi.ComponentResource):
             f"{name}-{entity.name}-entity",
             ml.FeaturestoreEntityContainerEntityArgs(
                 resource_group_name=self._group, workspace_name=self._workspace_name,
-                    name=entity.name,
+                name=entity.name,
                 properties=ml.FeaturestoreEntityContainerPropertiesArgs(description=f"entity {entity.name}",
-                                                                    tags=self._tags)),
+                                                                        tags=self._tags)),
             opts=child(self),
         )
         ml.FeaturestoreEntityVersion(
             f"{name}-{entity.name}-entity-v1",
             ml.FeaturestoreEntityVersionArgs(
                 resource_group_name=self._group, workspace_name=self._workspace_name,
-                    name=entity.name, version="1",
+                name=entity.name, version="1",
                 properties=ml.FeaturestoreEntityVersionPropertiesArgs(
                     description=f"{entity.name}, identified by {entity.id_column}",
                     index_columns=[ml.IndexColumnArgs(column_name=entity.id_column, data_type=index_type(entity))],
@@ -240,16 +240,16 @@ class AzureMlFeatureStore(pulumi.ComponentResource):
             f"{name}-{entity.name}-features",
             ml.FeaturesetContainerEntityArgs(
                 resource_group_name=self._group, workspace_name=self._workspace_name,
-                    name=entity.name,
+                name=entity.name,
                 properties=ml.FeaturesetContainerPropertiesArgs(description=f"features of {entity.name}",
-                                                             tags=self._tags)),
+                                                                tags=self._tags)),
             opts=child(self),
         )
         ml.FeaturesetVersion(
             f"{name}-{entity.name}-features-v1",
             ml.FeaturesetVersionArgs(
                 resource_group_name=self._group, workspace_name=self._workspace_name,
-                    name=entity.name, version="1",
+                name=entity.name, version="1",
                 properties=ml.FeaturesetVersionPropertiesArgs(
                     description=", ".join(f.name for f in entity.features),
                     entities=[f"azureml:{entity.name}:1"],

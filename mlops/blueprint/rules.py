@@ -412,6 +412,17 @@ def _network_cidr(bp: Blueprint) -> Iterator[Finding]:
             yield Finding(("environments", env, "network", "cidr"), spec.network.cidr)
 
 
+def _role_principals(bp: Blueprint) -> Iterator[tuple[YamlPath, str]]:
+    """Every principal the blueprint names for a role, with its YAML path: the personas' principals, and
+    each environment's approvers (who may act in its approver role too)."""
+    for persona in ("data_scientist", "ml_engineer", "approver"):
+        for i, principal in enumerate(getattr(bp.governance.roles, persona)):
+            yield ("governance", "roles", persona, i), principal
+    for env, approval in bp.governance.approvals.items():
+        for i, principal in enumerate(approval.approvers):
+            yield ("governance", "approvals", env, "approvers", i), principal
+
+
 AWS_PERMISSION_SET = re.compile(r"^[\w+=,.@-]{1,32}$")
 AWS_PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(root|role/[\w+=,.@/-]+|user/[\w+=,.@/-]+)$")
 
@@ -421,16 +432,9 @@ def _aws_role_principals(bp: Blueprint) -> Iterator[Finding]:
     # (components.aws.governance.trust_statements); anything else would be a trust nobody matches.
     if bp.cloud.provider != Cloud.aws:
         return
-    places: list[tuple[YamlPath, list[str]]] = [
-        (("governance", "roles", persona), getattr(bp.governance.roles, persona))
-        for persona in ("data_scientist", "ml_engineer", "approver")]
-    # An environment's approvers may assume its approver role too.
-    places += [(("governance", "approvals", env, "approvers"), a.approvers)
-               for env, a in bp.governance.approvals.items()]
-    for path, principals in places:
-        for i, principal in enumerate(principals):
-            if not (AWS_PRINCIPAL_ARN.match(principal) or AWS_PERMISSION_SET.match(principal)):
-                yield Finding((*path, i), principal)
+    for path, principal in _role_principals(bp):
+        if not (AWS_PRINCIPAL_ARN.match(principal) or AWS_PERMISSION_SET.match(principal)):
+            yield Finding(path, principal)
 
 
 GCP_IAM_MEMBER = re.compile(r"^((group|user|serviceAccount|domain):[^\s:]+|principal(Set)?:\S+|[^\s@:]+@[^\s@:]+)$")
@@ -445,20 +449,14 @@ def _gcp_role_principals(bp: Blueprint) -> Iterator[Finding]:
     if bp.cloud.provider != Cloud.gcp:
         return
     domain = bp.governance.roles.group_domain
-    places: list[tuple[YamlPath, list[str]]] = [
-        (("governance", "roles", persona), getattr(bp.governance.roles, persona))
-        for persona in ("data_scientist", "ml_engineer", "approver")]
-    places += [(("governance", "approvals", env, "approvers"), a.approvers)
-               for env, a in bp.governance.approvals.items()]
-    for path, principals in places:
-        for i, principal in enumerate(principals):
-            if GCP_IAM_MEMBER.match(principal):
-                continue
-            if not GCP_GROUP_NAME.match(principal):
-                yield Finding((*path, i), principal)
-            elif domain is None:
-                yield Finding((*path, i), principal,
-                              "a plain group name needs `governance.roles.group_domain` (e.g. example.com)")
+    for path, principal in _role_principals(bp):
+        if GCP_IAM_MEMBER.match(principal):
+            continue
+        if not GCP_GROUP_NAME.match(principal):
+            yield Finding(path, principal)
+        elif domain is None:
+            yield Finding(path, principal,
+                          "a plain group name needs `governance.roles.group_domain` (e.g. example.com)")
 
 
 AZURE_PRINCIPAL = re.compile(r"^((group|user|sp):)?[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
@@ -470,15 +468,9 @@ def _azure_role_principals(bp: Blueprint) -> Iterator[Finding]:
     # without directory read rights, so principals are given by id (components.azure.principals).
     if bp.cloud.provider != Cloud.azure:
         return
-    places: list[tuple[YamlPath, list[str]]] = [
-        (("governance", "roles", persona), getattr(bp.governance.roles, persona))
-        for persona in ("data_scientist", "ml_engineer", "approver")]
-    places += [(("governance", "approvals", env, "approvers"), a.approvers)
-               for env, a in bp.governance.approvals.items()]
-    for path, principals in places:
-        for i, principal in enumerate(principals):
-            if not AZURE_PRINCIPAL.match(principal):
-                yield Finding((*path, i), principal)
+    for path, principal in _role_principals(bp):
+        if not AZURE_PRINCIPAL.match(principal):
+            yield Finding(path, principal)
 
 
 def _billing_account_fits_cloud(bp: Blueprint) -> Iterator[Finding]:

@@ -7,9 +7,6 @@ settings are nested under `properties`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from pulumi_policy import (
     EnforcementLevel,
     ReportViolation,
@@ -19,7 +16,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .support import PURPOSE_TAG, attached, in_production, of_type
+from .support import PURPOSE_TAG, attached, in_production, of_type, value_at
 
 RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
 STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
@@ -31,13 +28,6 @@ KEY = "azure-native:keyvault:Key"
 # Container metadata names must be C# identifiers, so containers carry the purpose as mlops_purpose.
 PURPOSE_METADATA = PURPOSE_TAG.replace("-", "_")
 MANDATORY = EnforcementLevel.MANDATORY
-
-
-def _nested(props: Mapping[str, Any], *path: str) -> Any:
-    value: Any = props
-    for key in path:
-        value = value.get(key) if isinstance(value, Mapping) else None
-    return value
 
 
 def _storage_tls(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -67,7 +57,7 @@ def _storage_private_network(args: ResourceValidationArgs, report: ReportViolati
         return
     if args.props.get("publicNetworkAccess") != "Disabled":
         report("storage account is reachable from public networks: set public_network_access=Disabled", None)
-    if _nested(args.props, "networkRuleSet", "defaultAction") != "Deny":
+    if value_at(args.props, "networkRuleSet", "defaultAction") != "Deny":
         report("storage account network rules do not default to Deny", None)
 
 
@@ -76,7 +66,7 @@ def _storage_cmk(args: ResourceValidationArgs, report: ReportViolation) -> None:
         return
     encryption = args.props.get("encryption") or {}
     by_vault_key = encryption.get("keySource") == "Microsoft.Keyvault"
-    if not by_vault_key or not _nested(encryption, "keyVaultProperties", "keyName"):
+    if not by_vault_key or not value_at(encryption, "keyVaultProperties", "keyName"):
         report("storage account is not encrypted with a customer-managed Key Vault key "
                "(encryption.key_source=Microsoft.Keyvault with key_vault_properties)", None)
 
@@ -99,7 +89,7 @@ def _vault_purge_protection(args: ResourceValidationArgs, report: ReportViolatio
 
 
 def _vault_rbac(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type == VAULT and _nested(args.props, "properties", "enableRbacAuthorization") is not True:
+    if args.resource_type == VAULT and value_at(args.props, "properties", "enableRbacAuthorization") is not True:
         report("Key Vault uses access policies: set enable_rbac_authorization=True", None)
 
 
@@ -109,16 +99,16 @@ def _vault_private_network(args: ResourceValidationArgs, report: ReportViolation
     properties = args.props.get("properties") or {}
     if properties.get("publicNetworkAccess") != "Disabled":
         report("Key Vault is reachable from public networks: set public_network_access=Disabled", None)
-    if _nested(properties, "networkAcls", "defaultAction") != "Deny":
+    if value_at(properties, "networkAcls", "defaultAction") != "Deny":
         report("Key Vault network ACLs do not default to Deny", None)
 
 
 def _key_rotation(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type != KEY:
         return
-    actions = _nested(args.props, "properties", "rotationPolicy", "lifetimeActions") or []
-    rotates = [a for a in actions if _nested(a, "action", "type") in ("rotate", "Rotate")
-               and (_nested(a, "trigger", "timeAfterCreate") or _nested(a, "trigger", "timeBeforeExpiry"))]
+    actions = value_at(args.props, "properties", "rotationPolicy", "lifetimeActions") or []
+    rotates = [a for a in actions if value_at(a, "action", "type") in ("rotate", "Rotate")
+               and (value_at(a, "trigger", "timeAfterCreate") or value_at(a, "trigger", "timeBeforeExpiry"))]
     if not rotates:
         report("Key Vault key without a rotation policy that rotates it "
                "(rotation_policy with a 'rotate' lifetime action)", None)

@@ -15,9 +15,6 @@ Props are the azure-native wire names (camelCase) as `pulumi preview` sends them
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from pulumi_policy import (
     EnforcementLevel,
     ReportViolation,
@@ -27,7 +24,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .support import attached, in_production, of_type
+from .support import attached, in_production, of_type, value_at
 
 WORKSPACE = "azure-native:machinelearningservices:Workspace"
 COMPUTE = "azure-native:machinelearningservices:Compute"
@@ -52,13 +49,6 @@ OUTBOUND_MODES = ("AllowInternetOutbound", "AllowOnlyApprovedOutbound")
 MAX_BUDGET_NOTIFICATIONS = 5
 
 
-def _nested(props: Mapping[str, Any], *path: str) -> Any:
-    value: Any = props
-    for key in path:
-        value = value.get(key) if isinstance(value, Mapping) else None
-    return value
-
-
 def _ml_workspace(args: ResourceValidationArgs) -> bool:
     # Feature-store workspaces have their own rule (azure-feature-store-private, azure_serving).
     return args.resource_type == WORKSPACE and args.props.get("kind") != "FeatureStore"
@@ -72,7 +62,7 @@ def _workspace_private(args: ResourceValidationArgs, report: ReportViolation) ->
 def _workspace_managed_network(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if not _ml_workspace(args):
         return
-    mode = _nested(args.props, "managedNetwork", "isolationMode")
+    mode = value_at(args.props, "managedNetwork", "isolationMode")
     if mode not in OUTBOUND_MODES:
         report(f"Azure ML workspace has no managed network isolation (isolationMode={mode}): set "
                "managed_network.isolation_mode", None)
@@ -85,7 +75,7 @@ def _workspace_cmk(args: ResourceValidationArgs, report: ReportViolation) -> Non
     if not _ml_workspace(args) or not in_production(args.props):
         return
     encryption = args.props.get("encryption") or {}
-    if encryption.get("status") != "Enabled" or not _nested(encryption, "keyVaultProperties", "keyIdentifier"):
+    if encryption.get("status") != "Enabled" or not value_at(encryption, "keyVaultProperties", "keyIdentifier"):
         report("production Azure ML workspace is not encrypted with a customer-managed key", None)
     if args.props.get("hbiWorkspace") is not True:
         report("production Azure ML workspace is not high business impact: set hbi_workspace=True", None)
@@ -103,7 +93,7 @@ def _container_registry(args: ResourceValidationArgs, report: ReportViolation) -
 
 
 def _compute_hardened(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != COMPUTE or _nested(args.props, "properties", "computeType") != "AmlCompute":
+    if args.resource_type != COMPUTE or value_at(args.props, "properties", "computeType") != "AmlCompute":
         return
     compute = args.props["properties"]
     inner = compute.get("properties") or {}
@@ -113,7 +103,7 @@ def _compute_hardened(args: ResourceValidationArgs, report: ReportViolation) -> 
         report("Azure ML compute nodes get public IPs: set enable_node_public_ip=False", None)
     if inner.get("remoteLoginPortPublicAccess") != "Disabled":
         report("Azure ML compute has its SSH port open: set remote_login_port_public_access=Disabled", None)
-    if _nested(inner, "scaleSettings", "minNodeCount") not in (0, 0.0):
+    if value_at(inner, "scaleSettings", "minNodeCount") not in (0, 0.0):
         report("Azure ML training cluster keeps nodes when idle: set min_node_count=0", None)
 
 
@@ -159,14 +149,14 @@ def _registry_replicated(args: ResourceValidationArgs, report: ReportViolation) 
 def _databricks_hardened(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type != DATABRICKS:
         return
-    if _nested(args.props, "parameters", "enableNoPublicIp", "value") is not True:
+    if value_at(args.props, "parameters", "enableNoPublicIp", "value") is not True:
         report("Databricks clusters get public IPs: enable secure cluster connectivity (enable_no_public_ip)", None)
-    if _nested(args.props, "sku", "name") != "premium":
+    if value_at(args.props, "sku", "name") != "premium":
         report("Databricks workspace is not premium (no RBAC, audit logs or customer-managed keys)", None)
     if in_production(args.props):
         if args.props.get("publicNetworkAccess") != "Disabled":
             report("production Databricks workspace is reachable from public networks", None)
-        if _nested(args.props, "encryption", "entities", "managedServices", "keySource") != "Microsoft.Keyvault":
+        if value_at(args.props, "encryption", "entities", "managedServices", "keySource") != "Microsoft.Keyvault":
             report("production Databricks workspace does not use a customer-managed key", None)
 
 
@@ -188,7 +178,7 @@ def _event_subscription_scoped(args: ResourceValidationArgs, report: ReportViola
     # and a web hook (a Logic App trigger URL with its signature) is reached over TLS 1.2 only.
     if args.resource_type not in EVENT_SUBSCRIPTIONS:
         return
-    if not _nested(args.props, "filter", "includedEventTypes"):
+    if not value_at(args.props, "filter", "includedEventTypes"):
         report("event subscription delivers every event type of its topic: list the types it acts on", None)
     destination = args.props.get("destination") or {}
     if destination.get("endpointType") == "WebHook" and destination.get("minimumTlsVersionAllowed") != "1.2":

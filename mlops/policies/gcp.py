@@ -7,8 +7,6 @@ Cloud Storage only accepts TLS: there is no TLS rule to write.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -18,7 +16,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .support import in_production, purpose
+from .support import in_production, mapping_at, purpose
 
 BUCKET = "gcp:storage/bucket:Bucket"
 CRYPTO_KEY = "gcp:kms/cryptoKey:CryptoKey"
@@ -46,13 +44,8 @@ def _key_rotation(args: ResourceValidationArgs, report: ReportViolation) -> None
                None)
 
 
-def _nested(props: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = props.get(key)
-    return value if isinstance(value, Mapping) else {}
-
-
 def _bucket_cmek(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type == BUCKET and not _nested(args.props, "encryption").get("defaultKmsKeyName"):
+    if args.resource_type == BUCKET and not mapping_at(args.props, "encryption").get("defaultKmsKeyName"):
         report("Cloud Storage bucket is not encrypted with a customer-managed key: "
                "set encryption.default_kms_key_name", None)
 
@@ -68,14 +61,14 @@ def _bucket_public_access(args: ResourceValidationArgs, report: ReportViolation)
 
 
 def _bucket_versioning(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type == BUCKET and _nested(args.props, "versioning").get("enabled") is not True:
+    if args.resource_type == BUCKET and mapping_at(args.props, "versioning").get("enabled") is not True:
         report("Cloud Storage bucket without object versioning: set versioning.enabled=True", None)
 
 
 def _audit_retention_lock(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type != BUCKET or purpose(args.props) != "audit":
         return
-    retention = _nested(args.props, "retentionPolicy")
+    retention = mapping_at(args.props, "retentionPolicy")
     period = retention.get("retentionPeriod")
     if not period or str(period) == "0":
         report("audit bucket without a retention policy: set retention_policy.retention_period", None)

@@ -18,6 +18,8 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from .support import mapping_at
+
 WORKFLOW = "gcp:workflows/workflow:Workflow"
 TOPIC = "gcp:pubsub/topic:Topic"
 BUCKET_OBJECT = "gcp:storage/bucketObject:BucketObject"
@@ -29,15 +31,8 @@ PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
 DEFAULT_COMPUTE_SUFFIX = "-compute@developer.gserviceaccount.com"
 
 
-def _nested(props: Mapping[str, Any], *keys: str) -> Mapping[str, Any]:
-    value: Any = props
-    for key in keys:
-        value = value.get(key) if isinstance(value, Mapping) else None
-    return value if isinstance(value, Mapping) else {}
-
-
 def _pipeline_job(props: Mapping[str, Any]) -> Mapping[str, Any]:
-    return _nested(props, "createPipelineJobRequest", "pipelineJob")
+    return mapping_at(props, "createPipelineJobRequest", "pipelineJob")
 
 
 def _dedicated(account: object) -> bool:
@@ -69,7 +64,7 @@ def _object_cmek(args: ResourceValidationArgs, report: ReportViolation) -> None:
 def _schedule_cmek(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type != SCHEDULE or not _pipeline_job(args.props):
         return
-    if not _nested(_pipeline_job(args.props), "encryptionSpec").get("kmsKeyName"):
+    if not mapping_at(_pipeline_job(args.props), "encryptionSpec").get("kmsKeyName"):
         report("scheduled Vertex pipeline runs are not encrypted with a customer-managed key: set "
                "create_pipeline_job_request.pipeline_job.encryption_spec.kms_key_name", None)
 

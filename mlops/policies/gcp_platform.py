@@ -19,7 +19,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .support import in_production, of_type
+from .support import in_production, mapping_at, of_type
 
 MANDATORY = EnforcementLevel.MANDATORY
 _IAM_GRANT = re.compile(r"^gcp:[a-zA-Z]+/[a-zA-Z]+:[a-zA-Z]*(IAM|Iam)(Member|Binding)$")
@@ -41,13 +41,6 @@ AUDITED_BY_PREFIX = {"gcp:vertex/": "aiplatform.googleapis.com", "gcp:storage/bu
                      "gcp:bigquery/": "bigquery.googleapis.com"}
 PLATFORM_STATEFUL = (BQ_DATASET, BQ_TABLE, AR_REPOSITORY, METADATA_STORE, TENSORBOARD, ONLINE_STORE)
 ANYWHERE = ("0.0.0.0/0", "::/0")
-
-
-def _nested(props: Mapping[str, Any], *keys: str) -> Mapping[str, Any]:
-    value: Any = props
-    for key in keys:
-        value = value.get(key) if isinstance(value, Mapping) else None
-    return value if isinstance(value, Mapping) else {}
 
 
 def _members(props: Mapping[str, Any]) -> list[str]:
@@ -78,12 +71,12 @@ def _no_service_account_keys(args: ResourceValidationArgs, report: ReportViolati
 
 
 def _bigquery_cmek(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type == BQ_DATASET and not _nested(args.props, "defaultEncryptionConfiguration").get(
+    if args.resource_type == BQ_DATASET and not mapping_at(args.props, "defaultEncryptionConfiguration").get(
             "kmsKeyName"):
         report("BigQuery dataset without a customer-managed default key: set "
                "default_encryption_configuration.kms_key_name", None)
     if args.resource_type == BQ_TABLE and not args.props.get("view") \
-            and not _nested(args.props, "encryptionConfiguration").get("kmsKeyName"):
+            and not mapping_at(args.props, "encryptionConfiguration").get("kmsKeyName"):
         report("BigQuery table without a customer-managed key: set encryption_configuration.kms_key_name", None)
 
 
@@ -94,7 +87,7 @@ def _artifact_registry_cmek(args: ResourceValidationArgs, report: ReportViolatio
 
 def _vertex_cmek(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type in (METADATA_STORE, TENSORBOARD, ONLINE_STORE) \
-            and not _nested(args.props, "encryptionSpec").get("kmsKeyName"):
+            and not mapping_at(args.props, "encryptionSpec").get("kmsKeyName"):
         report("Vertex AI store without a customer-managed key: set encryption_spec.kms_key_name", None)
 
 
@@ -104,7 +97,7 @@ def _subnet_private_access(args: ResourceValidationArgs, report: ReportViolation
     if args.props.get("privateIpGoogleAccess") is not True:
         report("subnet without Private Google Access: jobs without external addresses cannot reach Google "
                "APIs; set private_ip_google_access=True", None)
-    if not _nested(args.props, "logConfig"):
+    if not mapping_at(args.props, "logConfig"):
         report("subnet without VPC flow logs: set log_config", None)
 
 
@@ -135,7 +128,7 @@ def _online_store_private(args: ResourceValidationArgs, report: ReportViolation)
         return
     if args.props.get("bigtable"):
         return  # served through the Vertex AI API only (IAM), no dedicated endpoint to expose
-    psc = _nested(args.props, "dedicatedServingEndpoint", "privateServiceConnectConfig")
+    psc = mapping_at(args.props, "dedicatedServingEndpoint", "privateServiceConnectConfig")
     if psc.get("enablePrivateServiceConnect") is not True:
         report("production feature online store serves on a public endpoint: enable Private Service Connect on "
                "dedicated_serving_endpoint", None)

@@ -9,7 +9,6 @@ HTTPS; every production endpoint has its latency and error alert policies.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -20,7 +19,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .support import in_production, of_type
+from .support import in_production, mapping_at, of_type
 
 ENDPOINT = "gcp:vertex/aiEndpoint:AiEndpoint"
 CHANNEL = "gcp:monitoring/notificationChannel:NotificationChannel"
@@ -34,15 +33,8 @@ LATENCY_METRIC = "aiplatform.googleapis.com/prediction/online/prediction_latenci
 ERROR_METRIC = "aiplatform.googleapis.com/prediction/online/error_count"
 
 
-def _nested(props: Mapping[str, Any], *keys: str) -> Mapping[str, Any]:
-    value: Any = props
-    for key in keys:
-        value = value.get(key) if isinstance(value, Mapping) else None
-    return value if isinstance(value, Mapping) else {}
-
-
 def _endpoint_cmek(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type == ENDPOINT and not _nested(args.props, "encryptionSpec").get("kmsKeyName"):
+    if args.resource_type == ENDPOINT and not mapping_at(args.props, "encryptionSpec").get("kmsKeyName"):
         report("Vertex endpoint is not encrypted with a customer-managed key: set encryption_spec.kms_key_name",
                None)
 
@@ -50,7 +42,7 @@ def _endpoint_cmek(args: ResourceValidationArgs, report: ReportViolation) -> Non
 def _endpoint_private(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type != ENDPOINT or not in_production(args.props):
         return
-    psc = _nested(args.props, "privateServiceConnectConfig").get("enablePrivateServiceConnect") is True
+    psc = mapping_at(args.props, "privateServiceConnectConfig").get("enablePrivateServiceConnect") is True
     if not psc and not args.props.get("network"):
         report("production Vertex endpoint is reachable from the internet: enable Private Service Connect "
                "(private_service_connect_config) or peer it with the platform network", None)
@@ -59,19 +51,19 @@ def _endpoint_private(args: ResourceValidationArgs, report: ReportViolation) -> 
 def _endpoint_logging(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type != ENDPOINT or not in_production(args.props):
         return
-    logging = _nested(args.props, "predictRequestResponseLoggingConfig")
+    logging = mapping_at(args.props, "predictRequestResponseLoggingConfig")
     rate = logging.get("samplingRate")
     if logging.get("enabled") is not True or not isinstance(rate, int | float) or rate <= 0:
         report("production Vertex endpoint does not log requests and responses: enable "
                "predict_request_response_logging_config with a sampling rate above 0", None)
-    elif not str(_nested(logging, "bigqueryDestination").get("outputUri", "")).startswith("bq://"):
+    elif not str(mapping_at(logging, "bigqueryDestination").get("outputUri", "")).startswith("bq://"):
         report("production Vertex endpoint logs requests without a BigQuery destination", None)
 
 
 def _channel_tls(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type != CHANNEL or args.props.get("type") not in WEBHOOK_TYPES:
         return
-    url = _nested(args.props, "labels").get("url")
+    url = mapping_at(args.props, "labels").get("url")
     if url == SECRET:
         return  # a config secret: the URL is checked where it is set (its owner keeps it https)
     if not isinstance(url, str) or not url.startswith("https://"):
@@ -90,18 +82,18 @@ def _alert_policy_notifies(args: ResourceValidationArgs, report: ReportViolation
 def _scheduler_oauth(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type != SCHEDULER_JOB:
         return
-    target = _nested(args.props, "httpTarget")
+    target = mapping_at(args.props, "httpTarget")
     if not target:
         return
     uri = str(target.get("uri", ""))
     if not uri.startswith("https://"):
         report(f"Cloud Scheduler job calls {uri!r} over plain HTTP: use https://", None)
-    elif ".googleapis.com/" in uri and not _nested(target, "oauthToken").get("serviceAccountEmail"):
+    elif ".googleapis.com/" in uri and not mapping_at(target, "oauthToken").get("serviceAccountEmail"):
         report("Cloud Scheduler job calls a Google API without an OAuth token of a dedicated service account", None)
 
 
 def _production_endpoints_alert(args: StackValidationArgs, report: ReportViolation) -> None:
-    filters = [str(_nested(c, "conditionThreshold").get("filter", ""))
+    filters = [str(mapping_at(c, "conditionThreshold").get("filter", ""))
                for policy in of_type(args, ALERT_POLICY) if policy.props.get("enabled") is not False
                for c in policy.props.get("conditions") or [] if isinstance(c, Mapping)]
     for endpoint in of_type(args, ENDPOINT):

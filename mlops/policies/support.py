@@ -37,3 +37,17 @@ def in_production(props: Mapping[str, Any]) -> bool:
 def purpose(props: Mapping[str, Any]) -> str | None:
     value = labels(props).get(PURPOSE_TAG)
     return str(value) if value is not None else None
+
+
+def value_at(props: Mapping[str, Any], *path: str) -> Any:
+    """The value at a path of nested property maps, or None where the path breaks off."""
+    value: Any = props
+    for key in path:
+        value = value.get(key) if isinstance(value, Mapping) else None
+    return value
+
+
+def mapping_at(props: Mapping[str, Any], *path: str) -> Mapping[str, Any]:
+    """The map at a path of nested property maps; an empty map where there is none."""
+    value = value_at(props, *path)
+    return value if isinstance(value, Mapping) else {}
