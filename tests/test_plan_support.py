@@ -22,6 +22,10 @@ def blueprint_text(*models: dict[str, Any], cloud: str = "aws") -> str:
         "name": "demo", "use_case": "Support tests", "organisation": {"name": "Acme"},
         "cloud": {"provider": cloud, "region": region}, "maturity": {"target": 3},
         "models": list(models) or [model()],
+        # What every cloud's production stack needs of the platform-wide sections: a budget on AWS, a
+        # warning route on Azure (both action groups need a receiver).
+        "alerts": [{"kind": "email", "target": "ml@example.com", "severity": "warning"}],
+        **({"cost": {"monthly_budget_usd": 5000}} if cloud == "aws" else {}),
     }, sort_keys=False)
 
 

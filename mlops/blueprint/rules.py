@@ -133,6 +133,19 @@ def _spot_needs_checkpoints(bp: Blueprint) -> Iterator[Finding]:
                           f"environments.{spot_envs[0]}.training.spot turns spot on")
 
 
+def _duplicate_gates(bp: Blueprint) -> Iterator[Finding]:
+    # Two bars on one metric in one direction: one of them is dead, and the clouds disagree on which
+    # (a traceback on one, a silent double gate on another). A band (at_least and at_most) is fine.
+    for path, m in _models(bp):
+        seen: set[tuple[str, str]] = set()
+        for j, gate in enumerate(m.quality_gates.metrics):
+            key = (gate.metric, gate.direction.value)
+            if key in seen:
+                yield Finding((*path, "quality_gates", "metrics", j, "metric"), gate.metric,
+                              f"{gate.metric} {gate.direction.value.replace('_', ' ')} is already gated")
+            seen.add(key)
+
+
 def _search_parallelism(bp: Blueprint) -> Iterator[Finding]:
     for path, m in _models(bp):
         search = m.training.hyperparameter_search
@@ -554,6 +567,8 @@ RULES: tuple[Rule, ...] = (
     Rule("spot-needs-checkpoints",
          "spot capacity can be reclaimed at any time: jobs longer than an hour need `checkpointing: true`",
          _spot_needs_checkpoints, "true"),
+    Rule("unique-quality-gates", "two quality gates on the same metric and direction", _duplicate_gates,
+         "one gate per metric and direction: keep the stricter threshold"),
     Rule("search-parallelism", "max_parallel_trials cannot exceed max_trials", _search_parallelism),
     Rule("champion-needs-metric",
          "comparing against the champion needs at least one quality-gate metric (or set "

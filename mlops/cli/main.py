@@ -17,7 +17,7 @@ from rich.console import Console
 
 from components.coverage import not_yet_built
 from mlops.blueprint import BlueprintError, LoadedBlueprint, load_blueprint
-from mlops.plan import Plan, plan_loaded
+from mlops.plan import Plan, plan_environments
 
 from .render import capability_table, model_table, resource_tree, violation_table
 
@@ -60,9 +60,8 @@ def _load(path: Path) -> LoadedBlueprint:
 
 
 def _plans(loaded: LoadedBlueprint, env: str | None) -> list[Plan]:
-    environments = [env] if env else list(loaded.blueprint.environments)
     try:
-        return [plan_loaded(loaded, e) for e in environments]
+        return plan_environments(loaded, [env] if env else None)
     except BlueprintError as exc:
         raise _fail(exc) from None
 
@@ -105,8 +104,7 @@ def validate(
     for path in blueprints:
         try:
             loaded = load_blueprint(path)
-            for environment in loaded.blueprint.environments:
-                plan_loaded(loaded, environment)
+            plan_environments(loaded)
         except BlueprintError as exc:
             failed = True
             _fail(exc)

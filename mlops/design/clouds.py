@@ -36,6 +36,13 @@ SERVICE: dict[str, dict[Cloud, str]] = {
                  Cloud.azure: "registry promotion"},
 }
 
+UNGATED_PROMOTION: dict[Cloud, str] = {
+    Cloud.aws: "deployment on registration (the deployer approves the pending version)",
+    Cloud.gcp: "manual promotion by an ML engineer (the model's promotion workflow), then the deployer workflow",
+    Cloud.azure: "manual promotion into the registry by an ML engineer, then the hourly deployer job",
+}
+"""What moves a registered version into an environment that needs no approval, per cloud."""
+
 SERVING: dict[ServingMode, dict[Cloud, str]] = {
     ServingMode.realtime: {Cloud.aws: "SageMaker real-time endpoint", Cloud.gcp: "Vertex AI endpoint",
                            Cloud.azure: "Azure ML managed online endpoint"},

@@ -11,7 +11,7 @@ from mlops.blueprint.model import DeliveryStrategy, Direction, FairnessMetric, S
 from mlops.plan import Capability, ModelPlan, Plan
 from mlops.plan.model import ServingPlan
 
-from .clouds import SERVICE, SERVING
+from .clouds import SERVICE, SERVING, UNGATED_PROMOTION
 from .inputs import DesignInput
 from .markdown import blocks, code, codes, schedule, table
 
@@ -89,7 +89,7 @@ def _dag(inp: DesignInput, model: ModelPlan) -> str:
     data = ", ".join(s.name for s in inp.sources) or "the training data"
     if plan.feature_store and plan.feature_store.offline:
         data += " + offline feature store (point-in-time)"
-    prep = "Databricks" if plan.databricks else "processing job"
+    prep = "processing job"  # the validate step runs on the ML compute, also where Databricks is linked
     if t.search:
         arrow = "↑" if t.search.direction == Direction.at_least else "↓"
         train = (f'tune["Tune<br/>{t.search.strategy.value}, {t.search.max_trials} trials '
@@ -198,7 +198,7 @@ def _cicd(inp: DesignInput) -> str:
         owners = (", ".join(code(a) for a in approval.approval.approvers) if approval
                   else f"{engineers} (ML engineers)")
         automation = (f"{SERVICE['approval'][env_plan.cloud]} ({inp.status(Capability.approval_workflow)})"
-                      if approval else f"deployment on registration ({inp.status(Capability.serving)})")
+                      if approval else f"{UNGATED_PROMOTION[env_plan.cloud]} ({inp.status(Capability.serving)})")
         rows.append([str(n), STAGE_TITLE[env_plan.environment], env_plan.environment,
                      "<br>".join(gates), owners, automation])
         label = env_plan.environment + (" (shadow)" if shadows else "")
@@ -218,8 +218,10 @@ def render(inp: DesignInput) -> str:
     parts = [
         "## 3. Pipeline specifications",
         f"Training runs on {SERVICE['pipeline'][plan.cloud]}"
-        + (" with data preparation on Azure Databricks" if plan.databricks and plan.cloud.value == "azure" else
-           " with data preparation on Databricks" if plan.databricks else "")
+        # Databricks (Azure only) is a workspace linked to Azure ML for the team's interactive data work:
+        # the pipeline's own steps, data validation included, run on Azure ML compute.
+        + (" (an Azure Databricks workspace, linked to the Azure ML workspace, serves interactive data "
+           "preparation; every pipeline step runs on Azure ML compute)" if plan.databricks else "")
         + f", tracked in {SERVICE['tracking'][plan.cloud]}; models are versioned in "
         f"{SERVICE['registry'][plan.cloud]}. Data versioning: `{plan.data_versioning}`.",
     ]

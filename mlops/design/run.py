@@ -18,7 +18,7 @@ from pathlib import Path
 from components.coverage import BUILT
 from mlops.blueprint import load_blueprint
 from mlops.blueprint.model import Cloud
-from mlops.plan import plan_loaded
+from mlops.plan import plan_environments, plan_loaded
 from mlops.plan.compliance import Control
 
 from .architecture import GraphNode
@@ -29,7 +29,7 @@ def design_input(blueprint: str | Path, environment: str, graph: Sequence[GraphN
     """Load and plan every declared environment (BlueprintError on a bad blueprint or environment)."""
     loaded = load_blueprint(blueprint)
     bp = loaded.blueprint
-    plans = tuple(plan_loaded(loaded, e) for e in bp.environments)
+    plans = tuple(plan_environments(loaded))
     if environment not in bp.environments:
         plan_loaded(loaded, environment)  # raises the located "does not declare this environment" error
     return DesignInput(Path(blueprint).name, plans, environment, tuple(graph), BUILT[bp.cloud.provider],

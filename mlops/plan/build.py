@@ -11,7 +11,6 @@ from mlops.blueprint.model import (
     Cloud,
     Delivery,
     DeliveryStrategy,
-    Dimension,
     Drift,
     DriftMethod,
     EnvironmentName,
@@ -106,7 +105,9 @@ def _model_plan(bp: Blueprint, env: EnvironmentName, model: ModelSpec, on: set[C
 
     m = model.monitoring
     drift = m.drift
-    if drift is None and online and Capability.drift_monitoring in on and serving is not None:
+    # `drift: null` written in the blueprint switches the default drift monitor off for this model.
+    drift_off = drift is None and "drift" in m.model_fields_set
+    if drift is None and not drift_off and online and Capability.drift_monitoring in on and serving is not None:
         # The monitoring level asks for drift detection on every online model: PSI, or on GCP the measure
         # Vertex model monitoring computes for numerical features (it has no PSI).
         drift = Drift(method=DriftMethod.jensen_shannon) if bp.cloud.provider == Cloud.gcp else Drift()
@@ -161,8 +162,9 @@ def plan(bp: Blueprint, environment_name: str) -> Plan:
         if approval else None,
         model_card_required=Capability.model_cards in on,
         audit_retention_days=gov.audit_retention_days,
-        audit_lock_mode="compliance"
-        if production and bp.maturity.target.level(Dimension.governance) >= 2 else "governance",
+        # Production audit storage is locked so that nobody can shorten or delete it, at every governance
+        # level (the audit-lock policies require it); dev and staging keep an administrator's override.
+        audit_lock_mode="compliance" if production else "governance",
         compliance=tuple(gov.compliance),
         risk_tier=gov.risk_tier,
     )
@@ -213,6 +215,26 @@ def plan(bp: Blueprint, environment_name: str) -> Plan:
     if problems:
         raise PlanError([Diagnostic(p.path, p.message, got=p.got, allowed=p.allowed) for p in problems])
     return result
+
+
+def plan_environments(loaded: LoadedBlueprint, environments: list[str] | None = None) -> list[Plan]:
+    """The plans of several environments (default: all declared); a BlueprintError lists every problem of every
+    environment at once. A problem found in only some of them names those environments."""
+    names = environments if environments is not None else list(loaded.blueprint.environments)
+    plans: list[Plan] = []
+    found: dict[Diagnostic, list[str]] = {}
+    for name in names:
+        try:
+            plans.append(plan(loaded.blueprint, name))
+        except PlanError as exc:
+            for diagnostic in exc.diagnostics:
+                found.setdefault(diagnostic, []).append(name)
+    if not found:
+        return plans
+    diagnostics = [d if len(where) == len(names) else
+                   Diagnostic(d.path, f"{d.message} (in {', '.join(where)})", d.got, d.allowed)
+                   for d, where in found.items()]
+    raise BlueprintError(loaded.path, diagnostics, loaded.source)
 
 
 def plan_loaded(loaded: LoadedBlueprint, environment: str) -> Plan:

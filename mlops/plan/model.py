@@ -120,7 +120,7 @@ class GovernancePlan(_Plan):
     model_card_required: bool
     audit_retention_days: int
     audit_lock_mode: Literal["governance", "compliance"]
-    """compliance: nobody, not even an administrator, can shorten or delete (prod at governance >= 2)."""
+    """compliance: nobody, not even an administrator, can shorten or delete (always in prod)."""
     compliance: tuple[Compliance, ...]
     risk_tier: RiskTier
 

@@ -145,6 +145,13 @@ def _aws_model(i: int, m: ModelPlan) -> list[Unsupported]:
                     "SageMaker rolling updates exclude endpoints with more than one variant (the shadow is one)",
                     "'rolling'", "canary or blue_green with a shadow, or remove the shadow"))
     mon = m.monitoring
+    if s is not None and s.mode == ServingMode.batch:
+        for kind, setting in (("drift", mon.drift), ("quality", mon.quality)):
+            if setting is not None:
+                found.append(Unsupported((*at, "monitoring", kind),
+                                         f"AWS {kind} monitoring reads the requests captured by real-time endpoints; "
+                                         "batch transform jobs are not monitored", "batch serving",
+                                         f"realtime serving, or no {kind} monitor"))
     logging = mon.prediction_logging_percent
     if logging is not None and not _whole(logging):
         found.append(Unsupported((*at, "monitoring", "prediction_logging_percent"),
@@ -209,10 +216,50 @@ def _aws_training(i: int, m: ModelPlan) -> list[Unsupported]:
     return found
 
 
+APPROVAL_MECHANISM: dict[Cloud, str] = {
+    Cloud.aws: "a SageMaker model package is approved by one UpdateModelPackage call of one approver",
+    Cloud.gcp: "a Vertex promotion is one approver's invocation of the promotion workflow",
+    Cloud.azure: "an Azure ML registry promotion is one approver's copy into the registry",
+}
+"""Why no cloud enforces more than one approval: each approves with one call of one principal."""
+
+DATABRICKS_CLOUDS = (Cloud.azure,)
+"""Where `data.databricks` builds a workspace (AWS and GCP: not yet; the validate step runs on the cloud's ML
+compute)."""
+
+
+def _common(plan: Plan) -> list[Unsupported]:
+    """Limits every back end shares: several approvals, Databricks outside Azure."""
+    found: list[Unsupported] = []
+    approval = plan.governance.approval
+    if approval is not None and approval.approval.min_approvals > 1:
+        found.append(Unsupported(
+            ("governance", "approvals", str(plan.environment), "min_approvals"),
+            f"{APPROVAL_MECHANISM[plan.cloud]}; several approvals cannot be enforced",
+            str(approval.approval.min_approvals), "1 (list every approver; any one of them approves)"))
+    if plan.databricks and plan.cloud not in DATABRICKS_CLOUDS:
+        found.append(Unsupported(
+            ("data", "databricks"), f"Databricks is not built on {plan.cloud.value}: data preparation runs in the "
+            "training pipeline's validate step on the cloud's own ML compute", "true",
+            "false, or cloud azure (an Azure Databricks workspace linked to the Azure ML workspace)"))
+    return found
+
+
+def _aws_platform(plan: Plan) -> list[Unsupported]:
+    """Production AWS stacks carry a budget (policy aws-budget-in-production)."""
+    if plan.production and plan.cost is None:
+        return [Unsupported(("cost",), "a production AWS stack needs a cost budget (policy "
+                                       "aws-budget-in-production)", "no budget for prod",
+                            "cost.monthly_budget_usd, or environments.prod.monthly_budget_usd")]
+    return []
+
+
 def unsupported(plan: Plan) -> list[Unsupported]:
     """Everything in the plan its cloud's back end cannot honour (empty when all is well)."""
+    found = _common(plan)
     if plan.cloud == Cloud.gcp:
-        return support_gcp.unsupported(plan)
+        return found + support_gcp.unsupported(plan)
     if plan.cloud == Cloud.azure:
-        return support_azure.unsupported(plan)
-    return [problem for i, m in enumerate(plan.models) for problem in (*_aws_model(i, m), *_aws_training(i, m))]
+        return found + support_azure.unsupported(plan)
+    return found + _aws_platform(plan) + [
+        problem for i, m in enumerate(plan.models) for problem in (*_aws_model(i, m), *_aws_training(i, m))]

@@ -59,6 +59,13 @@ def platform(plan: Plan) -> list[Unsupported]:
             ("environments", plan.environment, "network", "vpc"), "the Azure back end isolates jobs and models with "
             "the Azure ML managed network and gives Databricks its own network; it does not join an existing "
             "virtual network", repr(plan.network.existing_vpc), "no vpc (set network.cidr for Databricks' network)"))
+    # Both action groups (critical, warning) need a receiver, or their alerts reach nobody (policy
+    # azure-action-group-has-receivers); a warning route receives both severities.
+    if not any(route.severity.value == "warning" for route in plan.alerts):
+        found.append(Unsupported(
+            ("alerts",), "Azure Monitor action groups need a receiver: warnings (drift, quality, budget) and "
+            "critical alerts each go to an action group", ", ".join(r.severity.value for r in plan.alerts) or "none",
+            "at least one route with `severity: warning` (it receives warnings and critical alerts)"))
     return found
 
 

@@ -8,7 +8,7 @@ Facts behind the table:
 - The search space comes from the framework (`--<hyperparameter>=<value>` arguments to train.py);
   `custom` has none.
 - Promotion is one invocation of the model's promotion workflow by one approver (Workflows has no
-  built-in multi-party approval), so `min_approvals` above 1 cannot be enforced.
+  built-in multi-party approval), so `min_approvals` above 1 cannot be enforced (mlops.plan.support).
 """
 
 from __future__ import annotations
@@ -46,10 +46,4 @@ def pipelines(plan: Plan, i: int, m: ModelPlan) -> list[Unsupported]:
             found.append(Unsupported(at, f"no default search space for {m.framework} on GCP: its hyperparameters "
                                          "live in the training script", repr(m.framework),
                                      f"framework {', '.join(GCP_TUNABLE_FRAMEWORKS)}, or remove hyperparameter_search"))
-    approval = plan.governance.approval
-    if i == 0 and approval is not None and approval.approval.min_approvals > 1:
-        found.append(Unsupported(
-            ("governance", "approvals", str(plan.environment), "min_approvals"),
-            "a Vertex promotion is one approver's invocation of the promotion workflow; several approvals "
-            "cannot be enforced", str(approval.approval.min_approvals), "1"))
     return found

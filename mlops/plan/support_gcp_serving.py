@@ -76,6 +76,11 @@ def serving(plan: Plan, i: int, m: ModelPlan) -> list[Unsupported]:
                                      "Vertex batch prediction writes to Cloud Storage or BigQuery",
                                      repr(s.output_uri), "a gs:// or bq:// URI"))
         if s.mode == ServingMode.realtime:
+            for key in ("batching", "caching"):
+                if getattr(s, key) is not None:
+                    found.append(Unsupported(
+                        (*at, "serving", key), f"Vertex AI endpoints have no request {key}: the deployed model's "
+                        "container answers each request", "set", f"no {key} (do it in the caller or the container)"))
             if s.shadow is not None:
                 found.append(Unsupported(
                     (*at, "serving", "shadow"), "Vertex AI endpoints cannot mirror traffic to a shadow model",

@@ -1,0 +1,319 @@
+"""What the SageMaker back end's graph must hold for each capability (the AWS evidence table).
+
+Names follow the components' contract: `<prefix>-<area>-<suffix>` for the platform, and
+`<prefix>-<model>-<area>-<suffix>` per model (components/aws; golden inventories in tests/golden).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from mlops.plan import Capability, ModelPlan, Plan
+
+from . import Check, Expect, Rule
+from .graph import document
+
+KEY = "aws:kms/key:Key"
+BUCKET = "aws:s3/bucket:Bucket"
+OBJECT_LOCK = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
+TRAIL = "aws:cloudtrail/trail:Trail"
+ROLE = "aws:iam/role:Role"
+BUDGET = "aws:budgets/budget:Budget"
+FEATURE_GROUP = "aws:sagemaker/featureGroup:FeatureGroup"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+MLFLOW = "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer"
+PIPELINE = "aws:sagemaker/pipeline:Pipeline"
+PACKAGE_GROUP = "aws:sagemaker/modelPackageGroup:ModelPackageGroup"
+SCHEDULE = "aws:scheduler/schedule:Schedule"
+EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
+ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
+ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
+SCALING_TARGET = "aws:appautoscaling/target:Target"
+MONITORING_SCHEDULE = "aws:sagemaker/monitoringSchedule:MonitoringSchedule"
+MODEL_CARD = "aws:sagemaker/modelCard:ModelCard"
+
+
+def _steps(definition: Any) -> dict[str, dict[str, Any]]:
+    doc = document(definition)
+    steps = doc.get("Steps") if isinstance(doc, dict) else None
+    return {s["Name"]: s for s in steps or [] if isinstance(s, dict) and "Name" in s}
+
+
+def _parameters(definition: Any) -> dict[str, Any]:
+    doc = document(definition)
+    parameters = doc.get("Parameters") if isinstance(doc, dict) else None
+    return {p["Name"]: p.get("DefaultValue") for p in parameters or [] if isinstance(p, dict) and "Name" in p}
+
+
+def _has_step(kind: str) -> Check:
+    return Check(("pipelineDefinition",), lambda d: any(s.get("Type") == kind for s in _steps(d).values()),
+                 f"a {kind} step")
+
+
+def _watches_alarm(alarm: str) -> Check:
+    return Check(("eventPattern",),
+                 lambda p: alarm in (((document(p) or {}).get("detail") or {}).get("alarmName") or []),
+                 f"a pattern on alarm {alarm}")
+
+
+def _models(plan: Plan) -> Iterator[tuple[str, ModelPlan]]:
+    for m in plan.models:
+        yield f"{plan.prefix}-{m.name}", m
+
+
+# --------------------------------------------------------------------------- platform
+
+
+def _foundation(plan: Plan) -> Iterator[Expect]:
+    yield Expect(KEY, f"{plan.prefix}-foundation-key", (Check(("enableKeyRotation",), True),))
+    for bucket in ("data", "artifacts"):
+        yield Expect(BUCKET, f"{plan.prefix}-foundation-{bucket}-bucket")
+
+
+def _audit_trail(plan: Plan) -> Iterator[Expect]:
+    g = plan.governance
+    yield Expect(OBJECT_LOCK, f"{plan.prefix}-foundation-audit-object-lock", (
+        Check(("rule", "defaultRetention", "days"), g.audit_retention_days),
+        Check(("rule", "defaultRetention", "mode"), g.audit_lock_mode.upper())))
+    yield Expect(TRAIL, f"{plan.prefix}-governance-trail")
+
+
+def _rbac(plan: Plan) -> Iterator[Expect]:
+    for persona in ("data-scientist", "ml-engineer", "approver"):
+        yield Expect(ROLE, f"{plan.prefix}-governance-{persona}")
+
+
+def _cost(plan: Plan) -> Iterator[Expect]:
+    if plan.cost is not None:
+        yield Expect(BUDGET, f"{plan.prefix}-cost-budget",
+                     (Check(("limitAmount",), f"{plan.cost.monthly_budget_usd:.2f}"),))
+
+
+def _feature_store(plan: Plan) -> Iterator[Expect]:
+    store = plan.feature_store
+    for entity in store.entities if store else ():
+        yield Expect(FEATURE_GROUP, f"{plan.prefix}-features-{entity.name}", why=f"entity {entity.name}")
+
+
+def _freshness(plan: Plan) -> Iterator[Expect]:
+    store = plan.feature_store
+    if store is None or store.freshness_sla_minutes is None:
+        return
+    for entity in store.entities:
+        yield Expect(ALARM, f"{plan.prefix}-features-{entity.name}-freshness",
+                     (Check(("period",), store.freshness_sla_minutes * 60),))
+
+
+def _tracking(plan: Plan) -> Iterator[Expect]:
+    yield Expect(MLFLOW, f"{plan.prefix}-tracking-server")
+
+
+def _cards(plan: Plan) -> Iterator[Expect]:
+    for m in plan.models:
+        yield Expect(MODEL_CARD, f"{plan.prefix}-governance-card-{m.name}", why=m.name)
+
+
+def _approver(plan: Plan) -> Iterator[Expect]:
+    if plan.governance.approval is not None:
+        yield Expect(ROLE, f"{plan.prefix}-governance-approver")
+
+
+# --------------------------------------------------------------------------- pipelines and registry
+
+
+def _training(plan: Plan) -> Iterator[Expect]:
+    for base, m in _models(plan):
+        if m.training is None:
+            continue
+        gates = [Check(("pipelineDefinition",),
+                       lambda d, key=f"{'Min' if g.direction.value == 'at_least' else 'Max'}-{g.metric}",
+                       want=g.threshold: _parameters(d).get(key) == want,
+                       f"gate parameter {g.metric} = {g.threshold:g}") for g in m.quality_gates.metrics]
+        yield Expect(PIPELINE, f"{base}-training-pipeline", (_has_step("Condition"), *gates), why=m.name)
+
+
+def _search(plan: Plan) -> Iterator[Expect]:
+    for base, m in _models(plan):
+        search = m.training.search if m.training else None
+        if search is None:
+            continue
+        def trials(d: Any, want: int = search.max_trials) -> bool:
+            tune = _steps(d).get("Tune") or {}
+            limits = ((tune.get("Arguments") or {}).get("HyperParameterTuningJobConfig") or {}).get(
+                "ResourceLimits") or {}
+            return limits.get("MaxNumberOfTrainingJobs") == want
+        yield Expect(PIPELINE, f"{base}-training-pipeline",
+                     (Check(("pipelineDefinition",), trials, f"a Tune step of {search.max_trials} trials"),), why=m.name)
+
+
+def _registry(plan: Plan) -> Iterator[Expect]:
+    for m in plan.models:
+        yield Expect(PACKAGE_GROUP, f"{plan.prefix}-registry-{m.name}-group", why=m.name)
+
+
+def _champion(plan: Plan) -> Iterator[Expect]:
+    for base, m in _models(plan):
+        if m.training is not None and m.quality_gates.compare_to_champion:
+            yield Expect(PIPELINE, f"{base}-training-pipeline", (Check(
+                ("pipelineDefinition",), lambda d, want=m.quality_gates.min_improvement:
+                _parameters(d).get("MinImprovement") == want,
+                f"MinImprovement = {m.quality_gates.min_improvement:g}"),), why=m.name)
+
+
+def _scheduled(plan: Plan) -> Iterator[Expect]:
+    for base, m in _models(plan):
+        if m.retraining.schedule is not None:
+            yield Expect(SCHEDULE, f"{base}-retraining-schedule",
+                         (Check(("target", "arn"), lambda arn: isinstance(arn, str) and "pipeline" in arn,
+                                "the training pipeline"),), why=m.name)
+
+
+def _on_drift(plan: Plan) -> Iterator[Expect]:
+    for base, m in _models(plan):
+        if m.retraining.on_drift:
+            yield Expect(EVENT_RULE, f"{base}-retraining-on-drift", (_watches_alarm(f"{base}-drift"),), why=m.name)
+            yield Expect(ALARM, f"{base}-monitoring-drift-alarm", why=f"{m.name}: the alarm retraining listens to")
+
+
+def _on_performance(plan: Plan) -> Iterator[Expect]:
+    for base, m in _models(plan):
+        if m.retraining.on_performance:
+            yield Expect(EVENT_RULE, f"{base}-retraining-on-performance", (_watches_alarm(f"{base}-quality"),),
+                         why=m.name)
+            yield Expect(ALARM, f"{base}-monitoring-quality-alarm", why=f"{m.name}: the alarm retraining listens to")
+
+
+# --------------------------------------------------------------------------- serving and monitoring
+
+
+def _realtime(plan: Plan) -> Iterator[tuple[str, ModelPlan]]:
+    for base, m in _models(plan):
+        if m.serving is not None and m.serving.mode.value == "realtime":
+            yield base, m
+
+
+def _serving(plan: Plan) -> Iterator[Expect]:
+    for base, m in _models(plan):
+        if m.serving is None:
+            continue
+        if m.serving.mode.value == "batch":
+            yield Expect(SCHEDULE, f"{base}-batch-schedule", why=f"{m.name} batch runs")
+        else:
+            yield Expect(ENDPOINT, f"{base}-serving-endpoint", why=m.name)
+
+
+def _autoscaling(plan: Plan) -> Iterator[Expect]:
+    for base, m in _realtime(plan):
+        s = m.serving
+        if s is not None and s.autoscaling is not None:
+            yield Expect(SCALING_TARGET, f"{base}-serving-scaling-target",
+                         (Check(("minCapacity",), s.min_instances), Check(("maxCapacity",), s.max_instances)),
+                         why=m.name)
+
+
+def _delivery(plan: Plan) -> Iterator[Expect]:
+    for base, m in _realtime(plan):
+        s = m.serving
+        assert s is not None
+        d = s.delivery
+        if d.strategy.value == "all_at_once":
+            continue
+        if d.strategy.value == "rolling":
+            checks = (Check(("deploymentConfig", "rollingUpdatePolicy", "maximumBatchSize", "value"),
+                            int(d.canary_percent)),)
+        else:
+            routing = ("deploymentConfig", "blueGreenUpdatePolicy", "trafficRoutingConfiguration")
+            kind = "CANARY" if d.strategy.value == "canary" else "ALL_AT_ONCE"
+            checks = (Check((*routing, "type"), kind),
+                      Check((*routing, "waitIntervalInSeconds"), d.bake_minutes * 60))
+            if kind == "CANARY":
+                checks += (Check((*routing, "canarySize", "value"), int(d.canary_percent)),)
+        yield Expect(ENDPOINT, f"{base}-serving-endpoint", checks, why=f"{m.name} {d.strategy.value}")
+
+
+def _shadow(plan: Plan) -> Iterator[Expect]:
+    for base, m in _realtime(plan):
+        s = m.serving
+        if s is not None and s.shadow is not None:
+            yield Expect(ENDPOINT_CONFIG, f"{base}-serving-config", (Check(
+                ("shadowProductionVariants", 0, "initialVariantWeight"), s.shadow.sample_percent / 100),),
+                why=m.name)
+
+
+def _sre(plan: Plan) -> Iterator[Expect]:
+    for base, m in _realtime(plan):
+        sre = m.monitoring.sre
+        if sre is None:
+            continue
+        yield Expect(ALARM, f"{base}-monitoring-invocation-errors-alarm",
+                     (Check(("threshold",), sre.error_rate_percent),), why=m.name)
+        yield Expect(ALARM, f"{base}-monitoring-utilization-alarm", why=m.name)
+        if sre.latency_p99_ms is not None:
+            yield Expect(ALARM, f"{base}-serving-latency-alarm",
+                         (Check(("threshold",), sre.latency_p99_ms * 1000),), why=f"{m.name} (microseconds)")
+
+
+def _capture(plan: Plan) -> Iterator[Expect]:
+    for base, m in _realtime(plan):
+        percent = m.monitoring.prediction_logging_percent
+        if percent is not None:
+            yield Expect(ENDPOINT_CONFIG, f"{base}-serving-config", (
+                Check(("dataCaptureConfig", "enableCapture"), True),
+                Check(("dataCaptureConfig", "initialSamplingPercentage"), int(percent))), why=m.name)
+
+
+def _drift(plan: Plan) -> Iterator[Expect]:
+    for base, m in _models(plan):
+        drift = m.monitoring.drift
+        if drift is None:
+            continue
+        yield Expect(MONITORING_SCHEDULE, f"{base}-monitoring-data-quality-schedule", why=m.name)
+        yield Expect(ALARM, f"{base}-monitoring-drift-alarm", (
+            Check(("metricName",), f"mlops_drift_{drift.method.value}"), Check(("threshold",), drift.threshold)),
+            why=m.name)
+
+
+def _quality(plan: Plan) -> Iterator[Expect]:
+    for base, m in _models(plan):
+        q = m.monitoring.quality
+        if q is None:
+            continue
+        yield Expect(MONITORING_SCHEDULE, f"{base}-monitoring-model-quality-schedule", why=m.name)
+        yield Expect(ALARM, f"{base}-monitoring-quality-alarm", (Check(("threshold",), q.threshold),), why=m.name)
+
+
+def _approval(plan: Plan) -> Iterator[Expect]:
+    for base, m in _models(plan):
+        if m.serving is not None:
+            yield Expect(EVENT_RULE, f"{base}-deployer-rule", (Check(
+                ("eventPattern",), lambda p: "Approved" in str(p), "approved versions"),), why=m.name)
+
+
+RULES: dict[Capability, Rule] = {
+    Capability.foundation: _foundation,
+    Capability.audit_trail: _audit_trail,
+    Capability.rbac_roles: _rbac,
+    Capability.cost_controls: _cost,
+    Capability.feature_store: _feature_store,
+    Capability.freshness_alerts: _freshness,
+    Capability.experiment_tracking: _tracking,
+    Capability.training_pipeline: _training,
+    Capability.hyperparameter_search: _search,
+    Capability.model_registry: _registry,
+    Capability.champion_challenger: _champion,
+    Capability.scheduled_retraining: _scheduled,
+    Capability.drift_retraining: _on_drift,
+    Capability.performance_retraining: _on_performance,
+    Capability.serving: _serving,
+    Capability.autoscaling: _autoscaling,
+    Capability.progressive_delivery: _delivery,
+    Capability.shadow_deployment: _shadow,
+    Capability.sre_alarms: _sre,
+    Capability.prediction_logging: _capture,
+    Capability.drift_monitoring: _drift,
+    Capability.quality_monitoring: _quality,
+    Capability.approval_workflow: _approval,
+    Capability.enforced_approval: _approver,
+    Capability.model_cards: _cards,
+}

@@ -1,0 +1,9 @@
+"""What the azure back end's graph must hold for each capability (the azure evidence table)."""
+
+from __future__ import annotations
+
+from mlops.plan import Capability
+
+from . import Rule
+
+RULES: dict[Capability, Rule] = {}
