@@ -6,8 +6,8 @@ and `mlops synth`, never silently dropped. Each back end's root component builds
 
 from __future__ import annotations
 
-from mlops.blueprint.model import Cloud
 from mlops.plan import Capability, Plan
+from mlops.plan.vocabulary import Cloud
 
 _FOUNDATION = frozenset({Capability.foundation, Capability.audit_trail})
 

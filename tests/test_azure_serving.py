@@ -557,7 +557,8 @@ def test_quality_of_an_online_model_needs_collected_outputs() -> None:
     doc = {"name": "demo", "use_case": "limits", "organisation": {"name": "Acme"},
            "cloud": {"provider": "azure", "region": "westeurope"}, "maturity": {"target": 1},
            "models": [{"name": "scorer", "monitoring": {"prediction_logging_percent": 0,
-                                                        "quality": {"metric": "auc", "threshold": 0.8}}}]}
+                                                        "quality": {"metric": "auc", "threshold": 0.8}}}],
+           "alerts": [{"kind": "email", "target": "ml@example.com", "severity": "warning"}]}
     bp = load_text(yaml.safe_dump(doc), "demo.yaml").blueprint
     with pytest.raises(PlanError) as caught:
         plan(bp, "prod")

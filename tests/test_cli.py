@@ -83,23 +83,29 @@ def test_unknown_environment_is_a_located_error() -> None:
         in result.stderr
 
 
-def test_plan_shows_gates_and_what_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_plan_shows_gates_and_what_is_on_without_claiming_built(monkeypatch: pytest.MonkeyPatch) -> None:
     result = runner.invoke(app, ["plan", "blueprints/demand-forecasting-azure.yaml", "--env", "prod"],
                            terminal_width=200)
     assert result.exit_code == 0, result.output
     assert "progressive_delivery" in result.output and "off: needs maturity.target.deployment >= 2" in result.output
-    assert "built" in result.output and "planned" not in result.output
-    # A capability the back end does not build is marked, never hidden.
-    from components import coverage
-    from mlops.blueprint.model import Cloud
+    # `plan` runs no synth, so it cannot have seen anything built: only synth and design say "built".
+    assert " on " in result.output and "built" not in result.output
+    # A capability the back end has no evidence table for is marked, never hidden.
     from mlops.cli import render
+    from mlops.evidence import builds
     from mlops.plan import Capability
+    from mlops.plan.model import Cloud
 
-    partial = {**coverage.BUILT, Cloud.azure: coverage.BUILT[Cloud.azure] - {Capability.training_pipeline}}
-    monkeypatch.setattr(render, "BUILT", partial)
+    monkeypatch.setattr(render, "builds", lambda cloud: builds(cloud) - {Capability.training_pipeline})
     result = runner.invoke(app, ["plan", "blueprints/demand-forecasting-azure.yaml", "--env", "prod"],
                            terminal_width=200)
-    assert "planned" in result.output
+    assert f"not built on {Cloud.azure.value}" in result.output
+
+
+def test_synth_prints_the_evidence_of_what_it_built() -> None:
+    result = runner.invoke(app, ["synth", FRAUD, "--env", "prod", "-q", "--strict"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "evidence: 25 of 25 capabilities built" in result.output
 
 
 def test_plan_json_is_the_plan() -> None:

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from components.coverage import BUILT
 from mlops.blueprint.model import Cloud
 from mlops.design import DesignInput, GraphNode, architecture, mermaid, render_markdown
 from mlops.design.architecture import AREA_OF, AREAS, classify
@@ -90,7 +89,7 @@ def test_fraud_scorecard_level_1_to_3_with_gaps_in_monitoring_retraining_governa
 def test_fraud_pipeline_has_shadow_and_human_approval_for_production_and_50ms_multi_az() -> None:
     text = section(document(FRAUD), 3)
     prod = row(text, "5")
-    assert "human business approval gate: 2 of model-risk-committee, fraud-business-owner" in prod
+    assert "human business approval gate: 1 of model-risk-committee, fraud-business-owner" in prod
     assert "enforced: only the approver role can approve" in prod
     assert "shadow mode: fraud-scorer 20% of live traffic mirrored" in prod
     serving = next(line for line in text.splitlines() if line.startswith("| prod | realtime"))
@@ -123,7 +122,7 @@ def test_fraud_monitoring_real_time_drift_and_pagerduty() -> None:
 def test_fraud_governance_model_risk_committee_fair_lending_seven_years() -> None:
     text = section(document(FRAUD), 5)
     prod = row(text, "prod")
-    assert "`model-risk-committee`, `fraud-business-owner` | 2 |" in prod
+    assert "`model-risk-committee`, `fraud-business-owner` | 1 |" in prod
     assert "2557 days (7 years) | compliance mode" in text
     assert "| fair lending (ECOA / Regulation B) | `fairness_testing` |" in text
     assert "| SR 11-7 model risk management | `approval_gate` |" in text
@@ -158,7 +157,11 @@ def test_recommendations_design() -> None:
     assert "A/B test gate: canary 10% of traffic for 1 day against the champion" in pipelines
     serving = next(line for line in pipelines.splitlines() if line.startswith("| prod | realtime"))
     assert "target 60% utilisation" in serving and "| 100 ms |" in serving and "2 to 20" in serving
-    assert "automatic: no approval configured" in row(pipelines, "4")  # automated staging deployment
+    # No approval in staging, yet a version still waits for an ML engineer's promotion on GCP: the design
+    # says so instead of claiming "deployment on registration" (automated promotion is CI/CD work).
+    staging = row(pipelines, "4")
+    assert "no approval required" in staging and "manual promotion by an ML engineer" in staging
+    assert "deployment on registration" not in staging
     monitoring = section(text, 4)
     assert "`ctr` ≥ 0.025" in row(monitoring, "quality")
     embedding = row(monitoring, "drift: `user_embedding` (embedding)")
@@ -181,7 +184,8 @@ def test_forecasting_design() -> None:
     text = document(FORECAST)
     assert "level 0 (manual) → level 1 (automated training)" in section(text, 1)
     pipelines = section(text, 3)
-    assert "data preparation on Azure Databricks" in pipelines
+    # Databricks is linked for interactive work; the design does not claim the pipeline runs there.
+    assert "every pipeline step runs on Azure ML compute" in pipelines
     assert "a run starts manually, on schedule (daily)" in pipelines
     batch = next(line for line in pipelines.splitlines() if line.startswith("| prod | batch"))
     assert "daily at 04:00 UTC (`0 4 * * *`)" in batch and "examplemfgsynapse" in batch
@@ -260,11 +264,32 @@ def test_matrix_says_how_in_the_back_ends_own_words() -> None:
                 assert "planned, not yet built on aws" in line, line
 
 
-def test_statuses_follow_the_coverage_table() -> None:
-    inp = pure(FRAUD)
-    text = render_markdown(inp, ["monitoring"])
-    expected = "built" if Capability.drift_monitoring in BUILT[Cloud.aws] else "planned, not yet built on aws"
-    assert row(text, "drift: every input feature").endswith(f"| {expected} |")
+def test_statuses_come_from_evidence_in_the_synthesized_graph() -> None:
+    # Without a graph nothing is claimed; with prod's graph the drift monitor's evidence holds.
+    assert row(render_markdown(pure(FRAUD), ["monitoring"]), "drift: every input feature").endswith(
+        "| planned, not yet built on aws |")
+    assert row(render_markdown(full(FRAUD), ["monitoring"]), "drift: every input feature").endswith("| built |")
+
+
+def test_deleting_one_evidence_resource_stops_the_design_claiming_it() -> None:
+    inp = full(FRAUD)
+    assert Capability.drift_monitoring in inp.built
+    schedule = "fraud-detection-prod-fraud-scorer-monitoring-data-quality-schedule"
+    graph = tuple(n for n in inp.graph if n.name != schedule)
+    assert len(graph) == len(inp.graph) - 1
+    less = design_input(FRAUD.relative_to(ROOT), "prod", graph)
+    assert Capability.drift_monitoring not in less.built
+    assert less.built == inp.built - {Capability.drift_monitoring}
+    text = render_markdown(less, ["monitoring"])
+    assert row(text, "drift: every input feature").endswith("| planned, not yet built on aws |")
+
+
+def test_a_changed_blueprint_value_in_the_graph_is_not_evidence() -> None:
+    # The drift alarm exists but watches another threshold than the blueprint's: not built.
+    inp = full(FRAUD)
+    alarm = "fraud-detection-prod-fraud-scorer-monitoring-drift-alarm"
+    graph = tuple(replace(n, inputs={**n.inputs, "threshold": 99.0}) if n.name == alarm else n for n in inp.graph)
+    assert Capability.drift_monitoring not in design_input(FRAUD.relative_to(ROOT), "prod", graph).built
 
 
 def test_schedule_and_retention_wording() -> None:

@@ -30,3 +30,17 @@ def test_policy_counts_in_the_readme_are_the_real_ones() -> None:
 
     assert f"({len(ALL_POLICIES)} today: {count('aws-')} for AWS" in README.replace("\n", " ")
     assert f"{count('gcp-')} for GCP" in README and f"{count('azure-')} for Azure" in README.replace("\n", " ")
+
+
+def evidence_line(cloud: str) -> str:
+    from mlops.evidence import builds
+    from mlops.plan.model import Cloud
+
+    names = sorted(c.value for c in builds(Cloud(cloud)))
+    return f"- {cloud}: " + ", ".join(f"`{n}`" for n in names)
+
+
+def test_the_capabilities_the_readme_says_each_cloud_builds_are_its_evidence_tables() -> None:
+    for cloud in ("aws", "gcp", "azure"):
+        assert f"<!-- evidence:{cloud} -->\n{evidence_line(cloud)}\n" in README, (
+            f"README evidence list for {cloud} is out of date: {evidence_line(cloud)}")

@@ -8,8 +8,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import TYPE_PREFIX, child
-from mlops.blueprint.model import AlertKind, AlertRoute, Severity
 from mlops.plan import Plan
+from mlops.plan.vocabulary import AlertKind, AlertRoute, Severity
 
 from .account import account_arn, account_id
 from .iam import Statement, policy_document

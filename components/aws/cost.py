@@ -6,9 +6,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import TYPE_PREFIX, child
-from mlops.blueprint.model import AlertKind
 from mlops.plan import Plan
 from mlops.plan.model import CostPlan
+from mlops.plan.vocabulary import AlertKind
 
 from .names import budget_name
 

@@ -6,8 +6,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import TYPE_PREFIX, child
-from mlops.blueprint.model import Entity, FeatureStore
-from mlops.plan import Capability, Plan
+from mlops.plan import Plan
+from mlops.plan.vocabulary import Entity, FeatureStore
 
 from .account import account_id
 from .iam import Statement, sagemaker_role
@@ -85,7 +85,7 @@ class SageMakerFeatureStore(pulumi.ComponentResource):
                           Action=["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"], Resource=kms_key_arn,
                           Condition={"StringEquals": {"kms:ViaService": f"s3.{plan.region}.amazonaws.com"}}),
         ])
-        freshness = store.freshness_sla_minutes if plan.enabled(Capability.freshness_alerts) else None
+        freshness = store.freshness_sla_minutes  # None unless freshness alerts are on (the plan decides)
         actions: list[pulumi.Input[str]] = [alert_topic_arn] if alert_topic_arn is not None else []
         self.feature_groups: dict[str, aws.sagemaker.FeatureGroup] = {}
         for entity in store.entities:

@@ -10,9 +10,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import TYPE_PREFIX, child
-from mlops.blueprint.model import RiskTier
-from mlops.plan import Capability, Plan
+from mlops.plan import Plan
 from mlops.plan.compliance import Control
+from mlops.plan.vocabulary import RiskTier
 
 from .account import account_arn, account_id
 from .iam import Statement, policy_document
@@ -356,7 +356,7 @@ class AwsGovernance(pulumi.ComponentResource):
         account = account_id(plan, self)
         scope = _Scope(plan, data_bucket_arn=data_bucket_arn, artifact_bucket_arn=artifact_bucket_arn,
                        kms_key_arn=kms_key_arn, execution_role_arn=execution_role_arn)
-        enforced = plan.enabled(Capability.enforced_approval) and plan.governance.approval is not None
+        enforced = plan.governance.approval is not None and plan.governance.approval.enforced
         roles = plan.governance.roles
         # Who approves promotion into this environment (governance.approvals.<env>.approvers) may
         # act as its approver, beside the platform-wide approver principals.
@@ -389,7 +389,7 @@ class AwsGovernance(pulumi.ComponentResource):
 
         self.trail = self._trail(name, plan, account, kms_key_arn, audit_bucket, audit_store, data_bucket_arn, tags)
 
-        if plan.enabled(Capability.model_cards):
+        if plan.governance.model_card_required:
             for model in plan.models:
                 aws.sagemaker.ModelCard(
                     f"{name}-card-{model.name}",

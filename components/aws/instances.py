@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlops.blueprint.model import InstanceSize
+from mlops.plan.vocabulary import InstanceSize
 
 ML_INSTANCE_TYPES: dict[InstanceSize, str] = {
     InstanceSize.small: "ml.m5.large",        # 2 vCPU, 8 GiB

@@ -27,9 +27,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import TYPE_PREFIX, child, short_hash
-from mlops.blueprint.model import Direction
 from mlops.plan import ModelPlan, Plan
 from mlops.plan.support import AWS_QUALITY_METRICS, monitor_schedule
+from mlops.plan.vocabulary import Direction
 
 from .account import account_arn, account_id
 from .iam import Statement, sagemaker_role

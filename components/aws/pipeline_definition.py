@@ -44,10 +44,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from mlops.blueprint.diagnostics import Diagnostic
-from mlops.blueprint.model import Direction, FairnessMetric, SearchStrategy
 from mlops.plan import ModelPlan, Plan, PlanError
 from mlops.plan.model import TrainingPlan
+from mlops.plan.vocabulary import Diagnostic, Direction, FairnessMetric, SearchStrategy
 
 from .images import BUILT_IN_ALGORITHMS
 from .instances import ml_instance_type

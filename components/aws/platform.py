@@ -5,8 +5,8 @@ from __future__ import annotations
 import pulumi
 
 from components.base import TYPE_PREFIX, child
-from mlops.blueprint.model import ServingMode
-from mlops.plan import Capability, Plan
+from mlops.plan import Plan
+from mlops.plan.vocabulary import ServingMode
 
 from .alerting import AwsAlerting
 from .cost import AwsBudget
@@ -78,7 +78,7 @@ class SageMakerPlatform(pulumi.ComponentResource):
         critical_alert_topic_arn: pulumi.Output[str] = alerting.critical_topic_arn
 
         # --- experiment tracking, feature store
-        if plan.enabled(Capability.experiment_tracking):
+        if plan.experiment_tracking:
             tracking = SageMakerExperimentTracking(
                 f"{name}-tracking", plan, artifact_bucket=foundation.artifacts.bucket.bucket,
                 artifact_bucket_arn=foundation.artifacts.bucket.arn, kms_key_arn=foundation.key.arn,
@@ -95,7 +95,7 @@ class SageMakerPlatform(pulumi.ComponentResource):
         # A model package group per model; a training pipeline per model the plan trains. Other sections
         # read `registry` (None below model_versioning 1) and `pipelines` (by model name).
         registry = AwsModelRegistry(f"{name}-registry", plan, opts=child(self)) \
-            if plan.enabled(Capability.model_registry) else None
+            if plan.model_registry else None
         pipelines: dict[str, SageMakerTrainingPipeline] = {
             model.name: SageMakerTrainingPipeline(
                 f"{name}-{model.name}-training", plan, model, kms_key_arn=foundation.key.arn,

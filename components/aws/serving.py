@@ -31,9 +31,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import TYPE_PREFIX, child, short_hash
-from mlops.blueprint.model import Batching, Caching, DeliveryStrategy
 from mlops.plan import ModelPlan, Plan
 from mlops.plan.model import ServingPlan
+from mlops.plan.vocabulary import Batching, Caching, DeliveryStrategy
 
 from .account import account_arn, account_id
 from .cron import eventbridge_cron

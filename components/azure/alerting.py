@@ -8,8 +8,8 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from components.base import TYPE_PREFIX, azure_tags, child
-from mlops.blueprint.model import AlertKind, AlertRoute, Severity
 from mlops.plan import Plan
+from mlops.plan.vocabulary import AlertKind, AlertRoute, Severity
 
 from .serving_names import action_group_name, action_group_short_name
 

@@ -8,9 +8,9 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from components.base import TYPE_PREFIX, child
-from mlops.blueprint.model import AlertKind
 from mlops.plan import Plan
 from mlops.plan.model import CostPlan
+from mlops.plan.vocabulary import AlertKind
 
 consumption = azure_native.consumption
 

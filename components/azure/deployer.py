@@ -19,8 +19,8 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from components.base import TYPE_PREFIX, azure_tags, child
-from mlops.blueprint.model import InstanceSize, ServingMode
 from mlops.plan import ModelPlan, Plan
+from mlops.plan.vocabulary import InstanceSize, ServingMode
 
 from .batch import RUNNER_ENVIRONMENT
 from .naming import role_assignment_name

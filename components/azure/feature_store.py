@@ -18,8 +18,8 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from components.base import TYPE_PREFIX, azure_tags, child
-from mlops.blueprint.model import Entity, FeatureStore
-from mlops.plan import Capability, Plan
+from mlops.plan import Plan
+from mlops.plan.vocabulary import Entity, FeatureStore
 
 from .alerting import AZURE_SEVERITY
 from .naming import global_name, known_name
@@ -206,7 +206,7 @@ class AzureMlFeatureStore(pulumi.ComponentResource):
         hours = materialization_hours(store)
         for entity in store.entities:
             self._entity(name, entity, store, hours, emails, data_container)
-        freshness = store.freshness_sla_minutes if plan.enabled(Capability.freshness_alerts) else None
+        freshness = store.freshness_sla_minutes  # None unless freshness alerts are on (the plan decides)
         if freshness is not None:
             self._freshness(name, plan, freshness, resource_group_name, log_analytics_id, action_group_id, tags)
         self.feature_store_id = self.workspace.id

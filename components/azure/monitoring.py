@@ -19,8 +19,8 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from components.base import TYPE_PREFIX, azure_tags, child
-from mlops.blueprint.model import AlertKind, DriftMethod
 from mlops.plan import ModelPlan, Plan
+from mlops.plan.vocabulary import AlertKind, DriftMethod
 
 from .pipeline_job import unix_cron
 from .serving_names import CHAMPION_DEPLOYMENT, schedule_name

@@ -30,10 +30,9 @@ from pathlib import Path
 from typing import Literal, NotRequired, TypedDict
 
 from components.base import short_hash
-from mlops.blueprint.diagnostics import Diagnostic
-from mlops.blueprint.model import Direction, FairnessMetric, SearchStrategy
 from mlops.plan import ModelPlan, Plan, PlanError
 from mlops.plan.model import TrainingPlan
+from mlops.plan.vocabulary import Diagnostic, Direction, FairnessMetric, SearchStrategy
 
 COMPONENT_SCHEMA = "https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json"
 

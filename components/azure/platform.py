@@ -6,8 +6,8 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from components.base import TYPE_PREFIX, azure_tags, child
-from mlops.blueprint.model import ServingMode
-from mlops.plan import Capability, Plan
+from mlops.plan import Plan
+from mlops.plan.vocabulary import ServingMode
 
 from .alerting import AzureAlerting
 from .batch import AzureMlBatchEndpoint
@@ -95,7 +95,7 @@ class AzureMlPlatform(pulumi.ComponentResource):
         self.outputs["workspace_name"] = workspace.name
         self.outputs["log_analytics_workspace"] = workspace.log_analytics_id
         self.outputs["container_registry"] = workspace.registry_name
-        if plan.enabled(Capability.experiment_tracking):
+        if plan.experiment_tracking:
             # The workspace's MLflow server (as AWS exports its managed MLflow server's URI).
             self.outputs["tracking_uri"] = workspace.tracking_uri
         workspace_arm_id = pulumi.Output.all(pulumi.Output.from_input(subscription_id), workspace.name).apply(
@@ -131,7 +131,7 @@ class AzureMlPlatform(pulumi.ComponentResource):
         model_registry = AzureMlModelRegistry(
             f"{name}-registry", plan, resource_group_name=known_name(group, group_name), role_scope=role_scope,
             platform_identity=foundation.identity.principal_id, opts=child(self)) \
-            if plan.enabled(Capability.model_registry) else None
+            if plan.model_registry else None
         if model_registry is not None:
             self.outputs["model_registry"] = model_registry.name
         pipelines: dict[str, AzureMlTrainingPipeline] = {

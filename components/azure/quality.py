@@ -25,8 +25,8 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from components.base import TYPE_PREFIX, azure_tags, child
-from mlops.blueprint.model import InstanceSize
 from mlops.plan import ModelPlan, Plan
+from mlops.plan.vocabulary import InstanceSize
 
 from .alerting import AZURE_SEVERITY
 from .batch import RUNNER_ENVIRONMENT, datastore_name

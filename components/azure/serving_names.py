@@ -12,8 +12,8 @@ import re
 import pulumi
 
 from components.base import short_hash
-from mlops.blueprint.model import InstanceSize
 from mlops.plan import Plan
+from mlops.plan.vocabulary import InstanceSize
 
 from .vm_sizes import vm_size
 

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 from typing import Literal, TypedDict
 
-from mlops.blueprint.model import DeliveryStrategy
 from mlops.plan import ModelPlan
+from mlops.plan.vocabulary import DeliveryStrategy
 
 from .serving_names import CHAMPION_DEPLOYMENT, SHADOW_DEPLOYMENT
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlops.blueprint.model import InstanceSize
+from mlops.plan.vocabulary import InstanceSize
 
 AZURE_VM_SIZES: dict[InstanceSize, str] = {
     InstanceSize.small: "Standard_D2s_v3",             # 2 vCPU, 8 GiB

@@ -15,8 +15,8 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.base import TYPE_PREFIX, child, gcp_labels
-from mlops.blueprint.model import AlertKind, AlertRoute, Severity
 from mlops.plan import Plan
+from mlops.plan.vocabulary import AlertKind, AlertRoute, Severity
 
 ChannelType = Literal["email", "pagerduty", "webhook_tokenauth"]
 CHANNEL_TYPES: dict[AlertKind, ChannelType] = {

@@ -13,8 +13,8 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.base import TYPE_PREFIX, child, gcp_labels
-from mlops.blueprint.model import ServingMode
 from mlops.plan import ModelPlan, Plan
+from mlops.plan.vocabulary import ServingMode
 
 from .deployer_workflow import DeployerConfig, batch_program, deployer_source, yaml_dump
 from .foundation import ACCOUNT_ID_MAX, fit_name

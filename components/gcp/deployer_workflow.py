@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from mlops.blueprint.model import DeliveryStrategy
+from mlops.plan.vocabulary import DeliveryStrategy
 
 from .alert_policies import ERRORS, LATENCIES, PREDICTIONS
 from .machines import Machine

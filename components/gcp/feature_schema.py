@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Literal, TypedDict
 
-from mlops.blueprint.model import Entity
+from mlops.plan.vocabulary import Entity
 
 FEATURE_TIMESTAMP = "feature_timestamp"
 """Vertex AI Feature Store's fixed name for the event-time column of a BigQuery feature source."""

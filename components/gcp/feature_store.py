@@ -9,8 +9,8 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.base import TYPE_PREFIX, child, gcp_labels
-from mlops.blueprint.model import FeatureStore
-from mlops.plan import Capability, Plan
+from mlops.plan import Plan
+from mlops.plan.vocabulary import FeatureStore
 
 from .feature_schema import FEATURE_TIMESTAMP, sync_cron, table_schema
 from .foundation import KEY_USER_ROLE, fit_name
@@ -123,7 +123,7 @@ class VertexFeatureStore(pulumi.ComponentResource):
         if store.online:
             self._online(name, plan, store, tables, project, kms_key_id, vertex_cmek, endpoints_member, labels,
                          dataset_name, network)
-        freshness = store.freshness_sla_minutes if plan.enabled(Capability.freshness_alerts) else None
+        freshness = store.freshness_sla_minutes  # None unless freshness alerts are on (the plan decides)
         if freshness is not None:
             self._freshness(name, plan, store, dataset_name, freshness, alert_channels, labels)
         self.register_outputs({"dataset": self.dataset, "online_store": self.online_store})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mlops.blueprint.model import InstanceSize
+from mlops.plan.vocabulary import InstanceSize
 
 
 @dataclass(frozen=True)

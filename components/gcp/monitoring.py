@@ -22,9 +22,9 @@ import pulumi_gcp as gcp
 import yaml
 
 from components.base import TYPE_PREFIX, child, gcp_labels
-from mlops.blueprint.model import Direction
 from mlops.plan import ModelPlan, Plan
 from mlops.plan.support_gcp_serving import monitor_interval_hours
+from mlops.plan.vocabulary import Direction
 
 from .alert_policies import policy_args, threshold
 from .foundation import fit_name

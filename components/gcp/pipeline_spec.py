@@ -34,10 +34,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from mlops.blueprint.diagnostics import Diagnostic
-from mlops.blueprint.model import Direction, FairnessMetric, SearchStrategy
 from mlops.plan import ModelPlan, Plan, PlanError
 from mlops.plan.model import TrainingPlan
+from mlops.plan.vocabulary import Diagnostic, Direction, FairnessMetric, SearchStrategy
 
 from . import vertex_jobs as vj
 from .kfp_types import round_trip

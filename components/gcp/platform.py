@@ -5,8 +5,8 @@ from __future__ import annotations
 import pulumi
 
 from components.base import TYPE_PREFIX, child, gcp_labels
-from mlops.blueprint.model import ServingMode
-from mlops.plan import Capability, Plan
+from mlops.plan import Plan
+from mlops.plan.vocabulary import ServingMode
 
 from .agents import GcpServiceAgentKeyGrants
 from .alerting import GcpAlerting
@@ -90,7 +90,7 @@ class VertexPlatform(pulumi.ComponentResource):
             artifact_bucket=foundation.artifacts.bucket.name, opts=child(self))
         vertex_cmek = identities.vertex_cmek
         self.outputs["pipelines_identity"] = identities.pipelines.email
-        if plan.enabled(Capability.experiment_tracking):
+        if plan.experiment_tracking:
             tracking = VertexExperimentTracking(f"{name}-tracking", plan, kms_key_id=foundation.key.id,
                                                 vertex_cmek=vertex_cmek, opts=child(self))
             self.outputs["tracking_uri"] = tracking.tracking_uri
@@ -127,7 +127,7 @@ class VertexPlatform(pulumi.ComponentResource):
                 container_registry=registries.container_registry, opts=child(self))
             for model in plan.models if model.training is not None
         }
-        if plan.enabled(Capability.model_registry) and pipelines:
+        if plan.model_registry and pipelines:
             VertexModelRegistry(f"{name}-registry", plan, project=pipelines_project, kms_key_id=foundation.key.id,
                                 depends_on=[workflows_key_grant], opts=child(self))
         retraining: dict[str, VertexRetrainingTriggers] = {}

@@ -15,8 +15,8 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.base import PURPOSE_TAG, TYPE_PREFIX, child, gcp_labels
-from mlops.blueprint.model import ServingMode
 from mlops.plan import ModelPlan, Plan
+from mlops.plan.vocabulary import ServingMode
 
 from .alert_policies import CPU, ERRORS, LATENCIES, PREDICTIONS, endpoint_filter, policy_args, threshold
 from .foundation import KEY_USER_ROLE

@@ -15,11 +15,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from components.coverage import not_yet_built
 from mlops.blueprint import BlueprintError, LoadedBlueprint, load_blueprint
 from mlops.plan import Plan, plan_environments
 
-from .render import capability_table, model_table, resource_tree, violation_table
+from .render import capability_table, evidence_lines, model_table, resource_tree, violation_table
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = PROJECT_ROOT / "blueprints"
@@ -143,7 +142,8 @@ def synth(
     json_path: Annotated[str | None, typer.Option(
         "--json", help="Write the manifest (resources, outputs, policy report) to this file, or `-` for stdout.",
         show_default=False)] = None,
-    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when a mandatory policy is violated.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when a mandatory policy is violated or a "
+                                         "capability the plan turns on has no evidence in the graph.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the resource tree.")] = False,
     config: Annotated[list[str] | None, typer.Option(
         "--config", "-c", help="A stack setting KEY=VALUE, as `pulumi config set` would make it (repeatable), "
@@ -152,7 +152,9 @@ def synth(
     """Run the Pulumi program offline (SDK mocks) and show the resources `pulumi up` would create.
 
     No cloud credentials and no Pulumi CLI are needed. The policy pack in `policies/` is evaluated on
-    the result. The manifest is byte-identical for the same blueprint and environment.
+    the result, and every capability the plan turns on is checked against the graph (evidence: the
+    resources it needs, with the blueprint's values in their inputs); what is missing is listed.
+    The manifest is byte-identical for the same blueprint and environment.
     """
     settings = _stack_settings(config or [])
     loaded = _load(blueprint)
@@ -182,11 +184,18 @@ def synth(
     if result.violations:
         status.print(violation_table(result.violations))
     status.print(summary + (f"; manifest written to {json_path}" if json_path and json_path != "-" else ""))
-    pending = not_yet_built(result.plan)
-    if pending:
-        status.print(f"[yellow]note:[/] planned but not yet built by the {result.plan.cloud.value} back end: "
-                     + ", ".join(c.value for c in pending))
-    if strict and mandatory:
+    from mlops.evidence import DEFERRED_WITH_ENDPOINTS, evidence
+
+    found = evidence(result.plan, result.resources)
+    # A first deployment that defers endpoints leaves serving out on purpose: said, not failed.
+    deferred = DEFERRED_WITH_ENDPOINTS if settings.get("mlops:endpoints") == "defer" else frozenset()
+    unbuilt = [e for e in found.values() if e.applies and not e.built and e.capability not in deferred]
+    status.print(f"evidence: {sum(e.built for e in found.values())} of {len(found)} capabilities built"
+                 + (f", [red]{len(unbuilt)} not built[/]" if unbuilt else "")
+                 + (" (serving deferred: mlops:endpoints=defer)" if deferred else ""))
+    for line in evidence_lines({c: e for c, e in found.items() if c not in deferred}):
+        status.print(line, soft_wrap=True)
+    if strict and (mandatory or unbuilt):
         raise typer.Exit(EXIT_POLICY)
 
 
@@ -202,9 +211,10 @@ def design(
 ) -> None:
     """Write the platform design a lead presents: scorecard, architecture, pipelines, monitoring, governance, roadmap.
 
-    The design is generated from the same blueprint that builds the stacks (its plans, an offline synth of
-    the stack for the architecture diagram, and what the cloud's back end builds today), so it cannot drift
-    from the code. Same blueprint, same files, byte for byte.
+    The design is generated from the same blueprint that builds the stacks (its plans, and an offline synth
+    of the stack for the architecture diagram and for evidence: a capability is "built" only where the
+    synthesized graph holds the resources it needs), so it cannot drift from the code. Same blueprint, same
+    files, byte for byte.
     """
     if fmt not in ("md", "html"):
         err.print(f"--format: unknown format (got {fmt!r}; allowed: md, html)")
@@ -223,10 +233,10 @@ def design(
         raise typer.Exit(EXIT_BAD_INPUT) from None
     written = write_files(output, files(inp, fmt))
     out.print("[green]wrote[/] " + ", ".join(str(p) for p in written))
-    pending = not_yet_built(inp.plan)
+    pending = [c for c in inp.plan.capabilities if c not in inp.built]
     if pending:
-        status.print(f"[yellow]note:[/] the design marks {len(pending)} capabilities as planned, not yet built by the "
-                     f"{inp.plan.cloud.value} back end")
+        status.print(f"[yellow]note:[/] the design marks {len(pending)} capabilities as planned, not built: the "
+                     f"synthesized graph lacks their evidence ({', '.join(c.value for c in pending)})")
 
 
 @app.command()

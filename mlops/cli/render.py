@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from rich.table import Table
 from rich.tree import Tree
 
-from components.coverage import BUILT
-from mlops.plan import GATES, Plan
+from mlops.evidence import Evidence, builds
+from mlops.plan import GATES, Capability, Plan
 
 if TYPE_CHECKING:
     from mlops.policies import Violation
@@ -17,7 +17,9 @@ if TYPE_CHECKING:
 
 
 def capability_table(plans: Sequence[Plan]) -> Table:
-    """One row per capability, one column per environment: built or not, and why."""
+    """One row per capability, one column per environment: on (planned) or off and why.
+
+    "on" is a plan, not a claim: `mlops synth` checks each one against the synthesized graph (evidence)."""
     first = plans[0]
     table = Table(title=f"{first.blueprint} on {first.cloud.value}: capabilities per environment",
                   title_justify="left")
@@ -26,7 +28,7 @@ def capability_table(plans: Sequence[Plan]) -> Table:
     for plan in plans:
         table.add_column(plan.environment)
     decisions = [{d.capability: d for d in plan.gates} for plan in plans]
-    built = BUILT[first.cloud]
+    buildable = builds(first.cloud)
     for gate in GATES:
         level = f"{gate.dimension.value} >= {gate.level}" if gate.dimension else "always"
         cells = []
@@ -34,12 +36,26 @@ def capability_table(plans: Sequence[Plan]) -> Table:
             decision = by_capability[gate.capability]
             if not decision.enabled:
                 cells.append(f"[dim]off: {decision.reason}[/]")
-            elif gate.capability in built:
-                cells.append("[green]built[/]")
+            elif gate.capability in buildable:
+                cells.append("[green]on[/]")
             else:
-                cells.append(f"[yellow]planned[/] [dim](not yet built on {first.cloud.value})[/]")
+                cells.append(f"[yellow]on[/] [dim](not built on {first.cloud.value})[/]")
         table.add_row(gate.capability.value, level, *cells)
     return table
+
+
+def evidence_lines(found: Mapping[Capability, Evidence]) -> list[str]:
+    """What the synthesized graph shows of each capability the plan turns on: built, or what is missing."""
+    lines = []
+    for item in found.values():
+        if item.built:
+            continue
+        name = item.capability.value
+        if not item.applies:
+            lines.append(f"[dim]{name}: on, but nothing in this environment uses it[/]")
+        else:
+            lines.append(f"[red]{name}: NOT BUILT[/] — " + "; ".join(item.missing))
+    return lines
 
 
 def model_table(plan: Plan) -> Table:

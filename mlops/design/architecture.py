@@ -15,10 +15,10 @@ matches nothing lands in "other".
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Literal
+from typing import Any, Literal
 
 from mlops.blueprint.model import AlertRoute, Cloud, DataSource
 from mlops.plan import Capability, Plan
@@ -38,6 +38,8 @@ class GraphNode:
     name: str
     parent: str | None
     custom: bool
+    inputs: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    """The inputs the engine receives (evidence reads the blueprint's values in them)."""
 
 
 @dataclass(frozen=True)

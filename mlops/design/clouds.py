@@ -37,7 +37,7 @@ SERVICE: dict[str, dict[Cloud, str]] = {
 }
 
 UNGATED_PROMOTION: dict[Cloud, str] = {
-    Cloud.aws: "deployment on registration (the deployer approves the pending version)",
+    Cloud.aws: "deployment on registration: the deployer approves the pending version",
     Cloud.gcp: "manual promotion by an ML engineer (the model's promotion workflow), then the deployer workflow",
     Cloud.azure: "manual promotion into the registry by an ML engineer, then the hourly deployer job",
 }

@@ -24,7 +24,8 @@ class DesignInput:
     graph: tuple[GraphNode, ...]
     """The synthesized resource graph of `environment` (empty when not synthesized)."""
     built: frozenset[Capability]
-    """Capabilities the cloud's back end builds today (components/coverage.py)."""
+    """Capabilities whose evidence the synthesized graph of `environment` holds (mlops.evidence); empty
+    without a graph: a design never calls built what it has not seen in the graph."""
     sources: tuple[DataSource, ...] = ()
     """The blueprint's data sources (drawn as external systems)."""
     controls: dict[Control, str] = field(default_factory=dict)
@@ -46,4 +47,4 @@ class DesignInput:
             return f"off: {decision.reason}"
         if capability in self.built:
             return "built"
-        return f"planned, not yet built on {self.plan.cloud.value}"
+        return f"planned, not yet built on {self.plan.cloud.value}"  # no evidence in this environment's graph

@@ -186,7 +186,7 @@ def _cicd(inp: DesignInput) -> str:
                         else "recorded in the registry")
             gates.append(f"human {kind} gate: {approval.approval.min_approvals} of {who} ({enforced})")
         else:
-            gates.append("automatic: no approval configured")
+            gates.append("no approval required")
         shadows = [f"{m.name} {m.serving.shadow.sample_percent:g}%" for m in env_plan.models
                    if m.serving and m.serving.shadow]
         if shadows:

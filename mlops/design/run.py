@@ -15,10 +15,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from components.coverage import BUILT
 from mlops.blueprint import load_blueprint
 from mlops.blueprint.model import Cloud
-from mlops.plan import plan_environments, plan_loaded
+from mlops.evidence import evidence
+from mlops.plan import Capability, Plan, plan_environments, plan_loaded
 from mlops.plan.compliance import Control
 
 from .architecture import GraphNode
@@ -32,8 +32,16 @@ def design_input(blueprint: str | Path, environment: str, graph: Sequence[GraphN
     plans = tuple(plan_environments(loaded))
     if environment not in bp.environments:
         plan_loaded(loaded, environment)  # raises the located "does not declare this environment" error
-    return DesignInput(Path(blueprint).name, plans, environment, tuple(graph), BUILT[bp.cloud.provider],
+    return DesignInput(Path(blueprint).name, plans, environment, tuple(graph),
+                       built_in(next(p for p in plans if p.environment == environment), graph),
                        tuple(bp.data.sources))
+
+
+def built_in(plan: Plan, graph: Sequence[GraphNode]) -> frozenset[Capability]:
+    """The capabilities the graph holds the evidence of (none without a graph: nothing is claimed unseen)."""
+    if not graph:
+        return frozenset()
+    return frozenset(c for c, found in evidence(plan, graph).items() if found.built)
 
 
 class SynthFailed(Exception):
@@ -48,7 +56,7 @@ def synthesized_graph(blueprint: str | Path, environment: str) -> tuple[GraphNod
         result = synth(str(blueprint), environment)
     except SynthError as exc:
         raise SynthFailed(str(exc)) from exc
-    return tuple(GraphNode(r.urn, r.type, r.name, r.parent, r.custom) for r in result.resources)
+    return tuple(GraphNode(r.urn, r.type, r.name, r.parent, r.custom, r.inputs) for r in result.resources)
 
 
 def control_implementations(cloud: Cloud) -> dict[Control, str]:

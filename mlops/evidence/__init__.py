@@ -71,6 +71,13 @@ class Evidence:
         return bool(self.found or self.missing)
 
 
+DEFERRED_WITH_ENDPOINTS = frozenset({
+    Capability.serving, Capability.autoscaling, Capability.progressive_delivery, Capability.shadow_deployment,
+    Capability.sre_alarms, Capability.prediction_logging, Capability.drift_monitoring,
+    Capability.quality_monitoring,
+})
+"""What a first deployment with `mlops:endpoints=defer` leaves out until a model is trained (AWS, Azure)."""
+
 Rule = Callable[[Plan], Iterable[Expect]]
 """Everything one capability needs in one environment's graph (empty where nothing of the plan uses it)."""
 
@@ -144,5 +151,5 @@ class Summary:
         return "built" if found.built else "NOT BUILT: " + "; ".join(found.missing)
 
 
-__all__ = ["Check", "Evidence", "Expect", "Graph", "Node", "Rule", "builds", "check", "document", "evidence",
+__all__ = ["DEFERRED_WITH_ENDPOINTS", "Check", "Evidence", "Expect", "Graph", "Node", "Rule", "builds", "check", "document", "evidence",
            "from_manifest", "rules_for", "value_at"]

@@ -32,6 +32,7 @@ ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 SCALING_TARGET = "aws:appautoscaling/target:Target"
 MONITORING_SCHEDULE = "aws:sagemaker/monitoringSchedule:MonitoringSchedule"
 MODEL_CARD = "aws:sagemaker/modelCard:ModelCard"
+MODEL = "aws:sagemaker/model:Model"
 
 
 def _steps(definition: Any) -> dict[str, dict[str, Any]]:
@@ -143,8 +144,8 @@ def _search(plan: Plan) -> Iterator[Expect]:
             limits = ((tune.get("Arguments") or {}).get("HyperParameterTuningJobConfig") or {}).get(
                 "ResourceLimits") or {}
             return limits.get("MaxNumberOfTrainingJobs") == want
-        yield Expect(PIPELINE, f"{base}-training-pipeline",
-                     (Check(("pipelineDefinition",), trials, f"a Tune step of {search.max_trials} trials"),), why=m.name)
+        tune = Check(("pipelineDefinition",), trials, f"a Tune step of {search.max_trials} trials")
+        yield Expect(PIPELINE, f"{base}-training-pipeline", (tune,), why=m.name)
 
 
 def _registry(plan: Plan) -> Iterator[Expect]:
@@ -199,8 +200,16 @@ def _serving(plan: Plan) -> Iterator[Expect]:
             continue
         if m.serving.mode.value == "batch":
             yield Expect(SCHEDULE, f"{base}-batch-schedule", why=f"{m.name} batch runs")
-        else:
-            yield Expect(ENDPOINT, f"{base}-serving-endpoint", why=m.name)
+            continue
+        yield Expect(ENDPOINT, f"{base}-serving-endpoint", why=m.name)
+        # Batching and caching reach the serving container as environment variables (names per image).
+        wanted = [str(v) for v in (m.serving.batching.max_batch_size if m.serving.batching else None,
+                                   m.serving.caching.ttl_seconds if m.serving.caching else None) if v is not None]
+        if wanted:
+            yield Expect(MODEL, f"{base}-serving-model", (Check(
+                ("primaryContainer", "environment"),
+                lambda env, want=tuple(wanted): isinstance(env, dict) and all(w in env.values() for w in want),
+                f"the container environment carrying {', '.join(wanted)}"),), why=f"{m.name} batching/caching")
 
 
 def _autoscaling(plan: Plan) -> Iterator[Expect]:

@@ -32,7 +32,7 @@ from .model import (
     ServingPlan,
     TrainingPlan,
 )
-from .support import unsupported
+from .support import AUDIT_LOCK_CLOUDS, unsupported
 
 MANAGED_BY = "mlops-blueprints"
 # Operational (not audit) log retention per environment, in days.
@@ -163,8 +163,9 @@ def plan(bp: Blueprint, environment_name: str) -> Plan:
         model_card_required=Capability.model_cards in on,
         audit_retention_days=gov.audit_retention_days,
         # Production audit storage is locked so that nobody can shorten or delete it, at every governance
-        # level (the audit-lock policies require it); dev and staging keep an administrator's override.
-        audit_lock_mode="compliance" if production else "governance",
+        # level (the audit-lock policies require it); dev and staging keep an administrator's override. Azure
+        # creates immutability policies unlocked (locking is an operator's API action), so it says governance.
+        audit_lock_mode="compliance" if production and bp.cloud.provider in AUDIT_LOCK_CLOUDS else "governance",
         compliance=tuple(gov.compliance),
         risk_tier=gov.risk_tier,
     )
@@ -202,7 +203,12 @@ def plan(bp: Blueprint, environment_name: str) -> Plan:
         maturity_current=bp.maturity.current,
         maturity_target=bp.maturity.target,
         gates=tuple(decisions),
-        feature_store=bp.feature_store if Capability.feature_store in on else None,
+        experiment_tracking=Capability.experiment_tracking in on,
+        model_registry=Capability.model_registry in on,
+        # Freshness is present only where its alert is on: back ends build what the plan holds, nothing more.
+        feature_store=(bp.feature_store if Capability.freshness_alerts in on or bp.feature_store is None
+                       else bp.feature_store.model_copy(update={"freshness_sla_minutes": None}))
+        if Capability.feature_store in on else None,
         models=tuple(_model_plan(bp, environment, m, on) for m in bp.models),
         alerts=tuple(bp.alerts),
         governance=governance,

@@ -167,7 +167,12 @@ class Plan(_Plan):
     maturity_current: MaturityLevels
     maturity_target: MaturityLevels
     gates: tuple[GateDecision, ...]
+    experiment_tracking: bool
+    """The tracking server / experiment store is built (experiment_tracking gate)."""
+    model_registry: bool
+    """Models are versioned in the registry (model_registry gate)."""
     feature_store: FeatureStore | None
+    """The feature store; its `freshness_sla_minutes` is None unless freshness alerts are on."""
     models: tuple[ModelPlan, ...]
     alerts: tuple[AlertRoute, ...]
     governance: GovernancePlan
@@ -176,6 +181,8 @@ class Plan(_Plan):
     databricks: bool
 
     def enabled(self, capability: Capability) -> bool:
+        """Whether gating turned a capability on (the plan's documents and evidence ask this; back ends read the
+        resolved fields instead, which already say what to build)."""
         return any(g.capability == capability and g.enabled for g in self.gates)
 
     @property

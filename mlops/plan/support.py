@@ -223,6 +223,10 @@ APPROVAL_MECHANISM: dict[Cloud, str] = {
 }
 """Why no cloud enforces more than one approval: each approves with one call of one principal."""
 
+AUDIT_LOCK_CLOUDS = (Cloud.aws, Cloud.gcp)
+"""Where the stack itself locks audit retention (S3 Object Lock COMPLIANCE, a locked bucket retention policy);
+Azure creates container immutability policies unlocked and locking is an operator's API action afterwards."""
+
 DATABRICKS_CLOUDS = (Cloud.azure,)
 """Where `data.databricks` builds a workspace (AWS and GCP: not yet; the validate step runs on the cloud's ML
 compute)."""
