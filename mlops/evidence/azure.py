@@ -212,16 +212,31 @@ def _runtime(hours: float) -> Callable[[Any], bool]:
     return holds
 
 
+def _nodes(count: int) -> Callable[[Any], bool]:
+    """Each training run (every sweep trial too) uses the blueprint's instance count."""
+    def holds(job: Any) -> bool:
+        node = _train_node(job)
+        found = value_at(node, "resources", "instance_count") or value_at(node, "trial", "resources", "instance_count")
+        return (found or 1) == count
+    return holds
+
+
 def _pipeline_checks(m: ModelPlan, path: tuple[str | int, ...]) -> tuple[Check, ...]:
-    training = m.training
-    assert training is not None
+    t = m.training
+    assert t is not None
     steps = ("validate", "train", "evaluate", "quality_gates", "register")
-    return (
+    checks = [
         _check((*path, "jobs"), lambda jobs: isinstance(jobs, dict) and all(s in jobs for s in steps),
                "the validate → train → evaluate → quality_gates → register DAG"),
         *_gate_checks(m, path),
-        _check(path, _runtime(training.max_runtime_hours), f"training limited to {training.max_runtime_hours:g} h"),
-    )
+        _check(path, _runtime(t.max_runtime_hours), f"training limited to {t.max_runtime_hours:g} h"),
+        _check(path, _nodes(t.instance_count), f"{t.instance_count} training node(s) per run"),
+    ]
+    if t.checkpointing:
+        # A preempted (low-priority) run resumes from its checkpoints.
+        checks.append(_check((*path, "jobs", "train", "outputs"), lambda out: "checkpoints" in (out or {}),
+                             "a checkpoints output"))
+    return tuple(checks)
 
 
 def _sweep(search: Any, parallel: int) -> Callable[[Any], bool]:
@@ -296,8 +311,12 @@ def _assignments(name: str, principals: Any) -> Iterator[Expect]:
 
 def _rbac(plan: Plan) -> Iterator[Expect]:
     p, roles = plan.prefix, plan.governance.roles
+    # Data scientists have no production access beyond reading (blueprint `roles.data_scientist`).
+    reads = _check(("permissions", 0, "actions"), lambda a: bool(a) and all(x.endswith("/read") for x in a),
+                   "read-only in production")
+    yield Expect(ROLE, f"{p}-governance-data-scientist-role", (reads,) if plan.production else ())
+    yield Expect(ROLE, f"{p}-governance-ml-engineer-role")
     for persona, principals in (("data-scientist", roles.data_scientist), ("ml-engineer", roles.ml_engineer)):
-        yield Expect(ROLE, f"{p}-governance-{persona}-role")
         yield from _assignments(f"{p}-governance-{persona}", principals)
     if plan.enabled(Capability.model_registry):
         # Approvers promote into the registry: their role lives with it.
@@ -614,9 +633,11 @@ def _capture(plan: Plan) -> Iterator[Expect]:
 
 
 def _drift_metric(metric: str, threshold: float) -> Callable[[Any], bool]:
+    """The numerical features' metric is the blueprint's method at its threshold (categorical ones may differ)."""
     def holds(thresholds: Any) -> bool:
-        return any(isinstance(t, dict) and t.get("metric") == metric and value_at(t, "threshold", "value") == threshold
-                   for t in thresholds or [])
+        numerical = [t for t in thresholds or [] if isinstance(t, dict) and t.get("dataType") == "Numerical"]
+        return bool(numerical) and all(t.get("metric") == metric and value_at(t, "threshold", "value") == threshold
+                                       for t in numerical)
     return holds
 
 
