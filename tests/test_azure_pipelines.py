@@ -21,6 +21,7 @@ from components.azure.pipeline import job_definition
 from components.azure.steps import quality_gate
 from components.azure.steps.register_model import tags as register_tags
 from components.azure.vm_sizes import vm_size
+from components.payload import decode, encode
 from mlops.blueprint import load_blueprint
 from mlops.blueprint.model import Direction, HyperparameterSearch, SearchStrategy
 from mlops.plan import ModelPlan, Plan, PlanError, plan_loaded
@@ -182,22 +183,22 @@ def test_dag_matches_the_aws_pipeline() -> None:
 def test_gates_carry_the_blueprint_thresholds_and_champion() -> None:
     plan = _plan(FRAUD)
     body = _job(plan, plan.models[0])
-    gates = json.loads(body["inputs"]["gates"]["value"])
+    gates = decode(body["inputs"]["gates"]["value"])
     assert {(g["label"], g["direction"], g["threshold"]) for g in gates["gates"]} == {
         ("auc", "at_least", 0.92), ("false_positive_rate", "at_most", 0.02),
         ("disparate_impact_ratio", "at_least", 0.8), ("p99 latency (ms)", "at_most", 50)}
     assert gates["champion"] == {"min_improvement": 0.0}
-    spec = json.loads(body["inputs"]["evaluation"]["value"])
+    spec = decode(body["inputs"]["evaluation"]["value"])
     assert spec["champion"] == {"registry": "registry", "model": "fraud-scorer", "metric": "auc",
                                 "direction": "at_least"}
     # Without a registry there is no champion to compare with.
     no_registry = _job(plan, plan.models[0], pj.JobContext(**{**CTX.__dict__, "registry": None}))
-    assert "champion" not in json.loads(no_registry["inputs"]["gates"]["value"])
+    assert "champion" not in decode(no_registry["inputs"]["gates"]["value"])
 
 
 def test_model_cards_only_where_governance_requires_them() -> None:
     fraud, forecast = _plan(FRAUD), _plan(FORECAST)
-    card = json.loads(_job(fraud, fraud.models[0])["inputs"]["card"]["value"])
+    card = decode(_job(fraud, fraud.models[0])["inputs"]["card"]["value"])
     assert card["risk_tier"] == "high" and card["status"] == "draft"
     assert "model_card" in pj.pipeline_job(fraud, fraud.models[0], CTX)["jobs"][pj.REGISTER]["inputs"]
     assert "card" not in pj.pipeline_job(forecast, forecast.models[0], CTX)["inputs"]
@@ -240,7 +241,7 @@ def test_pinned_hyperparameters_are_not_searched() -> None:
     plan, model = _with_search(_plan(FORECAST), hyperparameters={"learning_rate": 0.05})
     body = _job(plan, model)
     assert "learning_rate" not in body["jobs"][pj.TRAIN]["search_space"]
-    assert json.loads(body["inputs"]["hyperparameters"]["value"]) == {"learning_rate": 0.05}
+    assert decode(body["inputs"]["hyperparameters"]["value"]) == {"learning_rate": 0.05}
 
 
 def test_cron_keywords_and_durations() -> None:
@@ -276,7 +277,7 @@ def test_quality_gate_script_runs_as_the_component_runs_it(tmp_path: Path) -> No
     def run(gates: dict[str, Any]) -> subprocess.CompletedProcess[str]:
         # What Azure ML does: substitute the bindings, run the command in a shell.
         line = command.replace("${{inputs.evaluation}}", str(tmp_path / "evaluation")) \
-            .replace("${{inputs.gates}}", json.dumps(gates)).replace("${{outputs.verdict}}", str(tmp_path / "verdict"))
+            .replace("${{inputs.gates}}", encode(gates)).replace("${{outputs.verdict}}", str(tmp_path / "verdict"))
         return subprocess.run(["bash", "-c", sys.executable + line.removeprefix("python")],
                               capture_output=True, text=True, check=False)
 

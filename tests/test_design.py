@@ -89,7 +89,7 @@ def test_fraud_scorecard_level_1_to_3_with_gaps_in_monitoring_retraining_governa
 def test_fraud_pipeline_has_shadow_and_human_approval_for_production_and_50ms_multi_az() -> None:
     text = section(document(FRAUD), 3)
     prod = row(text, "5")
-    assert "human business approval gate: 1 of model-risk-committee, fraud-business-owner" in prod
+    assert "human business approval gate: 1 of `model-risk-committee`, `fraud-business-owner`" in prod
     assert "enforced: only the approver role can approve" in prod
     assert "shadow mode: fraud-scorer 20% of live traffic mirrored" in prod
     serving = next(line for line in text.splitlines() if line.startswith("| prod | realtime"))
@@ -99,7 +99,7 @@ def test_fraud_pipeline_has_shadow_and_human_approval_for_production_and_50ms_mu
                  "`auc` ≥ the production model's"):
         assert gate in text
     assert "bayesian, 40 trials (4 parallel)" in text
-    assert "| prod | large | 1 | yes | yes | 4 h | 8 h | bayesian: 40 trials, 4 parallel, auc max |" in text
+    assert "| prod | large | 1 | yes | yes | 4 h | 8 h | bayesian: 40 trials, 4 parallel, `auc` max |" in text
     assert "Stages: code review → offline evaluation →" in text and "business approval → prod (shadow)" in text
 
 

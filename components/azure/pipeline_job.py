@@ -14,6 +14,11 @@ The DAG (the same as on AWS):
       → quality_gates (platform step: every gate must pass, else the run fails and lists each gate)
       → register (platform step: registers the MLflow model version in the workspace)
 
+Blueprint text never reaches a command: Azure ML substitutes `${{inputs.X}}` verbatim and runs the
+command in a shell, so the pipeline's literal inputs that carry it (hyperparameters, evaluation spec,
+gates, model card) are base64url-encoded JSON (`components.payload`), which only holds [A-Za-z0-9_=-],
+and the scripts decode them. The other literals are our own words (`triggered_by`, the model name).
+
 The team's code (a contract, documented in the README) lives in the artifacts container under
 `<model>/code/`; its environment is the image `<registry>.azurecr.io/<model>/training:latest` (with
 mlflow and azureml-mlflow). Metrics are logged with MLflow; a sweep reads its objective from there.
@@ -30,6 +35,7 @@ from pathlib import Path
 from typing import Literal, NotRequired, TypedDict
 
 from components.base import short_hash
+from components.payload import encode
 from mlops.plan import ModelPlan, Plan, PlanError
 from mlops.plan.model import TrainingPlan
 from mlops.plan.vocabulary import Diagnostic, Direction, FairnessMetric, SearchStrategy
@@ -295,6 +301,12 @@ def _seconds(hours: float) -> int:
     return round(hours * 3600)
 
 
+TRIGGERS = ("schedule", "drift", "performance", "manual")
+"""Who may start a run: the only values the `trigger` input (plain, unencoded, in commands) takes."""
+_MLFLOW_METRIC = re.compile(r"^[\w./ -]+$")
+"""MLflow metric names: letters, digits, `_ - . /` and spaces (mlflow.utils.validation)."""
+
+
 def _literal(value: str) -> NodeInput:
     return {"job_input_type": "literal", "value": value}
 
@@ -342,6 +354,10 @@ class _Builder:
     def search_space(self) -> dict[str, SearchDistribution]:
         search = self.training.search
         assert search is not None
+        if not _MLFLOW_METRIC.match(search.objective_metric):
+            # The sweep reads the objective from MLflow by this name, verbatim: it must be one MLflow can log.
+            raise self._search_error("objective_metric", "not a metric name MLflow can log",
+                                     repr(search.objective_metric), "letters, digits, _ - . / and spaces")
         framework = self.model.framework
         if framework not in SEARCH_SPACES:
             raise self._search_error("objective_metric", f"no built-in search space for {framework} on Azure: "
@@ -397,7 +413,7 @@ class _Builder:
 
         train_inputs: dict[str, ComponentInput] = {"train": folder, "validation": folder, "hyperparameters": string}
         arguments = ["--train ${{inputs.train}}", "--validation ${{inputs.validation}}",
-                     "--hyperparameters '${{inputs.hyperparameters}}'"]
+                     "--hyperparameters ${{inputs.hyperparameters}}"]
         if self.training.search is not None:
             for key in self.search_space():
                 train_inputs[key] = {"type": "number", "optional": True}
@@ -412,19 +428,19 @@ class _Builder:
 
         evaluate = self._component(
             EVALUATE, "Evaluates the candidate on the test split (quality, fairness, latency, champion)",
-            "python evaluate.py --model ${{inputs.model}} --test ${{inputs.test}} --spec '${{inputs.spec}}' "
+            "python evaluate.py --model ${{inputs.model}} --test ${{inputs.test}} --spec ${{inputs.spec}} "
             "--evaluation ${{outputs.evaluation}}",
             {"model": {"type": "mlflow_model"}, "test": folder, "spec": string}, {"evaluation": out}, team_code=True)
         gates = self._component(
             GATES, "Every quality, fairness, latency and champion gate must pass, or the run fails",
-            _inline("quality_gate.py", "--evaluation ${{inputs.evaluation}} --gates '${{inputs.gates}}' "
+            _inline("quality_gate.py", "--evaluation ${{inputs.evaluation}} --gates ${{inputs.gates}} "
                                        "--verdict ${{outputs.verdict}}"),
             {"evaluation": folder, "gates": string}, {"verdict": out}, team_code=False)
         register = self._component(
             REGISTER, "Registers the candidate that passed every gate as a workspace model version",
             _inline("register_model.py", "--model ${{inputs.model}} --verdict ${{inputs.verdict}} "
                                          "--name ${{inputs.model_name}} --triggered-by ${{inputs.triggered_by}} "
-                                         "$[[--model-card '${{inputs.model_card}}']]"),
+                                         "$[[--model-card ${{inputs.model_card}}]]"),
             {"model": {"type": "mlflow_model"}, "verdict": folder, "model_name": string, "triggered_by": string,
              "model_card": {"type": "string", "optional": True}}, {}, team_code=False)
         return {VALIDATE: validate, TRAIN: train, EVALUATE: evaluate, GATES: gates, REGISTER: register}
@@ -456,13 +472,12 @@ class _Builder:
                 "fairness": {f.metric.value: f.protected_attributes for f in q.fairness},
                 "latency_p99": q.max_latency_p99_ms is not None, "champion": champion}
 
-    def model_card(self) -> str:
-        """A draft model card the approver completes (JSON), where governance requires one."""
+    def model_card(self) -> dict[str, object] | None:
+        """A draft model card the approver completes, where governance requires one."""
         if not self.plan.governance.model_card_required:
-            return ""
-        card = {"model": self.model.name, "framework": self.model.framework, "intended_use": self.plan.use_case,
+            return None
+        return {"model": self.model.name, "framework": self.model.framework, "intended_use": self.plan.use_case,
                 "risk_tier": self.plan.governance.risk_tier.value, "status": "draft"}
-        return json.dumps(card, sort_keys=True)
 
     # ----------------------------------------------------------------- nodes
 
@@ -540,18 +555,20 @@ class _Builder:
         def literal(value: str) -> LiteralInput:
             return {"jobInputType": "literal", "value": value}
 
-        hyperparameters = {k: self.training.hyperparameters[k] for k in sorted(self.training.hyperparameters)}
+        if triggered_by not in TRIGGERS:
+            # It is substituted into commands as it is: only our own words may be.
+            raise ValueError(f"triggered_by must be one of {', '.join(TRIGGERS)} (got {triggered_by!r})")
         inputs: dict[str, UriFolderInput | LiteralInput] = {
             "data": {"jobInputType": "uri_folder", "mode": "ReadOnlyMount",
-                              "uri": f"azureml://datastores/{self.ctx.data_datastore}/paths/{self.model.name}/training/"},
+                     "uri": f"azureml://datastores/{self.ctx.data_datastore}/paths/{self.model.name}/training/"},
             "trigger": literal(triggered_by),
-            "hyperparameters": literal(json.dumps(hyperparameters, sort_keys=True)),
-            "evaluation": literal(json.dumps(self.evaluation_spec(), sort_keys=True)),
-            "gates": literal(json.dumps(self.gates(), sort_keys=True)),
+            "hyperparameters": literal(encode(dict(self.training.hyperparameters))),
+            "evaluation": literal(encode(self.evaluation_spec())),
+            "gates": literal(encode(self.gates())),
         }
         card = self.model_card()
-        if card:
-            inputs["card"] = literal(card)
+        if card is not None:
+            inputs["card"] = literal(encode(card))
         return {
             "jobType": "Pipeline",
             "displayName": f"{self.model.name} training",

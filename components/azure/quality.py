@@ -38,9 +38,11 @@ ml = azure_native.machinelearningservices
 monitor = azure_native.monitor
 
 SCRIPT = Path(__file__).parent / "scripts" / "model_quality.py"
+# Settings travel as environment variables, each expanded inside double quotes: the shell neither splits
+# nor globs them, and never reads their contents as syntax (the metric is blueprint text).
 COMMAND = ('python -c "$MLOPS_SCRIPT" --predictions ${{inputs.predictions}} --labels ${{inputs.labels}} '
-           "--metric $MLOPS_METRIC --direction $MLOPS_DIRECTION --threshold $MLOPS_THRESHOLD "
-           "--delay-hours $MLOPS_DELAY_HOURS --window-hours $MLOPS_WINDOW_HOURS")
+           '--metric "$MLOPS_METRIC" --direction "$MLOPS_DIRECTION" --threshold "$MLOPS_THRESHOLD" '
+           '--delay-hours "$MLOPS_DELAY_HOURS" --window-hours "$MLOPS_WINDOW_HOURS"')
 PERIOD_HOURS = {"hourly": 1, "daily": 24, "weekly": 168, "monthly": 720}
 RUN_EVENTS = "AmlRunStatusChangedEvent"
 

@@ -16,7 +16,9 @@ def format_path(path: Sequence[PathPart]) -> str:
         if isinstance(part, int):
             text += f"[{part}]"
         else:
-            text += f".{part}" if text else str(part)
+            # A key with control characters is shown escaped: the raw bytes would act on the terminal.
+            name = repr(part)[1:-1] if not part.isprintable() else part
+            text += f".{name}" if text else name
     return text or "(document)"
 
 

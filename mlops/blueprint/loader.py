@@ -207,6 +207,10 @@ def _merge_union_errors(errors: list[ErrorDetails], data: Any) -> list[Diagnosti
         diagnostic = _diagnostic(error, data)
         key = diagnostic.path if diagnostic.message != "unknown key" else (*diagnostic.path, "?unknown")
         if diagnostic.path in seen and "unknown key" not in diagnostic.message:
+            # A control character fails every member of a union (`InstanceSize | Text`); saying so beats
+            # "not one of the allowed values", which hides the invisible character.
+            if diagnostic.message.startswith("control character"):
+                seen[key] = diagnostic
             continue
         seen.setdefault(key, diagnostic)
     return list(seen.values())

@@ -7,10 +7,31 @@ live in `rules.py`, not here, so that they sit in one table and are tested one b
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+# C0 controls (NUL, BEL, ESC …), DEL and C1 controls: invisible in an editor, yet they reach shell
+# commands, terminals (ESC sequences), documents and cloud APIs. Prose may keep tabs and line breaks.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_PROSE_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _refuse_controls(pattern: re.Pattern[str], what: str) -> Any:
+    def check(value: str) -> str:
+        found = pattern.search(value)
+        if found:
+            raise ValueError(f"control character U+{ord(found.group()):04X} is not allowed in {what}")
+        return value
+    return AfterValidator(check)
+
+
+Text = Annotated[str, _refuse_controls(_CONTROL, "blueprint text (one line, printable characters)")]
+"""One-line free text (names, metrics, URIs, principals): printable characters only."""
+Prose = Annotated[str, _refuse_controls(_PROSE_CONTROL, "blueprint text (printable characters, tabs and line breaks)")]
+"""Free text that may span lines (the use case, descriptions): printable characters, tabs and line breaks."""
 
 Slug = Annotated[
     str,
@@ -166,7 +187,7 @@ class SearchStrategy(StrEnum):
 
 
 class Organisation(_Model):
-    name: str = Field(min_length=1, max_length=100)
+    name: Text = Field(min_length=1, max_length=100)
     """The organisation's display name (used in documents and the `organisation` tag)."""
     industry: Industry = Industry.other
     """Industry; regulated industries get stricter defaults in the design documents."""
@@ -226,7 +247,7 @@ class Maturity(_Model):
 class DataSource(_Model):
     name: Slug
     kind: SourceKind
-    uri: str = Field(min_length=1)
+    uri: Text = Field(min_length=1)
     """Where the data lives (s3://…, gs://…, abfss://…, bigquery://project.dataset, a JDBC URL …)."""
     contains_pii: bool = False
     """Marks personal data; regimes like GDPR and HIPAA then require encryption and audit (always on)."""
@@ -267,7 +288,7 @@ class FeatureStore(_Model):
 
 class HyperparameterSearch(_Model):
     strategy: SearchStrategy = SearchStrategy.bayesian
-    objective_metric: str = Field(min_length=1)
+    objective_metric: Text = Field(min_length=1)
     direction: Direction = Direction.at_least
     """Whether the objective is maximised (`at_least`) or minimised (`at_most`)."""
     max_trials: int = Field(default=20, ge=1, le=500)
@@ -276,19 +297,19 @@ class HyperparameterSearch(_Model):
 
 
 class Training(_Model):
-    instance: InstanceSize | str = InstanceSize.medium
+    instance: InstanceSize | Text = InstanceSize.medium
     """A cloud-neutral size, or the cloud's own type (ml.m5.xlarge, n1-standard-8, Standard_DS3_v2)."""
     instance_count: int = Field(default=1, ge=1, le=100)
     spot: bool = False
     """Use spot/preemptible/low-priority capacity (needs `checkpointing` to survive interruptions)."""
     checkpointing: bool = False
     max_runtime_hours: float = Field(default=4, gt=0, le=120)
-    hyperparameters: dict[str, str | int | float | bool] = {}
+    hyperparameters: dict[Text, Text | int | float | bool] = {}
     hyperparameter_search: HyperparameterSearch | None = None
 
 
 class MetricThreshold(_Model):
-    metric: str = Field(min_length=1)
+    metric: Text = Field(min_length=1)
     threshold: float
     direction: Direction = Direction.at_least
 
@@ -296,7 +317,7 @@ class MetricThreshold(_Model):
 class FairnessGate(_Model):
     metric: FairnessMetric
     threshold: float = Field(ge=0)
-    protected_attributes: list[str] = Field(min_length=1)
+    protected_attributes: list[Text] = Field(min_length=1)
 
 
 class QualityGates(_Model):
@@ -345,7 +366,7 @@ class Serving(_Model):
     mode: ServingMode = ServingMode.realtime
     latency_p99_ms: int | None = Field(default=None, ge=1, le=600_000)
     """The p99 latency SLA for real-time and streaming serving."""
-    instance: InstanceSize | str = InstanceSize.medium
+    instance: InstanceSize | Text = InstanceSize.medium
     min_instances: int = Field(default=1, ge=0, le=1000)
     max_instances: int = Field(default=2, ge=1, le=1000)
     autoscaling: Autoscaling = Autoscaling()
@@ -358,22 +379,22 @@ class Serving(_Model):
     caching: Caching | None = None
     schedule: Cron | None = None
     """Batch mode: when predictions run."""
-    output_uri: str | None = None
+    output_uri: Text | None = None
     """Batch mode: where predictions are written."""
-    stream: str | None = None
+    stream: Text | None = None
     """Streaming mode: the stream the endpoint consumes (Kinesis stream, Pub/Sub topic, Event Hub)."""
 
 
 class Drift(_Model):
     method: DriftMethod = DriftMethod.psi
     threshold: float = Field(default=0.2, gt=0)
-    features: list[str] = []
+    features: list[Text] = []
     """Features to watch; empty means every feature of the model."""
     schedule: Cron = "daily"
 
 
 class QualityMonitor(_Model):
-    metric: str = Field(min_length=1)
+    metric: Text = Field(min_length=1)
     threshold: float
     direction: Direction = Direction.at_least
     label_delay_hours: int = Field(default=24, ge=0, le=8760)
@@ -408,7 +429,7 @@ class Retraining(_Model):
 
 class ModelSpec(_Model):
     name: Slug
-    description: str = ""
+    description: Prose = ""
     framework: Literal["xgboost", "sklearn", "lightgbm", "pytorch", "tensorflow", "custom"] = "xgboost"
     training: Training = Training()
     quality_gates: QualityGates = QualityGates()
@@ -422,7 +443,7 @@ class ModelSpec(_Model):
 
 class AlertRoute(_Model):
     kind: AlertKind
-    target: str | None = None
+    target: Text | None = None
     """Email address, or an https URL for webhooks. Prefer `secret` for URLs that carry keys."""
     secret: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
     """Name of a Pulumi config secret (`pulumi config set --secret mlops:NAME …`) holding the URL or key."""
@@ -431,17 +452,17 @@ class AlertRoute(_Model):
 
 
 class Approval(_Model):
-    approvers: list[str] = Field(min_length=1)
+    approvers: list[Text] = Field(min_length=1)
     """Groups or people who must approve promotion into this environment."""
     min_approvals: int = Field(default=1, ge=1, le=10)
 
 
 class Roles(_Model):
-    data_scientist: list[str] = []
+    data_scientist: list[Text] = []
     """Principals who experiment and train (no production access)."""
-    ml_engineer: list[str] = []
+    ml_engineer: list[Text] = []
     """Principals who deploy to staging and operate the platform."""
-    approver: list[str] = []
+    approver: list[Text] = []
     """Principals allowed to promote models to production."""
     group_domain: str | None = Field(
         default=None, pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
@@ -469,22 +490,22 @@ class Cost(_Model):
 
 
 class ServingOverride(_Model):
-    instance: InstanceSize | str | None = None
+    instance: InstanceSize | Text | None = None
     min_instances: int | None = Field(default=None, ge=0, le=1000)
     max_instances: int | None = Field(default=None, ge=1, le=1000)
 
 
 class TrainingOverride(_Model):
-    instance: InstanceSize | str | None = None
+    instance: InstanceSize | Text | None = None
     spot: bool | None = None
 
 
 class Network(_Model):
     """Where the platform runs: an existing private network (the usual enterprise case) or a new one."""
 
-    vpc: str | None = None
+    vpc: Text | None = None
     """Existing network: AWS VPC id, GCP VPC network name, or Azure virtual network resource id."""
-    subnets: list[str] = []
+    subnets: list[Text] = []
     """Private subnets of `vpc` for jobs and endpoints (at least two, in different zones, on AWS)."""
     cidr: str = Field(default="10.40.0.0/16", pattern=r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$")
     """Address range when the platform creates its own network (ignored with `vpc`)."""
@@ -493,9 +514,9 @@ class Network(_Model):
 class EnvironmentSpec(_Model):
     """Settings of one environment; each becomes one Pulumi stack."""
 
-    account: str | None = None
+    account: Text | None = None
     """AWS account id, GCP project id or Azure subscription id of this environment."""
-    region: str | None = None
+    region: Text | None = None
     """Overrides cloud.region for this environment."""
     monthly_budget_usd: float | None = Field(default=None, gt=0)
     """Overrides cost.monthly_budget_usd for this environment."""
@@ -516,7 +537,7 @@ class Blueprint(_Model):
 
     name: Slug
     """Platform name; prefixes every resource name."""
-    use_case: str = Field(min_length=1, max_length=200)
+    use_case: Prose = Field(min_length=1, max_length=200)
     organisation: Organisation
     cloud: CloudSpec
     maturity: Maturity
@@ -531,6 +552,6 @@ class Blueprint(_Model):
     cost: Cost | None = None
     tags: dict[
         Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,62}$")],
-        Annotated[str, StringConstraints(max_length=63)],
+        Annotated[Text, StringConstraints(max_length=63)],
     ] = {}
     """Extra tags/labels on every resource (lower-case keys so they are valid on every cloud)."""

@@ -10,7 +10,7 @@ from . import governance, monitoring, pipelines, roadmap, scorecard
 from .architecture import AREA_BY_KEY, Architecture, architecture, mermaid
 from .clouds import PLATFORM
 from .inputs import DesignInput
-from .markdown import blocks, code, codes, table, to_html
+from .markdown import blocks, code, codes, table, text, to_html
 from .svg import render_svg
 
 SECTIONS = ("scorecard", "architecture", "pipelines", "monitoring", "governance", "roadmap")
@@ -60,9 +60,9 @@ def _header(inp: DesignInput) -> str:
     envs = ", ".join(p.environment for p in inp.plans)
     return blocks(
         f"# MLOps design: {plan.blueprint}",
-        f"> {plan.use_case}",
+        f"> {text(plan.use_case)}",
         table(["", ""], [
-            ["organisation", f"{plan.organisation} ({plan.team_size} engineers)"],
+            ["organisation", f"{text(plan.organisation)} ({plan.team_size} engineers)"],
             ["platform", f"{PLATFORM[plan.cloud]}" + (" + Databricks" if plan.databricks else "")
              + f", {plan.region}"],
             ["environment", f"`{plan.environment}` (the blueprint declares {envs})"],

@@ -3,6 +3,10 @@
 The converter handles exactly the subset the design writes (headings, paragraphs, bullet lists,
 pipe tables, fenced code blocks, images, inline code, bold, italics) and emits well-formed XHTML,
 so a page can be checked by parsing it as XML.
+
+Blueprint text (the use case, the organisation, metric names, principals, URIs …) enters the Markdown
+only through `text` (inline prose), `code` (code spans) or `mermaid_text` (diagram labels), which keep
+it one line and literal: no HTML, no link, no heading or table row of its own.
 """
 
 from __future__ import annotations
@@ -15,6 +19,28 @@ from html import escape
 def blocks(*parts: str) -> str:
     """Markdown blocks separated by one blank line (tables and lists need it), ending in a newline."""
     return "\n\n".join(p.strip("\n") for p in parts if p.strip()) + "\n"
+
+
+# Enough to keep text literal: links and images need `[`, HTML needs `<` or `&`, headings `#`, cells `|`.
+# `_` and `~` at most format a word (and are common in names like Standard_DS4_v2): left as they are.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*\[\]<>#|&])")
+_LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029]+")
+
+
+def _one_line(value: object) -> str:
+    # A line break in blueprint text would start a block of its own (heading, table row, image, fence).
+    return _LINE_BREAKS.sub(" ", str(value))
+
+
+def text(value: object) -> str:
+    """Blueprint text as literal inline Markdown: one line, every character that could be syntax escaped."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", _one_line(value))
+
+
+def mermaid_text(value: object) -> str:
+    """Blueprint text inside a quoted Mermaid label: one line, entity codes for what Mermaid would read."""
+    entities = {"#": "#35;", '"': "#quot;", "<": "#lt;", ">": "#gt;", "`": "#96;", "&": "#38;"}
+    return "".join(entities.get(c, c) for c in _one_line(value))
 
 
 def cell(text: object) -> str:
@@ -32,8 +58,12 @@ def bullets(items: Sequence[str]) -> str:
     return "".join(f"- {item}\n" for item in items)
 
 
-def code(text: object) -> str:
-    return f"`{text}`"
+def code(value: object) -> str:
+    """A code span of `value`, one line, fenced with more backticks than it contains (CommonMark rule)."""
+    literal = _one_line(value)
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", literal)), default=0) + 1)
+    pad = " " if literal.startswith("`") or literal.endswith("`") else ""
+    return f"{fence}{pad}{literal}{pad}{fence}"
 
 
 def codes(items: Sequence[object]) -> str:
@@ -42,16 +72,22 @@ def codes(items: Sequence[object]) -> str:
 
 # ------------------------------------------------------------------------------------------ HTML
 
-_INLINE = re.compile(r"`([^`]+)`|\*\*(.+?)\*\*|(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])|<br>")
+_INLINE = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)|\\([!-/:-@\[-`{-~])|\*\*(.+?)\*\*"
+                     r"|(?<![\w*\\])\*(?!\s)(.+?)(?<![\s\\])\*(?![\w*])|<br>")
 
 
 def _inline(text: str) -> str:
     out, pos = [], 0
     for match in _INLINE.finditer(text):
         out.append(escape(text[pos:match.start()], quote=False))
-        code_text, bold, italic = match.groups()
+        _, code_text, escaped, bold, italic = match.groups()
         if code_text is not None:
-            out.append(f"<code>{escape(code_text, quote=False)}</code>")
+            # CommonMark strips one space on each side of a span that needs it (a span starting with `).
+            inner = code_text[1:-1] if code_text.startswith(" ") and code_text.endswith(" ") and code_text.strip() \
+                else code_text
+            out.append(f"<code>{escape(inner, quote=False)}</code>")
+        elif escaped is not None:
+            out.append(escape(escaped, quote=False))
         elif bold is not None:
             out.append(f"<strong>{_inline(bold)}</strong>")
         elif italic is not None:
@@ -124,7 +160,10 @@ def to_html(markdown: str, title: str, image: Callable[[str, str], str | None] =
         elif not line.strip():
             i += 1
         else:
-            paragraph = []
+            # The first line is this paragraph's whatever it starts with (a `|` that begins no table, a `![`
+            # that is no image): without it the loop would never advance.
+            paragraph = [line]
+            i += 1
             while i < len(lines) and lines[i].strip() and not re.match(r"(#{1,6} |```|\||- |> |!\[)", lines[i]):
                 paragraph.append(lines[i])
                 i += 1

@@ -103,7 +103,7 @@ def _model_signals(inp: DesignInput, model: ModelPlan) -> str:
                      "audit and the drift and quality jobs.")
     elif batch and model.serving:
         parts.append(f"**Prediction logging:** every batch prediction is kept in "
-                     f"{model.serving.output_uri or 'the platform data store'}.")
+                     f"{code(model.serving.output_uri) if model.serving.output_uri else 'the platform data store'}.")
     return blocks(*parts)
 
 

@@ -13,7 +13,7 @@ from mlops.plan.model import ServingPlan
 
 from .clouds import SERVICE, SERVING, UNGATED_PROMOTION
 from .inputs import DesignInput
-from .markdown import blocks, code, codes, schedule, table
+from .markdown import blocks, code, codes, mermaid_text, schedule, table, text
 
 FAIRNESS_DIRECTION: dict[FairnessMetric, Direction] = {
     # Differences between groups must stay small; the ratio of selection rates must stay high
@@ -92,19 +92,21 @@ def _dag(inp: DesignInput, model: ModelPlan) -> str:
     prep = "processing job"  # the validate step runs on the ML compute, also where Databricks is linked
     if t.search:
         arrow = "↑" if t.search.direction == Direction.at_least else "↓"
+        objective = mermaid_text(t.search.objective_metric)
         train = (f'tune["Tune<br/>{t.search.strategy.value}, {t.search.max_trials} trials '
-                 f'({t.search.max_parallel_trials} parallel)<br/>objective {t.search.objective_metric} {arrow}"]')
+                 f'({t.search.max_parallel_trials} parallel)<br/>objective {objective} {arrow}"]')
     else:
-        train = f'tune["Train<br/>{t.instance} x{t.instance_count}"]'
+        train = f'tune["Train<br/>{mermaid_text(t.instance)} x{t.instance_count}"]'
     gates = _gates(model)
     registry = plan.enabled(Capability.model_registry)
     approval = plan.governance.approval
-    register = ("pending approval by " + ", ".join(approval.approval.approvers)) if approval else "approved"
+    register = ("pending approval by " + ", ".join(mermaid_text(a) for a in approval.approval.approvers)
+                if approval else "approved")
     lines = [
         "flowchart LR",
         f'  preprocess["Preprocess<br/>validate, split ({prep})<br/>{data}<br/>version: '
         f'{plan.data_versioning}"] --> {train}',
-        '  tune --> evaluate["Evaluate<br/>' + ", ".join(dict.fromkeys(g[0] for g in gates)) + '"]'
+        '  tune --> evaluate["Evaluate<br/>' + ", ".join(dict.fromkeys(mermaid_text(g[0]) for g in gates)) + '"]'
         if gates else '  tune --> evaluate["Evaluate<br/>metrics logged"]',
         f'  evaluate --> gates{{"Quality gates<br/>{len(gates)} gate{"s" if len(gates) != 1 else ""}"}}',
         (f'  gates -->|"all pass"| register["Register<br/>{register}"]' if registry else
@@ -121,9 +123,9 @@ def _compute_rows(inp: DesignInput, name: str) -> list[list[object]]:
         if t is None:
             continue
         search = (f"{t.search.strategy.value}: {t.search.max_trials} trials, {t.search.max_parallel_trials} parallel, "
-                  f"{t.search.objective_metric} {'max' if t.search.direction == Direction.at_least else 'min'}"
+                  f"{code(t.search.objective_metric)} {'max' if t.search.direction == Direction.at_least else 'min'}"
                   if t.search else "off")
-        rows.append([plan.environment, t.instance, t.instance_count, "yes" if t.spot else "no",
+        rows.append([plan.environment, text(t.instance), t.instance_count, "yes" if t.spot else "no",
                      "yes" if t.checkpointing else "no", f"{t.max_runtime_hours:g} h", f"{t.max_wait_hours:g} h",
                      search])
     return rows
@@ -141,7 +143,7 @@ def _serving_rows(inp: DesignInput, name: str) -> list[list[object]]:
         if s.mode == ServingMode.batch:
             scaling = "—"
             sla = "—"
-            where = f"{schedule(s.schedule)} → {s.output_uri or 'the platform data store'}"
+            where = f"{schedule(s.schedule)} → {code(s.output_uri) if s.output_uri else 'the platform data store'}"
         else:
             scaling = (f"target {s.autoscaling.target_utilization_percent:g}% utilisation"
                        + (f" or {s.autoscaling.target_requests_per_instance} req/instance/min"
@@ -150,13 +152,13 @@ def _serving_rows(inp: DesignInput, name: str) -> list[list[object]]:
             sla = f"{s.latency_p99_ms} ms" if s.latency_p99_ms else "—"
             extras = [f"batching {s.batching.max_batch_size}/{s.batching.max_latency_ms} ms" if s.batching else "",
                       f"cache {s.caching.ttl_seconds} s" if s.caching else "",
-                      f"stream `{s.stream}`" if s.stream else ""]
+                      f"stream {code(s.stream)}" if s.stream else ""]
             where = ", ".join(e for e in extras if e) or "—"
         shadow = f"{s.shadow.sample_percent:g}% mirrored" if s.shadow else "—"
         instances = f"{s.min_instances} to {s.max_instances}"
         if s.multi_az and s.mode != ServingMode.batch and s.min_instances >= 2:
             instances += ", multi-AZ"
-        rows.append([plan.environment, f"{s.mode.value}: {SERVING[s.mode][plan.cloud]}", s.instance, instances,
+        rows.append([plan.environment, f"{s.mode.value}: {SERVING[s.mode][plan.cloud]}", text(s.instance), instances,
                      scaling, sla, how, shadow, rollback, where])
     return rows
 
@@ -181,7 +183,7 @@ def _cicd(inp: DesignInput) -> str:
         approval = env_plan.governance.approval
         if approval:
             kind = "business approval" if env_plan.production else "approval"
-            who = ", ".join(approval.approval.approvers)
+            who = codes(approval.approval.approvers)
             enforced = ("enforced: only the approver role can approve" if approval.enforced
                         else "recorded in the registry")
             gates.append(f"human {kind} gate: {approval.approval.min_approvals} of {who} ({enforced})")

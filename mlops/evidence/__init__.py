@@ -151,5 +151,5 @@ class Summary:
         return "built" if found.built else "NOT BUILT: " + "; ".join(found.missing)
 
 
-__all__ = ["DEFERRED_WITH_ENDPOINTS", "Check", "Evidence", "Expect", "Graph", "Node", "Rule", "builds", "check", "document", "evidence",
-           "from_manifest", "rules_for", "value_at"]
+__all__ = ["DEFERRED_WITH_ENDPOINTS", "Check", "Evidence", "Expect", "Graph", "Node", "Rule", "builds", "check",
+           "document", "evidence", "from_manifest", "rules_for", "value_at"]

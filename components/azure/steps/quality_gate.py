@@ -1,6 +1,7 @@
 """Quality gate step of the Azure ML training pipeline: pass every gate or fail the run (stdlib only).
 
-Reads `<evaluation>/evaluation.json` (written by the team's evaluate.py) and the gates (JSON): each gate
+Reads `<evaluation>/evaluation.json` (written by the team's evaluate.py) and the gates (`--gates`: JSON in
+base64url, as every value from the blueprint reaches a command: components/payload.py): each gate
 is `{"label", "path", "direction", "threshold"}` with `path` a dotted path into the report and direction
 `at_least` or `at_most`; `champion` (optional) is `{"min_improvement"}`: when the report says a champion
 exists, `champion.improvement` must reach it. Exits 1 with a message listing every gate's value and bar
@@ -11,10 +12,16 @@ when one fails, so the register step (which consumes this step's verdict) never 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import sys
 from pathlib import Path
 from typing import Any
+
+
+def decode(text: str) -> Any:
+    """base64url JSON (components.payload.encode): blueprint text reaches the command only in this form."""
+    return json.loads(base64.urlsafe_b64decode(text.encode("ascii")).decode("utf-8"))
 
 
 def _lookup(report: dict[str, Any], path: str) -> Any:
@@ -53,7 +60,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--verdict", required=True)
     args = parser.parse_args(argv)
     report = json.loads((Path(args.evaluation) / "evaluation.json").read_text())
-    gates = json.loads(args.gates)
+    gates = decode(args.gates)
     missed = failures(report, gates)
     if missed:
         print(f"Quality gates not met for {gates.get('model', 'the model')}: " + "; ".join(missed), file=sys.stderr)

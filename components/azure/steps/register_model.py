@@ -4,14 +4,22 @@ model version (MLflow, which the job's environment provides: mlflow and azureml-
 The version is tagged with who started the run, the gate verdict and, where governance requires model
 cards, a draft model card (`model_card_status=draft`) that the approver completes before promoting the
 version into the Azure ML registry (promotion is the approval: only the approver role may write there).
+The card arrives as base64url JSON (`--model-card`), as every value from the blueprint reaches a command
+(components/payload.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import sys
 from pathlib import Path
+
+
+def decode(text: str) -> dict[str, object]:
+    """base64url JSON (components.payload.encode): blueprint text reaches the command only in this form."""
+    return json.loads(base64.urlsafe_b64decode(text.encode("ascii")).decode("utf-8"))
 
 
 def tags(verdict: dict[str, object], triggered_by: str, card: dict[str, object] | None) -> dict[str, str]:
@@ -32,7 +40,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--model-card", default="")
     args = parser.parse_args(argv)
     verdict = json.loads((Path(args.verdict) / "verdict.json").read_text())
-    card = json.loads(args.model_card) if args.model_card else None
+    card = decode(args.model_card) if args.model_card else None
     import mlflow  # pyright: ignore[reportMissingImports]  # the training image has it; tests need none
 
     with mlflow.start_run() as run:
