@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from mlops_policies import ALL_POLICIES
 
-from .engine import PolicyMode, PolicyReport, Undecided, Violation, evaluate, policy_resources, run_policies
+from .engine import PolicyMode, PolicyReport, Undecided, Violation, evaluate, policy_resources, run, run_policies
 
 __all__ = ["ALL_POLICIES", "PolicyMode", "PolicyReport", "Undecided", "Violation", "evaluate", "policy_resources",
-           "run_policies"]
+           "run", "run_policies"]
