@@ -1,13 +1,10 @@
-"""Policy pack entry point for the Pulumi CLI. Only here is a PolicyPack constructed (it starts a server)."""
+"""Policy pack entry point for the Pulumi CLI. Only here is a PolicyPack constructed (it starts a server).
 
-import sys
-from pathlib import Path
+The CLI runs this folder as a program, so the folder (and the `mlops_policies` package in it) is on the
+import path: the pack needs nothing outside it but its requirements.txt.
+"""
 
-# The pack runs from policies/; the rules live in the project's mlops package one level up.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
+from mlops_policies import ALL_POLICIES
 from pulumi_policy import PolicyPack
 
-from mlops.policies import ALL_POLICIES
-
-PolicyPack(name="mlops-blueprints", policies=ALL_POLICIES)
+PolicyPack(name="mlops-blueprints", policies=list(ALL_POLICIES))

@@ -7,11 +7,15 @@ once per example blueprint.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# The rules package lives in the pack folder (pytest's `pythonpath` setting puts it on this process's path);
+# commands the tests start in a subprocess (`python -m mlops synth`) get the same path.
+os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT / "policies"), *filter(None, [os.environ.get("PYTHONPATH")])])
 EXAMPLES = sorted((ROOT / "blueprints").glob("*.yaml"))
 
 

@@ -16,3 +16,9 @@ from mlops.synth import SynthResult, synth
 def synthesized(blueprint: str, environment: str) -> SynthResult:
     """The synth of a blueprint in the repository (path relative to its root) for one environment."""
     return synth(blueprint, environment)
+
+
+@cache
+def previewed(blueprint: str, environment: str) -> SynthResult:
+    """The synth of a blueprint as a first `pulumi preview` sees it (policy mode `preview`)."""
+    return synth(blueprint, environment, policy_mode="preview")

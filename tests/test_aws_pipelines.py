@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from mlops_policies.aws_pipeline import AWS_PIPELINE_POLICIES
 from shared_synth import synthesized
 
 from components.aws.names import AlarmKind, alarm_name, model_package_group_name, pipeline_name
 from mlops.blueprint import load_blueprint
 from mlops.plan import plan_loaded
-from mlops.policies.aws_pipeline import AWS_PIPELINE_POLICIES
 from mlops.synth import SynthResult, synth
 from mlops.synth.recorder import Recorded
 

@@ -125,10 +125,11 @@ def test_synth_writes_the_manifest_to_stdout(tmp_path: Path) -> None:
 
 def test_synth_strict_fails_on_a_mandatory_violation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import mlops.synth.run as synth_run
-    from mlops.policies import Violation
+    from mlops.policies import PolicyReport, Violation
 
-    def one_violation(records: object, plan: object) -> list[Violation]:
-        return [Violation("aws-s3-versioning", "urn:x", "S3 bucket without versioning enabled", "mandatory")]
+    def one_violation(records: object) -> PolicyReport:
+        return PolicyReport([Violation("aws-s3-versioning", "urn:x", "S3 bucket without versioning enabled",
+                                       "mandatory")])
 
     monkeypatch.setattr(synth_run, "evaluate", one_violation)
     strict = runner.invoke(app, ["synth", FRAUD, "--env", "dev", "--strict", "-q"], terminal_width=200)

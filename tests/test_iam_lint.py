@@ -21,11 +21,11 @@ from typing import Any
 
 import parliament
 import pytest
+from mlops_policies.aws_platform import NO_RESOURCE_LEVEL_WRITES, is_read
 from parliament import analyze_policy_string
 from shared_synth import synthesized
 
 from mlops.blueprint import load_blueprint
-from mlops.policies.aws_platform import NO_RESOURCE_LEVEL_WRITES, is_read
 from mlops.synth import SynthResult
 from mlops.synth.recorder import Recorded
 

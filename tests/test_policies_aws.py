@@ -7,9 +7,9 @@ import json
 from collections.abc import Callable
 
 import pytest
+from mlops_policies.aws import AWS_POLICIES
 from shared_synth import synthesized
 
-from mlops.policies.aws import AWS_POLICIES
 from mlops.policies.engine import policy_resources, run_policies
 from mlops.synth import synth
 from mlops.synth.recorder import Recorded

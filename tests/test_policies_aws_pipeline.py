@@ -8,9 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from mlops_policies.aws_pipeline import AWS_PIPELINE_POLICIES
 from shared_synth import synthesized
 
-from mlops.policies.aws_pipeline import AWS_PIPELINE_POLICIES
 from mlops.policies.engine import policy_resources, run_policies
 from mlops.synth import synth
 from mlops.synth.recorder import Recorded

@@ -8,10 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from mlops_policies.aws_platform import AWS_PLATFORM_POLICIES, is_read
 from shared_synth import synthesized
 
 from mlops.policies import ALL_POLICIES
-from mlops.policies.aws_platform import AWS_PLATFORM_POLICIES, is_read
 from mlops.policies.engine import policy_resources, run_policies
 from mlops.synth import synth
 from mlops.synth.recorder import Recorded

@@ -7,9 +7,9 @@ import json
 from collections.abc import Callable
 
 import pytest
+from mlops_policies.aws_serving import AWS_SERVING_POLICIES
 from shared_synth import synthesized
 
-from mlops.policies.aws_serving import AWS_SERVING_POLICIES
 from mlops.policies.engine import policy_resources, run_policies
 from mlops.synth import synth
 from mlops.synth.recorder import Recorded

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from mlops_policies.azure import AZURE_POLICIES
 from shared_synth import synthesized
 
 from mlops.policies import ALL_POLICIES
-from mlops.policies.azure import AZURE_POLICIES
 from mlops.policies.engine import policy_resources, run_policies
 from mlops.synth import synth
 from mlops.synth.recorder import Recorded

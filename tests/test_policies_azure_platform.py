@@ -7,9 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from mlops_policies.azure_platform import AZURE_PLATFORM_POLICIES
 from shared_synth import synthesized
 
-from mlops.policies.azure_platform import AZURE_PLATFORM_POLICIES
 from mlops.policies.engine import policy_resources, run_policies
 from mlops.synth.recorder import Recorded
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 from azure_serving_examples import azure_example
+from mlops_policies.azure_serving import AZURE_SERVING_POLICIES
 from pulumi_policy import EnforcementLevel
 from shared_synth import synthesized
 
 from mlops.policies import ALL_POLICIES
-from mlops.policies.azure_serving import AZURE_SERVING_POLICIES
 from mlops.policies.engine import policy_resources, run_policies
 from mlops.synth.recorder import Recorded
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mlops_policies.gcp import GCP_POLICIES
 from policy_checks import run_changed, set_input
 from pulumi_policy import (
     EnforcementLevel,
@@ -20,7 +21,6 @@ from shared_synth import synthesized
 
 from mlops.policies import ALL_POLICIES
 from mlops.policies.engine import Violation, run_policies
-from mlops.policies.gcp import GCP_POLICIES
 from mlops.synth import SynthResult
 from mlops.synth.recorder import Recorded
 

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mlops_policies.gcp_pipeline import GCP_PIPELINE_POLICIES, TOPIC, TOPIC_MEMBER
 from policy_checks import run_changed
 from pulumi_policy import EnforcementLevel
 from shared_synth import synthesized
 
 from mlops.policies import ALL_POLICIES
 from mlops.policies.engine import Violation
-from mlops.policies.gcp_pipeline import GCP_PIPELINE_POLICIES, TOPIC, TOPIC_MEMBER
 from mlops.synth import SynthResult
 from mlops.synth.recorder import Recorded
 

@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mlops_policies.gcp_platform import GCP_PLATFORM_POLICIES
 from policy_checks import run_changed, set_input
 from pulumi_policy import EnforcementLevel, PolicyCustomTimeouts, PolicyResource, PolicyResourceOptions
 from shared_synth import synthesized
 
 from mlops.policies import ALL_POLICIES
 from mlops.policies.engine import Violation, run_policies
-from mlops.policies.gcp_platform import GCP_PLATFORM_POLICIES
 from mlops.synth import SynthResult
 from mlops.synth.recorder import Recorded
 

@@ -6,10 +6,10 @@ import copy
 from collections.abc import Callable
 
 import pytest
+from mlops_policies.gcp_serving import GCP_SERVING_POLICIES
 from shared_synth import synthesized
 
 from mlops.policies.engine import policy_resources, run_policies
-from mlops.policies.gcp_serving import GCP_SERVING_POLICIES
 from mlops.synth.recorder import Recorded
 
 BLUEPRINT = "blueprints/product-recommendations-gcp.yaml"

@@ -9,6 +9,7 @@ import json
 import os
 import sys
 import tempfile
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -18,7 +19,7 @@ from rich.console import Console
 from mlops.blueprint import BlueprintError, LoadedBlueprint, load_blueprint
 from mlops.plan import Plan, plan_environments
 
-from .render import capability_table, evidence_lines, model_table, resource_tree, violation_table
+from .render import capability_table, evidence_lines, model_table, resource_tree, undecided_table, violation_table
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = PROJECT_ROOT / "blueprints"
@@ -135,6 +136,14 @@ def plan(
         out.print(model_table(p))
 
 
+class PolicyModeChoice(StrEnum):
+    """The values of `mlops synth --policy-mode` (mlops.policies.PolicyMode; kept here so that the CLI
+    imports no Pulumi code before `synth` runs)."""
+
+    up = "up"
+    preview = "preview"
+
+
 @app.command()
 def synth(
     blueprint: BlueprintArg,
@@ -148,13 +157,20 @@ def synth(
     config: Annotated[list[str] | None, typer.Option(
         "--config", "-c", help="A stack setting KEY=VALUE, as `pulumi config set` would make it (repeatable), "
         "e.g. `mlops:endpoints=defer` for a first deployment.", show_default=False)] = None,
+    policy_mode: Annotated[PolicyModeChoice, typer.Option(
+        "--policy-mode", help="Run the program and the policies as `pulumi up` sees the stack (`up`: every value "
+        "known) or as a first `pulumi preview --policy-pack policies` does (`preview`: values other resources "
+        "compute are unknown; rules that need one are listed as undecided, the CLI's advisories).",
+        case_sensitive=False)] = PolicyModeChoice.up,
 ) -> None:
     """Run the Pulumi program offline (SDK mocks) and show the resources `pulumi up` would create.
 
     No cloud credentials and no Pulumi CLI are needed. The policy pack in `policies/` is evaluated on
-    the result, and every capability the plan turns on is checked against the graph (evidence: the
-    resources it needs, with the blueprint's values in their inputs); what is missing is listed.
-    The manifest is byte-identical for the same blueprint and environment.
+    the result, through pulumi_policy's own analyzer path, and every capability the plan turns on is
+    checked against the graph (evidence: the resources it needs, with the blueprint's values in their
+    inputs); what is missing is listed. The manifest is byte-identical for the same blueprint,
+    environment and policy mode. With `--policy-mode preview` the manifest shows unknown values as
+    `[unknown]` and adds `policy.mode` and `policy.undecided`.
     """
     settings = _stack_settings(config or [])
     loaded = _load(blueprint)
@@ -165,7 +181,8 @@ def synth(
         from mlops.synth import synth as run_synth
 
         try:
-            result = run_synth(str(blueprint), env, settings)
+            mode = "preview" if policy_mode is PolicyModeChoice.preview else "up"
+            result = run_synth(str(blueprint), env, settings, policy_mode=mode)
         except BlueprintError as exc:
             raise _fail(exc) from None
         except SynthError as exc:
@@ -183,9 +200,17 @@ def synth(
                f" ({len(mandatory)} mandatory)")
     if result.violations:
         status.print(violation_table(result.violations))
+    if result.undecided:
+        status.print(undecided_table(result.undecided))
+        summary += f", {len(result.undecided)} undecided in preview"
     status.print(summary + (f"; manifest written to {json_path}" if json_path and json_path != "-" else ""))
     from mlops.evidence import DEFERRED_WITH_ENDPOINTS, evidence
 
+    if mode == "preview":
+        # Computed values are unknown in a preview: the blueprint's values are checked in `up` mode.
+        if strict and mandatory:
+            raise typer.Exit(EXIT_POLICY)
+        return
     found = evidence(result.plan, result.resources)
     # A first deployment that defers endpoints leaves serving out on purpose: said, not failed.
     deferred = DEFERRED_WITH_ENDPOINTS if settings.get("mlops:endpoints") == "defer" else frozenset()

@@ -12,7 +12,7 @@ from mlops.evidence import Evidence, builds
 from mlops.plan import GATES, Capability, Plan
 
 if TYPE_CHECKING:
-    from mlops.policies import Violation
+    from mlops.policies import Undecided, Violation
     from mlops.synth.recorder import Recorded
 
 
@@ -95,6 +95,16 @@ def resource_tree(records: Sequence[Recorded], title: str) -> Tree:
         parent = nodes.get(record.parent or "", tree)
         nodes[record.urn] = parent.add(label)
     return tree
+
+
+def undecided_table(undecided: Sequence[Undecided]) -> Table:
+    """Rules a preview could not run to the end (the CLI's advisories "can't run policy … during preview")."""
+    table = Table(title="policies undecided in preview (advisory)", title_justify="left")
+    for column in ("policy", "resource", "message"):
+        table.add_column(column)
+    for u in undecided:
+        table.add_row(u.policy, (u.urn or "(stack)").split("::")[-1], u.message)
+    return table
 
 
 def violation_table(violations: Sequence[Violation]) -> Table:

@@ -13,6 +13,8 @@ import pulumi
 from google.protobuf import json_format
 from pulumi.runtime.mocks import MockMonitor
 
+from mlops.policies.engine import UNKNOWN_MARK
+
 # Markers the Pulumi wire format uses inside property values.
 _SIG = "4dabf18193072939515e22adb298388d"
 _SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
@@ -34,7 +36,7 @@ def plain(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if value == _UNKNOWN:
-        return "[unknown]"
+        return UNKNOWN_MARK
     return value
 
 
@@ -101,6 +103,15 @@ _AWS_LOOKUPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 }
 
 
+def _identity_as_returned(outputs: dict[str, Any]) -> None:
+    """azure-native takes user-assigned identities as a list of ids but returns a map keyed by id (the SDK
+    refuses a list back). In a preview an id may be unknown: the map then has that sentinel as its key."""
+    identity = outputs.get("identity")
+    if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
+        assigned: dict[str, dict[str, Any]] = {str(i): {} for i in identity["userAssignedIdentities"]}
+        outputs["identity"] = {**identity, "userAssignedIdentities": assigned}
+
+
 class PlatformMocks(pulumi.runtime.Mocks):
     """Deterministic stand-ins for what the cloud would return: ids and ARNs derived from names."""
 
@@ -151,11 +162,7 @@ class PlatformMocks(pulumi.runtime.Mocks):
         if args.typ == "aws:ec2/vpcEndpoint:VpcEndpoint" and outputs.get("vpcEndpointType") == "Gateway":
             # AWS answers with the managed prefix list of the service (security groups allow egress to it).
             outputs.setdefault("prefixListId", f"pl-{args.name}")
-        identity = outputs.get("identity")
-        if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
-            # azure-native takes user-assigned identities as a list of ids but returns a map keyed by id.
-            assigned: dict[str, dict[str, Any]] = {i: {} for i in identity["userAssignedIdentities"]}
-            outputs["identity"] = {**identity, "userAssignedIdentities": assigned}
+        _identity_as_returned(outputs)
         return f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -188,6 +195,25 @@ class PlatformMocks(pulumi.runtime.Mocks):
         if args.token in _AWS_LOOKUPS:
             return _AWS_LOOKUPS[args.token](args.args), []
         return {}, []
+
+
+# Properties the engine fills in itself (auto-names) before any provider runs: known in a preview too.
+_ENGINE_NAMED = {"aws:s3/bucket:Bucket": "bucket", "gcp:storage/bucket:Bucket": "name"}
+
+
+class PreviewMocks(PlatformMocks):
+    """What a first `pulumi preview` knows of each resource it would create: its inputs, and nothing the cloud
+    assigns. No id, ARN, e-mail or other provider output comes back, so every input built from one (a bucket
+    id, a key ARN, a policy document rendered from ARNs) reaches the engine unknown, as on a first preview.
+    Look-ups (invokes) still answer: the CLI runs them in a preview too."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        outputs = dict(args.inputs)
+        named = _ENGINE_NAMED.get(args.typ)
+        if named:
+            outputs.setdefault(named, args.name)
+        _identity_as_returned(outputs)
+        return None, outputs
 
 
 class RecordingMonitor(MockMonitor):

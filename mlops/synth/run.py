@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -19,9 +19,9 @@ from pulumi.runtime.sync_await import _sync_await
 
 from mlops.blueprint import load_blueprint
 from mlops.plan import Plan, plan_loaded
-from mlops.policies import Violation, evaluate
+from mlops.policies import PolicyMode, Undecided, Violation, evaluate
 
-from .recorder import PlatformMocks, Recorded, RecordingMonitor, plain
+from .recorder import PlatformMocks, PreviewMocks, Recorded, RecordingMonitor, plain
 
 PROJECT = "mlops-blueprints"
 
@@ -37,16 +37,25 @@ class SynthResult:
     resources: list[Recorded]
     outputs: dict[str, Any]
     violations: list[Violation]
+    policy_mode: PolicyMode = "up"
+    undecided: list[Undecided] = field(default_factory=list[Undecided])
+    """Rules that stopped on an unknown value (preview mode only; the CLI shows them as advisories)."""
 
     def manifest(self) -> dict[str, Any]:
-        """The manifest of ARCHITECTURE.md (fields are only ever added, never renamed)."""
+        """The manifest of ARCHITECTURE.md (fields are only ever added, never renamed).
+
+        A preview-mode manifest adds `policy.mode` and `policy.undecided`; an `up` manifest is unchanged.
+        """
+        policy: dict[str, Any] = {"violations": [v.manifest() for v in self.violations]}
+        if self.policy_mode != "up":
+            policy |= {"mode": self.policy_mode, "undecided": [u.manifest() for u in self.undecided]}
         return {
             "blueprint": self.blueprint,
             "environment": self.plan.environment,
             "cloud": self.plan.cloud.value,
             "resources": [r.manifest() for r in self.resources],
             "outputs": self.outputs,
-            "policy": {"violations": [v.manifest() for v in self.violations]},
+            "policy": policy,
         }
 
     def manifest_json(self) -> str:
@@ -69,14 +78,19 @@ def placeholder_secrets(plan: Plan) -> dict[str, str]:
 
 
 def _run_program(blueprint_path: str, environment: str, secrets: dict[str, str] | None = None,
-                 config: Mapping[str, str] | None = None) -> tuple[list[Recorded], dict[str, Any]]:
+                 config: Mapping[str, str] | None = None,
+                 mode: PolicyMode = "up") -> tuple[list[Recorded], dict[str, Any]]:
+    """Run the program under mocks, as `pulumi up` (every output known) or as a first `pulumi preview`
+    (a dry run: what the cloud would compute stays unknown, and `apply` does not run on it)."""
     from mlops.program import main
 
     # Each synth is a fresh stack: without this, a second run in the same process would parent
     # its resources to the first run's stack.
     pulumi_settings.ROOT.set(None)
-    monitor = RecordingMonitor(PlatformMocks())
-    pulumi.runtime.set_mocks(PlatformMocks(), project=PROJECT, stack=environment, preview=False, monitor=monitor)
+    preview = mode == "preview"
+    mocks = PreviewMocks() if preview else PlatformMocks()
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=environment, preview=preview, monitor=monitor)
     secrets = secrets or {}
     pulumi.runtime.set_all_config({**(config or {}), "mlops:blueprint": blueprint_path,
                                    "mlops:environment": environment, **secrets},
@@ -116,17 +130,21 @@ def _run_program(blueprint_path: str, environment: str, secrets: dict[str, str] 
     return records, _sorted_keys(plain(outputs))
 
 
-def synth(blueprint_path: str, environment: str, config: Mapping[str, str] | None = None) -> SynthResult:
+def synth(blueprint_path: str, environment: str, config: Mapping[str, str] | None = None,
+          policy_mode: PolicyMode = "up") -> SynthResult:
     """Load, plan and run the program for one environment; evaluate the policies on the graph.
 
     `config` holds further stack settings, as `pulumi config set` would (e.g. `mlops:endpoints`).
+    `policy_mode` is `up` (the graph `pulumi up` registers, every value known) or `preview` (the graph of
+    a first `pulumi preview`: values other resources compute are unknown, so the manifest shows them as
+    `[unknown]`, and the rules see them as the analyzer would and may report they cannot decide).
 
     Raises BlueprintError (bad blueprint) before any Pulumi code runs, SynthError for a graph
     the engine would refuse.
     """
     plan = plan_loaded(load_blueprint(blueprint_path), environment)
     try:
-        records, outputs = _run_program(blueprint_path, environment, placeholder_secrets(plan), config)
+        records, outputs = _run_program(blueprint_path, environment, placeholder_secrets(plan), config, policy_mode)
     except (pulumi.RunError, pulumi.ConfigMissingError) as exc:
         # What `pulumi up` would print as an error (no traceback there either).
         raise SynthError(str(exc)) from None
@@ -134,4 +152,5 @@ def synth(blueprint_path: str, environment: str, config: Mapping[str, str] | Non
     if duplicates:
         raise SynthError("duplicate resource names (the engine refuses these): "
                          + ", ".join(f"{t} {n}" for t, n in duplicates))
-    return SynthResult(blueprint_path, plan, records, outputs, evaluate(records, plan))
+    report = evaluate(records)
+    return SynthResult(blueprint_path, plan, records, outputs, report.violations, policy_mode, report.undecided)

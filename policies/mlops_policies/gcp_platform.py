@@ -1,7 +1,8 @@
 """Policies for GCP network, tracking, feature store, governance and cost.
 
-IAM rules read every IAM member / binding resource of pulumi_gcp (classes `<X>IamMember`, `<X>IAMMember`,
-`<X>IamBinding`, `<X>IAMBinding`: the provider spells them both ways).
+IAM rules read every IAM member / binding / policy resource of pulumi_gcp (classes `<X>IamMember`,
+`<X>IAMMember`, `<X>IamBinding`, `<X>IAMBinding`, `<X>IamPolicy`, `<X>IAMPolicy`: the provider spells them
+both ways): `member`, the `members` list, and the bindings of a policy's `policyData` document.
 """
 
 from __future__ import annotations
@@ -19,10 +20,22 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .support import in_production, mapping_at, of_type
+from .support import (
+    Unknowns,
+    as_list,
+    document,
+    in_production,
+    is_set,
+    known,
+    known_items,
+    mapping_at,
+    mappings,
+    of_type,
+    set_at,
+)
 
 MANDATORY = EnforcementLevel.MANDATORY
-_IAM_GRANT = re.compile(r"^gcp:[a-zA-Z]+/[a-zA-Z]+:[a-zA-Z]*(IAM|Iam)(Member|Binding)$")
+_IAM_GRANT = re.compile(r"^gcp:[a-zA-Z]+/[a-zA-Z]+:[a-zA-Z]*(IAM|Iam)(Member|Binding|Policy)$")
 PRIMITIVE_ROLES = ("roles/owner", "roles/editor", "roles/viewer")
 PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
 SERVICE_ACCOUNT_KEY = "gcp:serviceaccount/key:Key"
@@ -43,23 +56,33 @@ PLATFORM_STATEFUL = (BQ_DATASET, BQ_TABLE, AR_REPOSITORY, METADATA_STORE, TENSOR
 ANYWHERE = ("0.0.0.0/0", "::/0")
 
 
-def _members(props: Mapping[str, Any]) -> list[str]:
-    member = props.get("member")
-    members = props.get("members")
-    found = [member] if isinstance(member, str) else []
-    return found + [m for m in members if isinstance(m, str)] if isinstance(members, list) else found
+def _bindings(props: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """What an IAM grant grants, as bindings (role, members): the resource itself (a member or a binding), or
+    each binding of a policy's `policyData` (unknown in a preview when rendered from outputs: undecided)."""
+    if "policyData" in props:
+        return mappings((document(props.get("policyData")) or {}).get("bindings"))
+    return [props]
+
+
+def _members(binding: Mapping[str, Any]) -> list[str]:
+    # Public members are literals: a member unknown in a preview (another resource's e-mail) is never one.
+    members = [known(binding, "member"), *known_items(known(binding, "members"))]
+    return [m for m in members if isinstance(m, str)]
 
 
 def _no_primitive_roles(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if _IAM_GRANT.match(args.resource_type) and args.props.get("role") in PRIMITIVE_ROLES:
-        report(f"IAM grant of the primitive role {args.props.get('role')}: grant a predefined or custom role "
-               "with only the permissions needed", None)
+    if not _IAM_GRANT.match(args.resource_type):
+        return
+    for binding in _bindings(args.props):
+        if binding.get("role") in PRIMITIVE_ROLES:
+            report(f"IAM grant of the primitive role {binding.get('role')}: grant a predefined or custom role "
+                   "with only the permissions needed", None)
 
 
 def _no_public_members(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if not _IAM_GRANT.match(args.resource_type):
         return
-    public = [m for m in _members(args.props) if m in PUBLIC_MEMBERS]
+    public = [m for binding in _bindings(args.props) for m in _members(binding) if m in PUBLIC_MEMBERS]
     if public:
         report(f"IAM grant to {', '.join(public)}: the platform's resources are never public", None)
 
@@ -71,23 +94,22 @@ def _no_service_account_keys(args: ResourceValidationArgs, report: ReportViolati
 
 
 def _bigquery_cmek(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type == BQ_DATASET and not mapping_at(args.props, "defaultEncryptionConfiguration").get(
-            "kmsKeyName"):
+    if args.resource_type == BQ_DATASET and not set_at(args.props, "defaultEncryptionConfiguration", "kmsKeyName"):
         report("BigQuery dataset without a customer-managed default key: set "
                "default_encryption_configuration.kms_key_name", None)
     if args.resource_type == BQ_TABLE and not args.props.get("view") \
-            and not mapping_at(args.props, "encryptionConfiguration").get("kmsKeyName"):
+            and not set_at(args.props, "encryptionConfiguration", "kmsKeyName"):
         report("BigQuery table without a customer-managed key: set encryption_configuration.kms_key_name", None)
 
 
 def _artifact_registry_cmek(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type == AR_REPOSITORY and not args.props.get("kmsKeyName"):
+    if args.resource_type == AR_REPOSITORY and not is_set(args.props, "kmsKeyName"):
         report("Artifact Registry repository without a customer-managed key: set kms_key_name", None)
 
 
 def _vertex_cmek(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type in (METADATA_STORE, TENSORBOARD, ONLINE_STORE) \
-            and not mapping_at(args.props, "encryptionSpec").get("kmsKeyName"):
+            and not set_at(args.props, "encryptionSpec", "kmsKeyName"):
         report("Vertex AI store without a customer-managed key: set encryption_spec.kms_key_name", None)
 
 
@@ -104,16 +126,18 @@ def _subnet_private_access(args: ResourceValidationArgs, report: ReportViolation
 def _firewall_no_open_ingress(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type != FIREWALL or args.props.get("direction", "INGRESS") != "INGRESS":
         return
-    sources = args.props.get("sourceRanges") or []
+    sources = as_list(args.props.get("sourceRanges"))
     if args.props.get("allows") and any(s in ANYWHERE for s in sources):
         report("firewall rule allows ingress from anywhere: allow only the platform's own ranges", None)
 
 
 def _audit_data_access(args: StackValidationArgs, report: ReportViolation) -> None:
     configured: dict[str, set[str]] = {}
+    unknowns = Unknowns()
     for config in of_type(args, AUDIT_CONFIG):
-        types = {str(c.get("logType")) for c in config.props.get("auditLogConfigs") or [] if isinstance(c, Mapping)}
-        configured.setdefault(str(config.props.get("service")), set()).update(types)
+        with unknowns.skip():
+            types = {str(c.get("logType")) for c in mappings(config.props.get("auditLogConfigs"))}
+            configured.setdefault(str(config.props.get("service")), set()).update(types)
     needed = sorted({service for r in args.resources for prefix, service in AUDITED_BY_PREFIX.items()
                      if r.resource_type.startswith(prefix)})
     for service in needed:
@@ -121,6 +145,7 @@ def _audit_data_access(args: StackValidationArgs, report: ReportViolation) -> No
         if missing:
             report(f"Data Access audit logs of {service} are off ({', '.join(missing)}): add a "
                    "projects.IAMAuditConfig for it with DATA_READ and DATA_WRITE", None)
+    unknowns.settle()
 
 
 def _online_store_private(args: ResourceValidationArgs, report: ReportViolation) -> None:

@@ -16,7 +16,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .support import in_production, mapping_at, purpose
+from .support import in_production, mapping_at, purpose, set_at
 
 BUCKET = "gcp:storage/bucket:Bucket"
 CRYPTO_KEY = "gcp:kms/cryptoKey:CryptoKey"
@@ -45,7 +45,7 @@ def _key_rotation(args: ResourceValidationArgs, report: ReportViolation) -> None
 
 
 def _bucket_cmek(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type == BUCKET and not mapping_at(args.props, "encryption").get("defaultKmsKeyName"):
+    if args.resource_type == BUCKET and not set_at(args.props, "encryption", "defaultKmsKeyName"):
         report("Cloud Storage bucket is not encrypted with a customer-managed key: "
                "set encryption.default_kms_key_name", None)
 

@@ -24,7 +24,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .support import in_production
+from .support import in_production, is_set, known, mappings, number, set_at
 
 ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
@@ -58,10 +58,10 @@ def _rule(resource_type: str):  # type: ignore[no-untyped-def]
 
 @_rule(ENDPOINT_CONFIG)
 def _endpoint_config_kms(props: Mapping[str, Any], report: ReportViolation) -> None:
-    if not props.get("kmsKeyArn"):
+    if not is_set(props, "kmsKeyArn"):
         report("endpoint configuration without a KMS key for its instance storage (kms_key_arn)", None)
     capture = props.get("dataCaptureConfig") or {}
-    if capture and not capture.get("kmsKeyId"):
+    if capture and not is_set(capture, "kmsKeyId"):
         report("captured requests are not encrypted with the platform key (data_capture_config.kms_key_id)", None)
 
 
@@ -82,7 +82,7 @@ def _model_network_isolation(props: Mapping[str, Any], report: ReportViolation) 
 @_rule(MODEL)
 def _production_model_in_vpc(props: Mapping[str, Any], report: ReportViolation) -> None:
     vpc = props.get("vpcConfig") or {}
-    if in_production(props) and not (vpc.get("subnets") and vpc.get("securityGroupIds")):
+    if in_production(props) and not (is_set(vpc, "subnets") and is_set(vpc, "securityGroupIds")):
         report("production model is not attached to the platform's private subnets (vpc_config)", None)
 
 
@@ -90,7 +90,7 @@ def _production_model_in_vpc(props: Mapping[str, Any], report: ReportViolation) 
 def _production_high_availability(props: Mapping[str, Any], report: ReportViolation) -> None:
     if not in_production(props):
         return
-    for variant in props.get("productionVariants") or []:
+    for variant in mappings(props.get("productionVariants")):
         if variant.get("serverlessConfig") is None and (variant.get("initialInstanceCount") or 0) < 2:
             report(f"production variant {variant.get('variantName')} runs on fewer than 2 instances "
                    "(one availability zone failure takes it down)", None)
@@ -104,8 +104,7 @@ def _production_auto_rollback(props: Mapping[str, Any], report: ReportViolation)
     if not deployment:
         report("production endpoint without a deployment configuration: updates are not watched by alarms", None)
         return
-    alarms = (deployment.get("autoRollbackConfiguration") or {}).get("alarms") or []
-    if not alarms:
+    if not set_at(deployment, "autoRollbackConfiguration", "alarms"):
         report("production endpoint rolls out without automatic rollback alarms", None)
 
 
@@ -128,7 +127,7 @@ def _monitoring_job_security(args: ResourceValidationArgs, report: ReportViolati
                            "enableInterContainerTrafficEncryption")
         cluster = ((props.get("jobResources") or {}).get("clusterConfig") or {})
         output = props.get("dataQualityJobOutputConfig") or {}
-        volume, out = cluster.get("volumeKmsKeyId"), output.get("kmsKeyId")
+        volume, out = is_set(cluster, "volumeKmsKeyId"), is_set(output, "kmsKeyId")
     elif args.resource_type == CLOUD_CONTROL and props.get("typeName") in MONITOR_DEFINITIONS:
         try:
             state = json.loads(props.get("desiredState") or "{}")
@@ -138,7 +137,7 @@ def _monitoring_job_security(args: ResourceValidationArgs, report: ReportViolati
                            "EnableInterContainerTrafficEncryption")
         cluster = ((state.get("JobResources") or {}).get("ClusterConfig") or {})
         outputs = [v for k, v in state.items() if k.endswith("JobOutputConfig")]
-        volume, out = cluster.get("VolumeKmsKeyId"), (outputs[0] if outputs else {}).get("KmsKeyId")
+        volume, out = is_set(cluster, "VolumeKmsKeyId"), is_set(outputs[0] if outputs else {}, "KmsKeyId")
     else:
         return
     if not volume:
@@ -154,48 +153,49 @@ def _monitoring_job_security(args: ResourceValidationArgs, report: ReportViolati
 
 @_rule(TOPIC)
 def _topic_kms(props: Mapping[str, Any], report: ReportViolation) -> None:
-    if not props.get("kmsMasterKeyId"):
+    if not is_set(props, "kmsMasterKeyId"):
         report("SNS topic is not encrypted with a KMS key (kms_master_key_id)", None)
 
 
 @_rule(SUBSCRIPTION)
 def _subscription_tls(props: Mapping[str, Any], report: ReportViolation) -> None:
     protocol = props.get("protocol")
-    endpoint = props.get("endpoint")
+    # An endpoint unknown in a preview is another resource's ARN (a queue, a function), never a URL.
+    endpoint = known(props, "endpoint")
     if protocol == "http" or (isinstance(endpoint, str) and endpoint.startswith("http://")):
         report("SNS subscription delivers over plain HTTP (use https)", None)
 
 
 @_rule(QUEUE)
 def _queue_encrypted(props: Mapping[str, Any], report: ReportViolation) -> None:
-    if not props.get("kmsMasterKeyId"):
+    if not is_set(props, "kmsMasterKeyId"):
         report("SQS queue is not encrypted with a KMS key (kms_master_key_id)", None)
 
 
 @_rule(LOG_GROUP)
 def _log_group(props: Mapping[str, Any], report: ReportViolation) -> None:
-    if not props.get("kmsKeyId"):
+    if not is_set(props, "kmsKeyId"):
         report("log group is not encrypted with a KMS key (kms_key_id)", None)
     days = props.get("retentionInDays")
     if not days:
         report("log group keeps logs forever: set retention_in_days", None)
     elif in_production(props) and days < PRODUCTION_LOG_DAYS:
-        report(f"production log group keeps logs {days} days (at least {PRODUCTION_LOG_DAYS})", None)
+        report(f"production log group keeps logs {number(days)} days (at least {PRODUCTION_LOG_DAYS})", None)
 
 
 @_rule(FUNCTION)
 def _function_resilience(props: Mapping[str, Any], report: ReportViolation) -> None:
-    if not (props.get("deadLetterConfig") or {}).get("targetArn"):
+    if not set_at(props, "deadLetterConfig", "targetArn"):
         report("Lambda function without a dead-letter queue: failed events are lost", None)
     if props.get("reservedConcurrentExecutions") is None:
         report("Lambda function without reserved concurrency: it can starve or be starved by others", None)
-    if (props.get("environment") or {}).get("variables") and not props.get("kmsKeyArn"):
+    if (props.get("environment") or {}).get("variables") and not is_set(props, "kmsKeyArn"):
         report("Lambda environment is not encrypted with the platform key (kms_key_arn)", None)
 
 
 @_rule(ALARM)
 def _alarm_actions(props: Mapping[str, Any], report: ReportViolation) -> None:
-    if props.get("actionsEnabled") is False or not props.get("alarmActions"):
+    if props.get("actionsEnabled") is False or not is_set(props, "alarmActions"):
         report("alarm notifies nobody (alarm_actions empty or actions disabled)", None)
 
 

@@ -9,6 +9,7 @@ HTTPS; every production endpoint has its latency and error alert policies.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -19,7 +20,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .support import in_production, mapping_at, of_type
+from .support import Unknowns, in_production, is_set, mapping_at, mappings, of_type, set_at
 
 ENDPOINT = "gcp:vertex/aiEndpoint:AiEndpoint"
 CHANNEL = "gcp:monitoring/notificationChannel:NotificationChannel"
@@ -34,7 +35,7 @@ ERROR_METRIC = "aiplatform.googleapis.com/prediction/online/error_count"
 
 
 def _endpoint_cmek(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type == ENDPOINT and not mapping_at(args.props, "encryptionSpec").get("kmsKeyName"):
+    if args.resource_type == ENDPOINT and not set_at(args.props, "encryptionSpec", "kmsKeyName"):
         report("Vertex endpoint is not encrypted with a customer-managed key: set encryption_spec.kms_key_name",
                None)
 
@@ -43,7 +44,7 @@ def _endpoint_private(args: ResourceValidationArgs, report: ReportViolation) -> 
     if args.resource_type != ENDPOINT or not in_production(args.props):
         return
     psc = mapping_at(args.props, "privateServiceConnectConfig").get("enablePrivateServiceConnect") is True
-    if not psc and not args.props.get("network"):
+    if not psc and not is_set(args.props, "network"):
         report("production Vertex endpoint is reachable from the internet: enable Private Service Connect "
                "(private_service_connect_config) or peer it with the platform network", None)
 
@@ -75,7 +76,7 @@ def _alert_policy_notifies(args: ResourceValidationArgs, report: ReportViolation
         return
     if args.props.get("enabled") is False:
         report("alert policy is disabled: it notifies nobody", None)
-    elif not args.props.get("notificationChannels"):
+    elif not is_set(args.props, "notificationChannels"):
         report("alert policy has no notification channels: it notifies nobody", None)
 
 
@@ -88,22 +89,34 @@ def _scheduler_oauth(args: ResourceValidationArgs, report: ReportViolation) -> N
     uri = str(target.get("uri", ""))
     if not uri.startswith("https://"):
         report(f"Cloud Scheduler job calls {uri!r} over plain HTTP: use https://", None)
-    elif ".googleapis.com/" in uri and not mapping_at(target, "oauthToken").get("serviceAccountEmail"):
+    elif ".googleapis.com/" in uri and not set_at(target, "oauthToken", "serviceAccountEmail"):
         report("Cloud Scheduler job calls a Google API without an OAuth token of a dedicated service account", None)
 
 
+def _alert_filters(policy: Mapping[str, Any]) -> list[str]:
+    """The threshold filters of an enabled alert policy."""
+    if policy.get("enabled") is False:
+        return []
+    return [str(mapping_at(c, "conditionThreshold").get("filter", "")) for c in mappings(policy.get("conditions"))]
+
+
 def _production_endpoints_alert(args: StackValidationArgs, report: ReportViolation) -> None:
-    filters = [str(mapping_at(c, "conditionThreshold").get("filter", ""))
-               for policy in of_type(args, ALERT_POLICY) if policy.props.get("enabled") is not False
-               for c in policy.props.get("conditions") or [] if isinstance(c, Mapping)]
+    # A policy whose filter is unknown in a preview may be the one an endpoint needs: those endpoints are
+    # undecided rather than reported.
+    unknowns = Unknowns()
+    filters = [f for policy in of_type(args, ALERT_POLICY) for f in unknowns.read([], _alert_filters, policy.props)]
+    undecided = Unknowns()
     for endpoint in of_type(args, ENDPOINT):
-        if not in_production(endpoint.props):
-            continue
-        ident = f'resource.labels.endpoint_id = "{endpoint.props.get("name")}"'
-        for metric, what in ((LATENCY_METRIC, "latency"), (ERROR_METRIC, "error rate")):
-            if not any(ident in f and metric in f for f in filters):
-                report(f"production Vertex endpoint {endpoint.props.get('name')} has no {what} alert policy",
-                       endpoint.urn)
+        with undecided.skip():
+            if not in_production(endpoint.props):
+                continue
+            ident = f'resource.labels.endpoint_id = "{endpoint.props.get("name")}"'
+            for metric, what in ((LATENCY_METRIC, "latency"), (ERROR_METRIC, "error rate")):
+                if not any(ident in f and metric in f for f in filters):
+                    unknowns.settle()
+                    report(f"production Vertex endpoint {endpoint.props.get('name')} has no {what} alert policy",
+                           endpoint.urn)
+    undecided.settle()
 
 
 GCP_SERVING_POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [

@@ -24,7 +24,19 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .support import attached, in_production, of_type
+from .support import (
+    Unknowns,
+    as_list,
+    attached,
+    document,
+    in_production,
+    is_set,
+    known,
+    mappings,
+    of_type,
+    plain,
+    set_at,
+)
 
 MANDATORY = EnforcementLevel.MANDATORY
 
@@ -61,53 +73,53 @@ NO_RESOURCE_LEVEL_WRITES: dict[str, str] = {
 INTERNET = ("0.0.0.0/0", "::/0")
 
 
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
+def _statements(text: Any) -> list[Mapping[str, Any]]:
+    return mappings((document(text) or {}).get("Statement"))
 
 
-def _document(text: Any) -> dict[str, Any] | None:
-    try:
-        document = json.loads(text) if isinstance(text, str) else text
-    except ValueError:
-        return None
-    return document if isinstance(document, dict) else None
+def _standalone_statements(resource_type: str, props: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return _statements(props.get(IDENTITY_POLICIES[resource_type]))
 
 
-def _statements(text: Any) -> list[dict[str, Any]]:
-    document = _document(text) or {}
-    return [s for s in _as_list(document.get("Statement")) if isinstance(s, dict)]
+def _inline_policies(props: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return mappings(props.get("inlinePolicies"))
 
 
-def _identity_documents(resource_type: str, props: Mapping[str, Any]) -> Iterator[list[dict[str, Any]]]:
-    """Statements of every identity policy a resource carries (standalone or inline in a role)."""
+def _inline_statements(inline: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return _statements(inline.get("policy"))
+
+
+def _identity_documents(resource_type: str, props: Mapping[str, Any],
+                        unknowns: Unknowns) -> Iterator[list[Mapping[str, Any]]]:
+    """Statements of every identity policy a resource carries (standalone, or inline in a role's
+    `inlinePolicies`); a document unknown in a preview (rendered from ARNs) is left undecided in `unknowns`."""
     if resource_type in IDENTITY_POLICIES:
-        yield _statements(props.get(IDENTITY_POLICIES[resource_type]))
+        yield unknowns.read([], _standalone_statements, resource_type, props)
     if resource_type == ROLE:
-        for inline in _as_list(props.get("inlinePolicies")):
-            if isinstance(inline, dict):
-                yield _statements(inline.get("policy"))
+        for inline in unknowns.read([], _inline_policies, props):
+            yield unknowns.read([], _inline_statements, inline)
 
 
-def _allows(statements: list[dict[str, Any]]) -> Iterator[tuple[str, list[str], list[Any], dict[str, Any]]]:
+def _allows(statements: list[Mapping[str, Any]]) -> Iterator[tuple[str, list[str], list[Any], Mapping[str, Any]]]:
     for statement in statements:
         if statement.get("Effect") == "Allow":
-            actions = [str(a) for a in _as_list(statement.get("Action"))]
-            yield str(statement.get("Sid", "?")), actions, _as_list(statement.get("Resource")), statement
+            actions = [str(a) for a in as_list(statement.get("Action"))]
+            yield str(statement.get("Sid", "?")), actions, as_list(statement.get("Resource")), statement
 
 
 # --------------------------------------------------------------------------- IAM
 
 
 def _no_wildcard_actions(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    for statements in _identity_documents(args.resource_type, args.props):
+    unknowns = Unknowns()
+    for statements in _identity_documents(args.resource_type, args.props, unknowns):
         for sid, actions, _, statement in _allows(statements):
             wide = [a for a in actions if a == "*" or a.endswith(":*")]
             if wide:
                 report(f"statement {sid} allows whole services: {', '.join(wide)}", None)
             if "NotAction" in statement:
                 report(f"statement {sid} allows everything except a list (NotAction)", None)
+    unknowns.settle()
 
 
 def is_read(action: str) -> bool:
@@ -115,13 +127,15 @@ def is_read(action: str) -> bool:
 
 
 def _no_star_writes(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    for statements in _identity_documents(args.resource_type, args.props):
+    unknowns = Unknowns()
+    for statements in _identity_documents(args.resource_type, args.props, unknowns):
         for sid, actions, resources, _ in _allows(statements):
             if "*" not in resources:
                 continue
             writes = [a for a in actions if not is_read(a) and a not in NO_RESOURCE_LEVEL_WRITES]
             if writes:
                 report(f"statement {sid} allows {', '.join(writes)} on every resource (`*`)", None)
+    unknowns.settle()
 
 
 def _full_access(arn: Any) -> bool:
@@ -131,9 +145,11 @@ def _full_access(arn: Any) -> bool:
 
 
 def _no_managed_full_access(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    arns = [args.props.get("policyArn")] if args.resource_type in ATTACHMENTS else []
+    # AWS-managed policies are named by literal ARNs: an ARN unknown in a preview is one of this stack's own
+    # policies, never an AWS-managed one, so it cannot change the verdict.
+    arns = [known(args.props, "policyArn")] if args.resource_type in ATTACHMENTS else []
     if args.resource_type == ROLE:
-        arns += _as_list(args.props.get("managedPolicyArns"))
+        arns += [arn for arn in as_list(known(args.props, "managedPolicyArns")) if isinstance(arn, str)]
     for arn in arns:
         if _full_access(arn):
             report(f"AWS-managed broad policy attached: {arn}", None)
@@ -144,18 +160,24 @@ INLINE_POLICY_LIMIT = 10_240
 
 
 def _compact_size(text: Any) -> int:
-    document = _document(text)
-    return len(json.dumps(document, separators=(",", ":"))) if document is not None else len(str(text or ""))
+    parsed = document(text)
+    return len(json.dumps(plain(parsed), separators=(",", ":"))) if parsed is not None else len(str(text or ""))
+
+
+def _inline_size(args: StackValidationArgs, role: PolicyResource) -> int:
+    """Characters of a role's inline policies: its `inlinePolicies` and the RolePolicy resources on it."""
+    size = sum(_compact_size(p.get("policy")) for p in _inline_policies(role.props))
+    return size + sum(_compact_size(p.props.get("policy")) for p in attached(args, role, ROLE_POLICY, "role"))
 
 
 def _inline_policy_size(args: StackValidationArgs, report: ReportViolation) -> None:
+    unknowns = Unknowns()
     for role in of_type(args, ROLE):
-        size = sum(_compact_size(p.get("policy")) for p in _as_list(role.props.get("inlinePolicies"))
-                   if isinstance(p, dict))
-        size += sum(_compact_size(p.props.get("policy")) for p in attached(args, role, ROLE_POLICY, "role"))
+        size = unknowns.read(0, _inline_size, args, role)
         if size > INLINE_POLICY_LIMIT:
             report(f"inline policies of this role total {size} characters; IAM refuses more than "
                    f"{INLINE_POLICY_LIMIT}", role.urn)
+    unknowns.settle()
 
 
 def _no_open_trust(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -163,8 +185,8 @@ def _no_open_trust(args: ResourceValidationArgs, report: ReportViolation) -> Non
         return
     for statement in _statements(args.props.get("assumeRolePolicy")):
         principal = statement.get("Principal")
-        aws = principal.get("AWS") if isinstance(principal, dict) else principal
-        if statement.get("Effect") == "Allow" and "*" in _as_list(aws) and not statement.get("Condition"):
+        aws = principal.get("AWS") if isinstance(principal, Mapping) else principal
+        if statement.get("Effect") == "Allow" and "*" in as_list(aws) and not statement.get("Condition"):
             report("trust policy lets anyone (`*`) assume the role", None)
 
 
@@ -178,7 +200,7 @@ def _trail_rule(check: str) -> Any:
         props = args.props
         if check == "validation" and props.get("enableLogFileValidation") is not True:
             report("CloudTrail trail without log file validation (enable_log_file_validation)", None)
-        if check == "kms" and not props.get("kmsKeyId"):
+        if check == "kms" and not is_set(props, "kmsKeyId"):
             report("CloudTrail trail not encrypted with a customer-managed KMS key (kms_key_id)", None)
         if check == "regions" and not (props.get("isMultiRegionTrail") is True
                                        and props.get("includeGlobalServiceEvents") is not False):
@@ -196,13 +218,19 @@ def _trail_exists(args: StackValidationArgs, report: ReportViolation) -> None:
     trails = list(of_type(args, TRAIL))
     if not trails:
         report("AWS stack without a CloudTrail trail recording the platform's API activity", None)
+    unknowns = Unknowns()
     for trail in trails:
-        selectors = _as_list(trail.props.get("advancedEventSelectors"))
-        types = {v for s in selectors for f in _as_list(s.get("fieldSelectors")) if f.get("field") == "resources.type"
-                 for v in _as_list(f.get("equals"))}
-        missing = [t for t in ("AWS::SageMaker::Endpoint", "AWS::SageMaker::FeatureGroup") if t not in types]
+        missing = unknowns.read([], _unrecorded_data_events, trail.props)
         if missing:
             report(f"CloudTrail trail does not record SageMaker data events: {', '.join(missing)}", trail.urn)
+    unknowns.settle()
+
+
+def _unrecorded_data_events(props: Mapping[str, Any]) -> list[str]:
+    """The SageMaker resource types whose data events a trail's advanced event selectors leave out."""
+    fields = [f for s in mappings(props.get("advancedEventSelectors")) for f in mappings(s.get("fieldSelectors"))]
+    types = {v for f in fields if f.get("field") == "resources.type" for v in as_list(f.get("equals"))}
+    return [t for t in ("AWS::SageMaker::Endpoint", "AWS::SageMaker::FeatureGroup") if t not in types]
 
 
 # --------------------------------------------------------------------------- network
@@ -215,20 +243,23 @@ def _flow_logs(args: StackValidationArgs, report: ReportViolation) -> None:
 
 
 def _default_sg_closed(args: StackValidationArgs, report: ReportViolation) -> None:
+    unknowns = Unknowns()
     for vpc in of_type(args, VPC):
-        groups = attached(args, vpc, DEFAULT_SG, "vpcId")
-        if not groups or any(g.props.get("ingress") or g.props.get("egress") for g in groups):
-            report("the VPC's default security group is not stripped of all rules", vpc.urn)
+        with unknowns.skip():
+            groups = attached(args, vpc, DEFAULT_SG, "vpcId")
+            if not groups or any(g.props.get("ingress") or g.props.get("egress") for g in groups):
+                report("the VPC's default security group is not stripped of all rules", vpc.urn)
+    unknowns.settle()
 
 
 def _no_internet_ingress(args: ResourceValidationArgs, report: ReportViolation) -> None:
     props = args.props
     sources: list[Any] = []
     if args.resource_type == SECURITY_GROUP:
-        for rule in _as_list(props.get("ingress")):
-            sources += _as_list(rule.get("cidrBlocks")) + _as_list(rule.get("ipv6CidrBlocks"))
+        for rule in mappings(props.get("ingress")):
+            sources += as_list(rule.get("cidrBlocks")) + as_list(rule.get("ipv6CidrBlocks"))
     elif args.resource_type == SG_RULE and props.get("type") == "ingress":
-        sources += _as_list(props.get("cidrBlocks")) + _as_list(props.get("ipv6CidrBlocks"))
+        sources += as_list(props.get("cidrBlocks")) + as_list(props.get("ipv6CidrBlocks"))
     elif args.resource_type == SG_INGRESS:
         sources += [props.get("cidrIpv4"), props.get("cidrIpv6")]
     if any(s in INTERNET for s in sources):
@@ -246,20 +277,19 @@ def _no_public_ips(args: ResourceValidationArgs, report: ReportViolation) -> Non
 def _online_store_kms(args: ResourceValidationArgs, report: ReportViolation) -> None:
     online = args.props.get("onlineStoreConfig") or {}
     if args.resource_type == FEATURE_GROUP and online.get("enableOnlineStore") and \
-            not (online.get("securityConfig") or {}).get("kmsKeyId"):
+            not set_at(online, "securityConfig", "kmsKeyId"):
         report("feature group online store not encrypted with a customer-managed KMS key", None)
 
 
 def _offline_store_kms(args: ResourceValidationArgs, report: ReportViolation) -> None:
     offline = args.props.get("offlineStoreConfig")
-    if args.resource_type == FEATURE_GROUP and offline and \
-            not (offline.get("s3StorageConfig") or {}).get("kmsKeyId"):
+    if args.resource_type == FEATURE_GROUP and offline and not set_at(offline, "s3StorageConfig", "kmsKeyId"):
         report("feature group offline store not encrypted with a customer-managed KMS key", None)
 
 
-def _mlflow_conditioned(statement: dict[str, Any]) -> bool:
+def _mlflow_conditioned(statement: Mapping[str, Any]) -> bool:
     condition = statement.get("Condition") or {}
-    keys = {k.lower() for operator in condition.values() if isinstance(operator, dict) for k in operator}
+    keys = {k.lower() for operator in condition.values() if isinstance(operator, Mapping) for k in operator}
     return bool(keys & {"aws:sourcevpc", "aws:sourcevpce"})
 
 
@@ -275,12 +305,14 @@ def _mlflow_private(args: StackValidationArgs, report: ReportViolation) -> None:
         if not endpoints:
             report("MLflow tracking server without an interface VPC endpoint (private DNS) in the platform network",
                    servers[0].urn)
+    unknowns = Unknowns()
     for resource in args.resources:
-        for statements in _identity_documents(resource.resource_type, resource.props):
+        for statements in _identity_documents(resource.resource_type, resource.props, unknowns):
             for sid, actions, _, statement in _allows(statements):
                 if any(a.startswith("sagemaker-mlflow:") for a in actions) and not _mlflow_conditioned(statement):
                     report(f"statement {sid} reaches MLflow from outside the platform network "
                            "(no aws:SourceVpc / aws:SourceVpce condition)", resource.urn)
+    unknowns.settle()
 
 
 def _mlflow_gated_registration(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -289,7 +321,7 @@ def _mlflow_gated_registration(args: ResourceValidationArgs, report: ReportViola
 
 
 def _model_card_kms(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type == MODEL_CARD and not (args.props.get("securityConfig") or {}).get("kmsKeyId"):
+    if args.resource_type == MODEL_CARD and not set_at(args.props, "securityConfig", "kmsKeyId"):
         report("model card not encrypted with a customer-managed KMS key", None)
 
 
@@ -303,11 +335,14 @@ def _budget_in_production(args: StackValidationArgs, report: ReportViolation) ->
     budgets = list(of_type(args, BUDGET))
     if not budgets:
         report("production AWS stack without a cost budget (add `cost` to the blueprint)", None)
+    unknowns = Unknowns()
     for budget in budgets:
-        notifications = _as_list(budget.props.get("notifications"))
-        if not notifications or not all(n.get("subscriberSnsTopicArns") or n.get("subscriberEmailAddresses")
-                                        for n in notifications):
-            report("budget without notifications that reach someone", budget.urn)
+        with unknowns.skip():
+            notifications = mappings(budget.props.get("notifications"))
+            if not notifications or not all(is_set(n, "subscriberSnsTopicArns") or is_set(n, "subscriberEmailAddresses")
+                                            for n in notifications):
+                report("budget without notifications that reach someone", budget.urn)
+    unknowns.settle()
 
 
 AWS_PLATFORM_POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [

@@ -23,7 +23,19 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .support import ENVIRONMENT_TAG, attached, in_production, labels, of_type
+from .support import (
+    ENVIRONMENT_TAG,
+    Unknowns,
+    as_list,
+    attached,
+    document,
+    in_production,
+    is_set,
+    labels,
+    mappings,
+    of_type,
+    set_at,
+)
 
 PIPELINE = "aws:sagemaker/pipeline:Pipeline"
 GROUP = "aws:sagemaker/modelPackageGroup:ModelPackageGroup"
@@ -132,21 +144,23 @@ def _group_tagged(args: ResourceValidationArgs, report: ReportViolation) -> None
             report(f"model package group without the tags {', '.join(missing)}", None)
 
 
-def _starts_pipeline(target: Mapping[str, Any]) -> bool:
-    return "sagemakerPipelineParameters" in target or "pipeline" in str(target.get("arn", "")).lower()
+def _starts_pipeline(target: Mapping[str, Any], parameters: str) -> bool:
+    """Whether a schedule or EventBridge target starts a pipeline (its ARN may be unknown in a preview:
+    callers first rule out what decides without it)."""
+    return parameters in target or "pipeline" in str(target.get("arn", "")).lower()
 
 
 def _schedule_encrypted(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type == SCHEDULE and _starts_pipeline(args.props.get("target") or {}) \
-            and not args.props.get("kmsKeyArn"):
+    if args.resource_type == SCHEDULE and not is_set(args.props, "kmsKeyArn") \
+            and _starts_pipeline(args.props.get("target") or {}, "sagemakerPipelineParameters"):
         report("retraining schedule payload is not encrypted with the platform KMS key (kms_key_arn)", None)
 
 
 def _target_role(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    starts = "sagemakerPipelineTarget" in args.props or _starts_pipeline({"arn": args.props.get("arn")})
-    if args.resource_type == EVENT_TARGET and starts and not args.props.get("roleArn"):
+    if args.resource_type == EVENT_TARGET and not is_set(args.props, "roleArn") \
+            and _starts_pipeline(args.props, "sagemakerPipelineTarget"):
         report("EventBridge target starting a SageMaker pipeline without a role of its own (role_arn)", None)
-    if args.resource_type == SCHEDULE and not (args.props.get("target") or {}).get("roleArn"):
+    if args.resource_type == SCHEDULE and not set_at(args.props, "target", "roleArn"):
         report("schedule target without an execution role (role_arn)", None)
 
 
@@ -162,32 +176,50 @@ def _roles_starting_or_running_pipelines(args: StackValidationArgs) -> list[Poli
     return list(found.values())
 
 
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
+def _policy_text(props: Mapping[str, Any]) -> Any:
+    return props.get("policy")
+
+
+def _inline_policies(args: StackValidationArgs, role: PolicyResource,
+                     unknowns: Unknowns) -> list[tuple[str, Any]]:
+    """(URN to report on, policy document) of each inline policy of a role: the RolePolicy resources on it and
+    its own `inlinePolicies`. A document unknown in a preview is left undecided in `unknowns`."""
+    found = [(a.urn, unknowns.read(None, _policy_text, a.props)) for a in attached(args, role, ROLE_POLICY, "role")]
+    inline = unknowns.read([], mappings, role.props.get("inlinePolicies"))
+    found += [(role.urn, unknowns.read(None, _policy_text, p)) for p in inline]
+    return [(urn, text) for urn, text in found if text is not None]
+
+
+def _broad_grants(policy: Mapping[str, Any]) -> list[str]:
+    """What a policy's Allow statements grant too broadly: whole services, or actions with resource-level
+    permissions on `*`."""
+    found: list[str] = []
+    for statement in mappings(policy.get("Statement")):
+        if statement.get("Effect") != "Allow":
+            continue
+        sid = statement.get("Sid", "?")
+        actions = [str(a) for a in as_list(statement.get("Action"))]
+        wildcards = [a for a in actions if a == "*" or a.endswith(":*")]
+        if wildcards:
+            found.append(f"statement {sid} grants whole services: {', '.join(wildcards)}")
+        broad = [a for a in actions if a not in NO_RESOURCE_LEVEL] if "*" in as_list(statement.get("Resource")) else []
+        if broad:
+            found.append(f"statement {sid} grants {', '.join(broad)} on every resource (`*`); only actions "
+                         "without resource-level permissions may")
+    return found
 
 
 def _least_privilege(args: StackValidationArgs, report: ReportViolation) -> None:
+    unknowns = Unknowns()
     for role in _roles_starting_or_running_pipelines(args):
-        for attachment in attached(args, role, ROLE_POLICY, "role"):
-            try:
-                statements = _as_list(json.loads(attachment.props.get("policy") or "{}").get("Statement", []))
-            except (TypeError, ValueError, AttributeError):
-                report("role policy is not a JSON policy document", attachment.urn)
+        for urn, text in _inline_policies(args, role, unknowns):
+            parsed = document(text)
+            if parsed is None:
+                report("role policy is not a JSON policy document", urn)
                 continue
-            for statement in statements:
-                if statement.get("Effect") != "Allow":
-                    continue
-                actions = [str(a) for a in _as_list(statement.get("Action", []))]
-                wildcards = [a for a in actions if a == "*" or a.endswith(":*")]
-                if wildcards:
-                    report(f"statement {statement.get('Sid', '?')} grants whole services: {', '.join(wildcards)}",
-                           attachment.urn)
-                if "*" in _as_list(statement.get("Resource", [])):
-                    broad = [a for a in actions if a not in NO_RESOURCE_LEVEL]
-                    if broad:
-                        report(f"statement {statement.get('Sid', '?')} grants {', '.join(broad)} on every "
-                               "resource (`*`); only actions without resource-level permissions may",
-                               attachment.urn)
+            for message in unknowns.read([], _broad_grants, parsed):
+                report(message, urn)
+    unknowns.settle()
 
 
 AWS_PIPELINE_POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [

@@ -24,7 +24,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .support import attached, in_production, of_type, value_at
+from .support import Unknowns, as_list, attached, in_production, is_set, known, mappings, of_type, set_at, value_at
 
 WORKSPACE = "azure-native:machinelearningservices:Workspace"
 COMPUTE = "azure-native:machinelearningservices:Compute"
@@ -75,7 +75,7 @@ def _workspace_cmk(args: ResourceValidationArgs, report: ReportViolation) -> Non
     if not _ml_workspace(args) or not in_production(args.props):
         return
     encryption = args.props.get("encryption") or {}
-    if encryption.get("status") != "Enabled" or not value_at(encryption, "keyVaultProperties", "keyIdentifier"):
+    if encryption.get("status") != "Enabled" or not set_at(encryption, "keyVaultProperties", "keyIdentifier"):
         report("production Azure ML workspace is not encrypted with a customer-managed key", None)
     if args.props.get("hbiWorkspace") is not True:
         report("production Azure ML workspace is not high business impact: set hbi_workspace=True", None)
@@ -110,7 +110,9 @@ def _compute_hardened(args: ResourceValidationArgs, report: ReportViolation) -> 
 def _no_privileged_assignments(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type != ROLE_ASSIGNMENT:
         return
-    role = str(args.props.get("roleDefinitionId") or "").rsplit("/", 1)[-1].lower()
+    # The privileged roles are built-in (literal ids): an id unknown in a preview is one of this stack's
+    # custom roles, never one of them.
+    role = str(known(args.props, "roleDefinitionId") or "").rsplit("/", 1)[-1].lower()
     if role in PRIVILEGED_ROLES:
         report(f"role assignment grants {PRIVILEGED_ROLES[role]}: use a least-privilege (custom) role", None)
 
@@ -118,8 +120,8 @@ def _no_privileged_assignments(args: ResourceValidationArgs, report: ReportViola
 def _custom_roles_scoped(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type != ROLE_DEFINITION:
         return
-    for permission in args.props.get("permissions") or []:
-        for action in permission.get("actions") or []:
+    for permission in mappings(args.props.get("permissions")):
+        for action in as_list(permission.get("actions")):
             if action == "*" or action.startswith("Microsoft.Authorization/") or action.endswith("/*/write"):
                 report(f"custom role allows {action!r}: list the actions the persona needs", None)
     scopes = args.props.get("assignableScopes") or []
@@ -128,20 +130,24 @@ def _custom_roles_scoped(args: ResourceValidationArgs, report: ReportViolation) 
 
 
 def _workspace_diagnostics(args: StackValidationArgs, report: ReportViolation) -> None:
+    unknowns = Unknowns()
     for workspace in of_type(args, WORKSPACE):
-        if workspace.props.get("kind") == "FeatureStore":
-            continue
-        settings = [s for s in attached(args, workspace, DIAGNOSTIC_SETTING, "resourceUri")
-                    if s.props.get("workspaceId") and any(log.get("enabled") for log in s.props.get("logs") or [])]
-        if not settings:
-            report(f"Azure ML workspace {workspace.name} sends no logs to Log Analytics: add a diagnostic setting "
-                   "(category group audit or allLogs)", workspace.urn)
+        with unknowns.skip():
+            if workspace.props.get("kind") == "FeatureStore":
+                continue
+            settings = [s for s in attached(args, workspace, DIAGNOSTIC_SETTING, "resourceUri")
+                        if is_set(s.props, "workspaceId")
+                        and any(log.get("enabled") for log in mappings(s.props.get("logs")))]
+            if not settings:
+                report(f"Azure ML workspace {workspace.name} sends no logs to Log Analytics: add a diagnostic "
+                       "setting (category group audit or allLogs)", workspace.urn)
+    unknowns.settle()
 
 
 def _registry_replicated(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type != ML_REGISTRY or not in_production(args.props):
         return
-    regions = {d.get("location") for d in args.props.get("regionDetails") or []}
+    regions = {d.get("location") for d in mappings(args.props.get("regionDetails"))}
     if len(regions) < 2:
         report("production Azure ML registry lives in one region: replicate it to the region's pair", None)
 
@@ -169,7 +175,7 @@ def _budget_notifies(args: ResourceValidationArgs, report: ReportViolation) -> N
     if len(notifications) > MAX_BUDGET_NOTIFICATIONS:
         report(f"budget has {len(notifications)} notifications (Azure takes at most {MAX_BUDGET_NOTIFICATIONS})", None)
     for key, notification in notifications.items():
-        if not (notification.get("contactEmails") or notification.get("contactGroups")):
+        if not (is_set(notification, "contactEmails") or is_set(notification, "contactGroups")):
             report(f"budget notification {key} reaches nobody: add contact emails or an action group", None)
 
 

@@ -18,7 +18,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .support import mapping_at
+from .support import is_set, known, mapping_at, set_at
 
 WORKFLOW = "gcp:workflows/workflow:Workflow"
 TOPIC = "gcp:pubsub/topic:Topic"
@@ -29,6 +29,9 @@ TOPIC_MEMBER = "gcp:pubsub/topicIAMMember:TopicIAMMember"
 MANDATORY = EnforcementLevel.MANDATORY
 PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
 DEFAULT_COMPUTE_SUFFIX = "-compute@developer.gserviceaccount.com"
+# An identity unknown in a preview is the e-mail of a service account this stack creates: Google creates the
+# Compute Engine default account (and public members are literals), so such a value is never one of them.
+OWN_ACCOUNT = "(a service account of this stack)"
 
 
 def _pipeline_job(props: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -40,23 +43,23 @@ def _dedicated(account: object) -> bool:
 
 
 def _workflow_cmek(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type == WORKFLOW and not args.props.get("cryptoKeyName"):
+    if args.resource_type == WORKFLOW and not is_set(args.props, "cryptoKeyName"):
         report("Cloud Workflows workflow is not encrypted with a customer-managed key: set crypto_key_name", None)
 
 
 def _workflow_identity(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type == WORKFLOW and not _dedicated(args.props.get("serviceAccount")):
+    if args.resource_type == WORKFLOW and not _dedicated(known(args.props, "serviceAccount", OWN_ACCOUNT)):
         report("Cloud Workflows workflow runs as the Compute Engine default service account: set service_account "
                "to a dedicated, least-privilege account", None)
 
 
 def _topic_cmek(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type == TOPIC and not args.props.get("kmsKeyName"):
+    if args.resource_type == TOPIC and not is_set(args.props, "kmsKeyName"):
         report("Pub/Sub topic is not encrypted with a customer-managed key: set kms_key_name", None)
 
 
 def _object_cmek(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type == BUCKET_OBJECT and not args.props.get("kmsKeyName"):
+    if args.resource_type == BUCKET_OBJECT and not is_set(args.props, "kmsKeyName"):
         report("Cloud Storage object (e.g. a pipeline spec) does not name the customer-managed key it is "
                "encrypted with: set kms_key_name", None)
 
@@ -64,7 +67,7 @@ def _object_cmek(args: ResourceValidationArgs, report: ReportViolation) -> None:
 def _schedule_cmek(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type != SCHEDULE or not _pipeline_job(args.props):
         return
-    if not mapping_at(_pipeline_job(args.props), "encryptionSpec").get("kmsKeyName"):
+    if not set_at(_pipeline_job(args.props), "encryptionSpec", "kmsKeyName"):
         report("scheduled Vertex pipeline runs are not encrypted with a customer-managed key: set "
                "create_pipeline_job_request.pipeline_job.encryption_spec.kms_key_name", None)
 
@@ -72,13 +75,14 @@ def _schedule_cmek(args: ResourceValidationArgs, report: ReportViolation) -> Non
 def _schedule_identity(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type != SCHEDULE or not _pipeline_job(args.props):
         return
-    if not _dedicated(_pipeline_job(args.props).get("serviceAccount")):
+    if not _dedicated(known(_pipeline_job(args.props), "serviceAccount", OWN_ACCOUNT)):
         report("scheduled Vertex pipeline runs would act as the Compute Engine default service account: set "
                "create_pipeline_job_request.pipeline_job.service_account to the pipelines account", None)
 
 
 def _no_public_members(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type in (ACCOUNT_MEMBER, TOPIC_MEMBER) and args.props.get("member") in PUBLIC_MEMBERS:
+    if args.resource_type in (ACCOUNT_MEMBER, TOPIC_MEMBER) \
+            and known(args.props, "member", OWN_ACCOUNT) in PUBLIC_MEMBERS:
         what = "a service account (impersonation or act-as)" if args.resource_type == ACCOUNT_MEMBER else \
             "a Pub/Sub topic (publishing starts retraining)"
         report(f"{args.props.get('member')} is granted {args.props.get('role')} on {what}: grant named "

@@ -25,7 +25,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .support import in_production, labels
+from .support import in_production, is_set, labels, mapping_at, mappings, number
 
 ONLINE_ENDPOINT = "azure-native:machinelearningservices:OnlineEndpoint"
 ONLINE_DEPLOYMENT = "azure-native:machinelearningservices:OnlineDeployment"
@@ -91,7 +91,7 @@ def _mirror_traffic(args: ResourceValidationArgs, report: ReportViolation) -> No
             report(f"mirror traffic goes to {len(mirror)} deployments: Azure ML mirrors to one", None)
         for deployment, share in mirror.items():
             if not isinstance(share, int | float) or not 0 <= share <= MAX_MIRROR_PERCENT:
-                report(f"deployment {deployment} receives {share} % mirrored traffic: at most "
+                report(f"deployment {deployment} receives {number(share)} % mirrored traffic: at most "
                        f"{MAX_MIRROR_PERCENT} %", None)
 
 
@@ -115,7 +115,7 @@ def _deployment_capacity(args: ResourceValidationArgs, report: ReportViolation) 
         sku = args.props.get("sku")
         least = (sku.get("capacity") if isinstance(sku, Mapping) else None) or 1
     if least < PRODUCTION_MIN_INSTANCES:
-        report(f"production online deployment may run {least} instance(s): at least {PRODUCTION_MIN_INSTANCES} "
+        report(f"production online deployment may run {number(least)} instance(s): at least {PRODUCTION_MIN_INSTANCES} "
                "so that one failure or update does not stop serving", None)
 
 
@@ -137,7 +137,7 @@ def _data_collection(args: ResourceValidationArgs, report: ReportViolation) -> N
         rate = collection.get("samplingRate") if isinstance(collection, Mapping) else None
         enabled = isinstance(collection, Mapping) and collection.get("dataCollectionMode") == "Enabled"
         if not enabled or not isinstance(rate, int | float) or not 0 < rate <= 1:
-            report(f"data collection {key} is off or samples {rate}: enable it with a rate in (0, 1]", None)
+            report(f"data collection {key} is off or samples {number(rate)}: enable it with a rate in (0, 1]", None)
 
 
 def _feature_store_private(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -154,18 +154,19 @@ def _action_group_receivers(args: ResourceValidationArgs, report: ReportViolatio
         return
     if args.props.get("enabled") is False:
         report("action group is disabled: its alerts reach nobody", None)
-    if not any(args.props.get(key) for key in RECEIVERS):
+    if not any(is_set(args.props, key) for key in RECEIVERS):
         report("action group has no receiver: add an alert route (alerts: in the blueprint)", None)
 
 
 def _alert_actions(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type == METRIC_ALERT:
-        actions = [a for a in args.props.get("actions") or [] if isinstance(a, Mapping) and a.get("actionGroupId")]
+        # Action group ids are other resources' outputs: unknown in a preview, and set all the same.
+        notifies = any(is_set(a, "actionGroupId") for a in mappings(args.props.get("actions")))
     elif args.resource_type == QUERY_RULE:
-        actions = list((args.props.get("actions") or {}).get("actionGroups") or [])
+        notifies = is_set(mapping_at(args.props, "actions"), "actionGroups")
     else:
         return
-    if not actions or args.props.get("enabled") is False:
+    if not notifies or args.props.get("enabled") is False:
         report("alert rule is disabled or notifies no action group", None)
 
 

@@ -16,7 +16,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .support import PURPOSE_TAG, attached, in_production, of_type, value_at
+from .support import PURPOSE_TAG, Unknowns, attached, in_production, mappings, of_type, set_at, value_at
 
 RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
 STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
@@ -66,17 +66,20 @@ def _storage_cmk(args: ResourceValidationArgs, report: ReportViolation) -> None:
         return
     encryption = args.props.get("encryption") or {}
     by_vault_key = encryption.get("keySource") == "Microsoft.Keyvault"
-    if not by_vault_key or not value_at(encryption, "keyVaultProperties", "keyName"):
+    if not by_vault_key or not set_at(encryption, "keyVaultProperties", "keyName"):
         report("storage account is not encrypted with a customer-managed Key Vault key "
                "(encryption.key_source=Microsoft.Keyvault with key_vault_properties)", None)
 
 
 def _blob_versioning(args: StackValidationArgs, report: ReportViolation) -> None:
+    unknowns = Unknowns()
     for account in of_type(args, STORAGE_ACCOUNT):
-        services = attached(args, account, BLOB_SERVICE, "accountName")
-        if not any(s.props.get("isVersioningEnabled") is True for s in services):
-            report("storage account without blob versioning "
-                   "(BlobServiceProperties is_versioning_enabled=True)", account.urn)
+        with unknowns.skip():
+            services = attached(args, account, BLOB_SERVICE, "accountName")
+            if not any(s.props.get("isVersioningEnabled") is True for s in services):
+                report("storage account without blob versioning "
+                       "(BlobServiceProperties is_versioning_enabled=True)", account.urn)
+    unknowns.settle()
 
 
 def _vault_purge_protection(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -106,7 +109,7 @@ def _vault_private_network(args: ResourceValidationArgs, report: ReportViolation
 def _key_rotation(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type != KEY:
         return
-    actions = value_at(args.props, "properties", "rotationPolicy", "lifetimeActions") or []
+    actions = mappings(value_at(args.props, "properties", "rotationPolicy", "lifetimeActions"))
     rotates = [a for a in actions if value_at(a, "action", "type") in ("rotate", "Rotate")
                and (value_at(a, "trigger", "timeAfterCreate") or value_at(a, "trigger", "timeBeforeExpiry"))]
     if not rotates:
@@ -115,12 +118,15 @@ def _key_rotation(args: ResourceValidationArgs, report: ReportViolation) -> None
 
 
 def _audit_immutability(args: StackValidationArgs, report: ReportViolation) -> None:
+    unknowns = Unknowns()
     for container in of_type(args, CONTAINER):
-        if (container.props.get("metadata") or {}).get(PURPOSE_METADATA) != "audit":
-            continue
-        policies = attached(args, container, IMMUTABILITY_POLICY, "containerName")
-        if not any((p.props.get("immutabilityPeriodSinceCreationInDays") or 0) > 0 for p in policies):
-            report("audit container without a time-based immutability policy", container.urn)
+        with unknowns.skip():
+            if (container.props.get("metadata") or {}).get(PURPOSE_METADATA) != "audit":
+                continue
+            policies = attached(args, container, IMMUTABILITY_POLICY, "containerName")
+            if not any((p.props.get("immutabilityPeriodSinceCreationInDays") or 0) > 0 for p in policies):
+                report("audit container without a time-based immutability policy", container.urn)
+    unknowns.settle()
 
 
 STATEFUL = (RESOURCE_GROUP, STORAGE_ACCOUNT, VAULT, KEY)
