@@ -24,6 +24,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -143,9 +144,20 @@ def _realtime(plan: Plan) -> Iterator[tuple[str, ModelPlan]]:
 
 
 def _load(text: Any) -> Any:
-    """A workflow's YAML (or JSON) source, or a JSON spec, as data; None when it is not a document."""
-    if not isinstance(text, str):
-        return None
+    """A workflow's YAML (or JSON) source, or a JSON spec, as data; None when it is not a document.
+
+    Read-only: parses are cached (every check of a workflow or spec reads the same text, and a graph holds a
+    few large ones), so callers must not modify what they get.
+    """
+    return _parse(text) if isinstance(text, str) else None
+
+
+@lru_cache(maxsize=256)
+def _parse(text: str) -> Any:
+    try:
+        return json.loads(text)  # specs and the pipelines area's workflows: JSON, much faster to read
+    except ValueError:
+        pass
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError:
