@@ -19,10 +19,11 @@ import yaml
 from shared_synth import synthesized
 
 from components.gcp.deployer_workflow import traffic_steps
+from components.gcp.feature_schema import sync_cron
 from components.gcp.foundation import fit_name
 from components.gcp.governance import member_slug
 from components.gcp.names import endpoint_id, model_id
-from components.gcp.principals import iam_member
+from components.gcp.principals import iam_member, persona_members
 from components.gcp.registry import promoters
 from mlops.blueprint.model import DeliveryStrategy
 from mlops.evidence import Evidence, check, evidence, gcp
@@ -50,7 +51,7 @@ class Stack:
 
     def built(self, capability: Capability, graph: Graph | None = None) -> bool:
         """Whether one capability is built in this graph (or another): its rule only, the cheap check."""
-        return check(capability, gcp.RULES[capability](self.plan), graph or self.graph).built
+        return check(capability, gcp.RULES[capability](self.plan), graph if graph is not None else self.graph).built
 
 
 def _example(path: Path, environment: str) -> Stack:
@@ -125,8 +126,14 @@ def _untrained(bp: dict[str, Any]) -> None:
     m["retraining"] = {"on_drift": True, "on_performance": True}
 
 
+def _staging_approval(bp: dict[str, Any]) -> None:
+    """Enforced approval (governance level 2) in staging too, where the personas build."""
+    bp["governance"]["approvals"]["staging"] = {"approvers": ["recs-team-lead"]}
+
+
 VARIANTS: dict[str, tuple[Edit, str]] = {"full": (_full, "prod"), "manual": (_manual, "staging"),
-                                         "untrained": (_untrained, "prod")}
+                                         "untrained": (_untrained, "prod"),
+                                         "staging-approval": (_staging_approval, "staging")}
 
 
 @pytest.fixture(scope="module")
@@ -220,6 +227,24 @@ def test_the_untrained_gap_is_what_the_xfail_says(variants: dict[str, Stack]) ->
         "performance_retraining"}
 
 
+STAGING_GAP = ("truth gap: with enforced approval in a non-production environment (governance.approvals.staging, "
+               "governance level 2) components/gcp/governance.py still grants data scientists and ML engineers "
+               "roles/aiplatform.user there, which moves model aliases (aiplatform.models.update) and deploys to "
+               "endpoints: the approvers-only promoter identity can be bypassed")
+
+
+@pytest.mark.xfail(strict=True, reason=STAGING_GAP)
+def test_enforced_approval_outside_production_leaves_the_personas_only_viewing(variants: dict[str, Stack]) -> None:
+    assert _not_built(variants["staging-approval"].evidence()) == {}
+
+
+def test_the_staging_gap_is_what_the_xfail_says(variants: dict[str, Stack]) -> None:
+    stack = variants["staging-approval"]
+    assert set(_not_built(stack.evidence())) == {"enforced_approval"}
+    assert all("aiplatform-viewer" in m for m in stack.evidence()[Capability.enforced_approval].missing)
+    assert stack.built(Capability.approval_workflow)
+
+
 # --------------------------------------------------------------------------- each rule can fail
 
 
@@ -301,6 +326,8 @@ VALUE_CASES: list[tuple[Capability, str, str, str, tuple[str | int, ...], Callab
     (Capability.feature_store, "example", gcp.TABLE, f"{P}-features-user", ("clusterings",), _set(["session_id"])),
     (Capability.feature_store, "example", gcp.FEATURE_VIEW, f"{P}-features-product-view",
      ("bigQuerySource", "entityIdColumns"), _set(["sku"])),
+    (Capability.feature_store, "example", gcp.FEATURE_VIEW, f"{P}-features-user-view", ("syncConfig", "cron"),
+     _set("TZ=UTC 0 0 * * *")),
     (Capability.freshness_alerts, "example", gcp.ALERT, f"{P}-features-user-freshness",
      ("conditions", 0, "conditionAbsent", "duration"), _set("7200s")),
     (Capability.experiment_tracking, "example", gcp.TENSORBOARD, f"{P}-tracking-tensorboard", ("region",),
@@ -334,6 +361,9 @@ VALUE_CASES: list[tuple[Capability, str, str, str, tuple[str | int, ...], Callab
      _replace("target: 40", "target: 60")),
     (Capability.progressive_delivery, "example", *DEPLOYER, _replace("checks: 288", "checks: 12")),
     (Capability.progressive_delivery, "example", *DEPLOYER, _replace("- 10\n", "- 50\n")),
+    (Capability.progressive_delivery, "example", *DEPLOYER, _replace("p99_ms > 100.0", "p99_ms > 500.0")),
+    (Capability.progressive_delivery, "full", gcp.WORKFLOW, f"{PM}-deployer-workflow", ("sourceContents",),
+     _replace("error_ratio > 0.02", "error_ratio > 0.05")),
     (Capability.progressive_delivery, "full", gcp.WORKFLOW, f"{P}-churn-deployer-workflow", ("sourceContents",),
      _replace("not ok and false", "not ok and true")),
     (Capability.sre_alarms, "example", gcp.ALERT, f"{R}-serving-latency-alert", THRESHOLD, _set(200)),
@@ -346,6 +376,8 @@ VALUE_CASES: list[tuple[Capability, str, str, str, tuple[str | int, ...], Callab
     (Capability.quality_monitoring, "example", gcp.ALERT, f"{R}-monitoring-quality-alert", THRESHOLD, _set(0.05)),
     (Capability.quality_monitoring, "full", gcp.ALERT, f"{PM}-monitoring-quality-alert",
      ("conditions", 0, "conditionThreshold", "comparison"), _set("COMPARISON_LT")),
+    (Capability.quality_monitoring, "full", gcp.WORKFLOW, f"{PM}-monitoring-quality-workflow", ("sourceContents",),
+     _replace("INTERVAL 6 HOUR))", "INTERVAL 1 HOUR))")),
     (Capability.quality_monitoring, "example", gcp.JOB, f"{R}-monitoring-quality-schedule", ("schedule",),
      _set("0 0 * * *")),
     (Capability.approval_workflow, "manual", gcp.WORKFLOW, "product-recs-staging-registry-recs-ranker-promote",
@@ -378,5 +410,9 @@ def test_the_tables_copies_of_component_names_agree_with_the_components() -> Non
     for principal in ("user:a@b.com", "team@b.com", "team"):
         assert gcp._member(principal, "b.com") == iam_member(principal, "b.com")
     assert gcp._promoters(plan) == promoters(plan)
+    for persona in ("data_scientist", "ml_engineer", "approver"):
+        assert gcp._persona_members(plan, persona) == persona_members(plan, persona)
+    for sla in (None, 1, 9, 60, 100, 300, 1410, 5000):
+        assert gcp._sync_cron(sla) == sync_cron(sla)
     for strategy in DeliveryStrategy:
         assert gcp._traffic_steps(strategy, 25) == traffic_steps(strategy, 25)

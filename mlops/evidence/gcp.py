@@ -252,19 +252,26 @@ def _audit_trail(plan: Plan) -> Iterator[Expect]:
         yield Expect(AUDIT_CONFIG, f"{p}-governance-audit-{service}", why=f"data access logs of {service}")
 
 
-def _rbac(plan: Plan) -> Iterator[Expect]:
+def _persona_members(plan: Plan, persona: str) -> list[str]:
+    """components/gcp/principals.py `persona_members`: approvers include this environment's approvers."""
     roles = plan.governance.roles
+    principals = list(getattr(roles, persona))
+    if persona == "approver" and plan.governance.approval is not None:
+        principals += plan.governance.approval.approval.approvers
+    return sorted({m for m in (_member(x, roles.group_domain) for x in principals) if m})
+
+
+def _grant(plan: Plan, persona: str, member: str, role: str, why: str) -> Expect:
+    role_slug = re.sub(r"[^a-z0-9]+", "-", role.removeprefix("roles/").lower())
+    name = f"{plan.prefix}-governance-{persona.replace('_', '-')}-{_member_slug(member)}-{role_slug}"
+    return Expect(PROJECT_MEMBER, name, (Check(("member",), member), Check(("role",), role)), why=why)
+
+
+def _rbac(plan: Plan) -> Iterator[Expect]:
     for persona, (anywhere, in_production) in PERSONA_ROLES.items():
         role = in_production if plan.production else anywhere
-        principals = list(getattr(roles, persona))
-        if persona == "approver" and plan.governance.approval is not None:
-            principals += plan.governance.approval.approval.approvers
-        members = sorted({m for m in (_member(x, roles.group_domain) for x in principals) if m})
-        for member in members:
-            role_slug = re.sub(r"[^a-z0-9]+", "-", role.removeprefix("roles/").lower())
-            name = f"{plan.prefix}-governance-{persona.replace('_', '-')}-{_member_slug(member)}-{role_slug}"
-            yield Expect(PROJECT_MEMBER, name, (Check(("member",), member), Check(("role",), role)),
-                         why=f"{persona} {member}")
+        for member in _persona_members(plan, persona):
+            yield _grant(plan, persona, member, role, f"{persona} {member}")
 
 
 def _cost(plan: Plan) -> Iterator[Expect]:
@@ -293,9 +300,24 @@ def _feature_store(plan: Plan) -> Iterator[Expect]:
     if not store.online:
         return
     yield Expect(ONLINE_STORE, f"{p}-features-online", why="the online store")
+    sync = _sync_cron(store.freshness_sla_minutes)
     for e in store.entities:
-        yield Expect(FEATURE_VIEW, f"{p}-features-{e.name}-view",
-                     (Check(("bigQuerySource", "entityIdColumns"), [e.id_column]),), why=f"entity {e.name} online")
+        yield Expect(FEATURE_VIEW, f"{p}-features-{e.name}-view", (
+            Check(("bigQuerySource", "entityIdColumns"), [e.id_column]), Check(("syncConfig", "cron"), sync)),
+            why=f"entity {e.name} online")
+
+
+def _sync_cron(sla_minutes: int | None) -> str:
+    """components/gcp/feature_schema.py `sync_cron`: feature views sync twice per freshness window."""
+    def divisor(of: int, at_most: int) -> int:
+        return max(d for d in range(1, of + 1) if of % d == 0 and d <= max(at_most, 1))
+    if sla_minutes is None:
+        return "TZ=UTC 0 0 * * *"
+    every = max(5, sla_minutes // 2)
+    if every < 60:
+        return f"TZ=UTC */{divisor(60, every)} * * * *"
+    hours = every // 60
+    return f"TZ=UTC 0 */{divisor(24, hours)} * * *" if hours < 24 else "TZ=UTC 0 0 * * *"
 
 
 def _freshness(plan: Plan) -> Iterator[Expect]:
@@ -528,11 +550,26 @@ def _delivery(plan: Plan) -> Iterator[Expect]:
             checks += [
                 _workflow(lambda s, want=bakes: _bake_checks(s) == want, f"{d.bake_minutes} min bake per step"),
                 _workflow(lambda s, want=rollback: _stops_early(s) == want, f"auto_rollback {d.auto_rollback}")]
+        checks += _rollback_bars(m)
         keep = d.strategy == DeliveryStrategy.blue_green
         checks.append(_workflow(lambda s, want=keep: str(value_at(
             _subroutine(s, "set_split", "keep_old_warm"), "switch", 0, "condition")).endswith(f"{str(want).lower()}}}"),
             "the champion kept warm through the bake" if keep else "the champion retired after the rollout"))
         yield Expect(WORKFLOW, f"{base}-deployer-workflow", tuple(checks), why=f"{m.name} {d.strategy.value}")
+
+
+def _rollback_bars(m: ModelPlan) -> list[Check]:
+    """The health check each bake runs: the SRE error-rate and latency bars of the blueprint."""
+    sre, s = m.monitoring.sre, m.serving
+    if sre is None or s is None or not s.delivery.bake_minutes:
+        return []
+    bars = [("check_errors", f"${{error_ratio > {sre.error_rate_percent / 100!r}}}", "error")]
+    latency = sre.latency_p99_ms or s.latency_p99_ms
+    if latency is not None:
+        bars.append(("check_latency", f"${{p99_ms > {float(latency)!r}}}", "latency"))
+    return [_workflow(lambda src, step=step, want=want: value_at(_subroutine(src, "healthy", step), "switch", 0,
+                                                                  "condition") == want, f"a rollback on the {kind} bar")
+            for step, want, kind in bars]
 
 
 def _threshold(value: float) -> Check:
@@ -593,6 +630,9 @@ def _quality(plan: Plan) -> Iterator[Expect]:
             f"labels {q.label_delay_hours} h late"),), why=f"{m.name} scoring")
         yield Expect(JOB, f"{base}-monitoring-quality-schedule", (Check(("schedule",), _cron(q.schedule)),),
                      why=m.name)
+        yield Expect(METRIC_DESCRIPTOR, f"{base}-monitoring-quality-metric", (Check(
+            ("description",), lambda d, metric=q.metric: str(d).startswith(f"{metric} of "), f"the {q.metric} score"),),
+            why=m.name)
         comparison = "COMPARISON_LT" if q.direction == Direction.at_least else "COMPARISON_GT"
         yield Expect(ALERT, f"{base}-monitoring-quality-alert", (
             _threshold(q.threshold), Check(("conditions", 0, "conditionThreshold", "comparison"), comparison)),
@@ -631,8 +671,15 @@ def _approval(plan: Plan) -> Iterator[Expect]:
 
 def _enforced(plan: Plan) -> Iterator[Expect]:
     approval = plan.governance.approval
-    if approval is not None and approval.enforced:
-        yield from _promotion(plan, "enforced")
+    if approval is None or not approval.enforced:
+        return
+    yield from _promotion(plan, "enforced")
+    # The promoter identity is a gate only if nobody else can move the alias or deploy: roles/aiplatform.user
+    # holds aiplatform.models.update and endpoint deployment, so the other personas may only view Vertex AI.
+    for persona in ("data_scientist", "ml_engineer"):
+        for member in _persona_members(plan, persona):
+            yield _grant(plan, persona, member, "roles/aiplatform.viewer",
+                         f"{persona} {member} only views Vertex AI where approvers alone promote")
 
 
 def _cards(plan: Plan) -> Iterator[Expect]:
