@@ -10,6 +10,7 @@ from typing import Any
 import pulumi
 import pytest
 import yaml
+from evidence_checks import not_built
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
@@ -25,9 +26,9 @@ from components.aws.governance import (
     ml_engineer_policy,
 )
 from components.aws.tracking import server_size
-from components.coverage import BUILT, not_yet_built
 from mlops.blueprint import BlueprintError, load_blueprint
 from mlops.blueprint.model import Cloud, Compliance
+from mlops.evidence import builds
 from mlops.plan import Capability, Plan, plan
 from mlops.plan.compliance import CONTROL_CAPABILITIES, REGIME_CONTROLS, Control, compliance_gaps, required_controls
 from mlops.plan.model import CostPlan
@@ -522,8 +523,8 @@ def test_regimes_map_to_controls(prod: SynthResult, dev: SynthResult) -> None:
 
 
 def test_coverage_lists_what_the_platform_area_builds(prod: SynthResult) -> None:
-    assert BUILT[Cloud.aws] >= PLATFORM
-    assert not PLATFORM & set(not_yet_built(prod.plan))
+    assert builds(Cloud.aws) >= PLATFORM
+    assert not PLATFORM & not_built(prod)
     assert set(prod.plan.capabilities) >= PLATFORM
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from evidence_checks import not_built
 from shared_synth import synthesized
 
 from components.azure.cost import DEFAULT_START, notifications
@@ -27,9 +28,9 @@ from components.azure.retraining_workflow import (
 )
 from components.azure.roles import PRIVILEGED_BUILT_IN_ROLES
 from components.azure.workspace import log_retention_days, tracking_uri, workspace_name
-from components.coverage import BUILT, not_yet_built
 from mlops.blueprint import BlueprintError, load_blueprint
 from mlops.blueprint.model import Cloud
+from mlops.evidence import builds
 from mlops.plan import Capability, Plan, plan_loaded
 from mlops.plan.azure_regions import AZURE_PAIRED_REGIONS
 from mlops.plan.compliance import Control
@@ -333,7 +334,7 @@ def test_drift_retraining_on_the_moved_fraud_example(fraud: SynthResult) -> None
     assert start["authentication"]["type"] == "ManagedServiceIdentity"
     wait = definition["actions"]["route"]["else"]["actions"]["cooldown"]["inputs"]["interval"]
     assert wait == {"count": fraud.plan.models[0].retraining.min_interval_hours, "unit": "Hour"}
-    assert Capability.drift_retraining not in not_yet_built(fraud.plan)
+    assert Capability.drift_retraining not in not_built(fraud)
 
 
 def test_performance_retraining_on_the_moved_fraud_example(fraud: SynthResult) -> None:
@@ -341,7 +342,7 @@ def test_performance_retraining_on_the_moved_fraud_example(fraud: SynthResult) -
     [model] = fraud.plan.models
     assert model.retraining.on_performance and performance_triggered(model)
     assert Capability.performance_retraining in fraud.plan.capabilities
-    assert Capability.performance_retraining not in not_yet_built(fraud.plan)
+    assert Capability.performance_retraining not in not_built(fraud)
     events = _one(fraud, "-retraining-fraud-scorer-quality-events")
     inputs = events.inputs
     assert inputs["eventSubscriptionName"] == "fraud-scorer-performance"
@@ -542,11 +543,10 @@ def test_coverage_lists_what_the_platform_builds(prod: SynthResult) -> None:
     assert {Capability.experiment_tracking, Capability.training_pipeline, Capability.model_registry,
             Capability.scheduled_retraining, Capability.rbac_roles, Capability.cost_controls,
             Capability.hyperparameter_search, Capability.champion_challenger, Capability.enforced_approval,
-            Capability.model_cards, Capability.drift_retraining, Capability.performance_retraining} <= BUILT[
-        Cloud.azure]
+            Capability.model_cards, Capability.drift_retraining, Capability.performance_retraining} <= builds(
+        Cloud.azure)
     assert not {Capability.experiment_tracking, Capability.training_pipeline, Capability.model_registry,
-                Capability.scheduled_retraining, Capability.rbac_roles, Capability.cost_controls} & set(
-        not_yet_built(prod.plan))
+                Capability.scheduled_retraining, Capability.rbac_roles, Capability.cost_controls} & not_built(prod)
 
 
 def test_model_cards_and_enforced_approval_on_the_moved_fraud_example(fraud: SynthResult) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from azure_serving_examples import ROOT, as_azure, azure_example
+from evidence_checks import not_built
 from shared_synth import synthesized
 
 from components.azure import deployer, monitoring, quality, traffic
@@ -21,7 +22,6 @@ from components.azure.batch import SCRIPT, batch_uri, output_target
 from components.azure.endpoints import request_timeout, sampling_rate, shadow_instances
 from components.azure.feature_store import iso_minutes, materialization_hours, store_type
 from components.azure.serving_names import ENDPOINT_NAME_MAX, ONLINE_SKUS, compute_name, endpoint_name, online_sku
-from components.coverage import not_yet_built
 from mlops.blueprint import format_path, load_text
 from mlops.blueprint.model import DriftMethod, InstanceSize
 from mlops.plan import Capability, PlanError, plan
@@ -490,9 +490,9 @@ def test_feature_store_helpers() -> None:
 
 
 def test_the_azure_example_builds_its_serving_capabilities(demand: SynthResult, fraud: SynthResult) -> None:
-    assert not set(not_yet_built(demand.plan)) & {Capability.serving, Capability.feature_store,
+    assert not not_built(demand) & {Capability.serving, Capability.feature_store,
                                                   Capability.freshness_alerts, Capability.quality_monitoring}
-    assert not set(not_yet_built(fraud.plan)) & {
+    assert not not_built(fraud) & {
         Capability.progressive_delivery, Capability.approval_workflow, Capability.shadow_deployment,
         Capability.drift_monitoring, Capability.sre_alarms, Capability.autoscaling, Capability.prediction_logging}
 

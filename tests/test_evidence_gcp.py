@@ -25,10 +25,11 @@ from components.gcp.governance import member_slug
 from components.gcp.names import endpoint_id, model_id
 from components.gcp.principals import iam_member, persona_members
 from components.gcp.registry import promoters
+from mlops.blueprint import BlueprintError, format_path, load_blueprint
 from mlops.blueprint.model import DeliveryStrategy
 from mlops.evidence import Evidence, check, evidence, gcp
 from mlops.evidence.graph import Graph, Node, value_at
-from mlops.plan import Capability, Plan
+from mlops.plan import Capability, Plan, plan_environments
 from mlops.synth import synth
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -132,7 +133,6 @@ def _staging_approval(bp: dict[str, Any]) -> None:
 
 
 VARIANTS: dict[str, tuple[Edit, str]] = {"full": (_full, "prod"), "manual": (_manual, "staging"),
-                                         "untrained": (_untrained, "prod"),
                                          "staging-approval": (_staging_approval, "staging")}
 
 
@@ -209,40 +209,26 @@ def test_variants_exercise_the_option_paths(variants: dict[str, Stack]) -> None:
     assert all(m.retraining.schedule is None for m in manual.models)  # the spec's values stay hidden
 
 
-UNTRAINED_GAP = ("truth gap: with no training pipeline (maturity.target.experiment_tracking 0) the plan still turns "
-                 "on model_registry, approval_workflow, enforced_approval, model_cards, drift_retraining and "
-                 "performance_retraining, but components/gcp/platform.py builds the registry (promotion workflows, "
-                 "promoter identity) and the retraining triggers only for models with a training pipeline")
+def test_models_without_a_training_pipeline_are_refused_where_gcp_would_build_nothing(tmp_path: Path) -> None:
+    # Found by this table: with no training pipeline GCP built no registry, promotion, cards or triggers
+    # while the plan turned them on. Validate now says so, located, instead.
+    bp = yaml.safe_load(EXAMPLE.read_text())
+    _untrained(bp)
+    path = tmp_path / "untrained.yaml"
+    path.write_text(yaml.safe_dump(bp, sort_keys=False))
+    with pytest.raises(BlueprintError) as caught:
+        plan_environments(load_blueprint(path))
+    paths = {format_path(d.path) for d in caught.value.diagnostics}
+    assert paths == {"maturity.target.experiment_tracking", "models[0].retraining.on_drift",
+                     "models[0].retraining.on_performance"}
 
 
-@pytest.mark.xfail(strict=True, reason=UNTRAINED_GAP)
-def test_models_without_a_training_pipeline_get_registry_approval_cards_and_triggers(
-        variants: dict[str, Stack]) -> None:
-    assert _not_built(variants["untrained"].evidence()) == {}
-
-
-def test_the_untrained_gap_is_what_the_xfail_says(variants: dict[str, Stack]) -> None:
-    assert set(_not_built(variants["untrained"].evidence())) == {
-        "model_registry", "approval_workflow", "enforced_approval", "model_cards", "drift_retraining",
-        "performance_retraining"}
-
-
-STAGING_GAP = ("truth gap: with enforced approval in a non-production environment (governance.approvals.staging, "
-               "governance level 2) components/gcp/governance.py still grants data scientists and ML engineers "
-               "roles/aiplatform.user there, which moves model aliases (aiplatform.models.update) and deploys to "
-               "endpoints: the approvers-only promoter identity can be bypassed")
-
-
-@pytest.mark.xfail(strict=True, reason=STAGING_GAP)
 def test_enforced_approval_outside_production_leaves_the_personas_only_viewing(variants: dict[str, Stack]) -> None:
-    assert _not_built(variants["staging-approval"].evidence()) == {}
-
-
-def test_the_staging_gap_is_what_the_xfail_says(variants: dict[str, Stack]) -> None:
+    # Found by this table: staging with an enforced approval kept roles/aiplatform.user for the personas,
+    # which moves the champion alias; they now only view there, as in prod.
     stack = variants["staging-approval"]
-    assert set(_not_built(stack.evidence())) == {"enforced_approval"}
-    assert all("aiplatform-viewer" in m for m in stack.evidence()[Capability.enforced_approval].missing)
-    assert stack.built(Capability.approval_workflow)
+    assert _not_built(stack.evidence()) == {}
+    assert stack.built(Capability.enforced_approval) and stack.built(Capability.approval_workflow)
 
 
 # --------------------------------------------------------------------------- each rule can fail

@@ -60,6 +60,9 @@ def job_definition(body: job.PipelineJobBody) -> ml.PipelineJobArgs:
     )
 
 
+MANUAL_CRON = "0 0 1 1 *"
+"""The trigger of a disabled schedule that only keeps a pipeline job for manual runs (it never fires)."""
+
 class AzureMlTrainingPipeline(pulumi.ComponentResource):
     """The training pipeline of one model (see `pipeline_job` for the DAG and the team's code contract).
 
@@ -73,7 +76,8 @@ class AzureMlTrainingPipeline(pulumi.ComponentResource):
     - `-validate`, `-train`, `-evaluate`, `-quality-gates`, `-register` (component versions, versioned
       by content): the steps of the DAG; the gate and register steps carry the platform's own scripts.
     - `-retraining` (Schedule with a CreateJob action, cron in UTC) when the blueprint retrains on a
-      schedule: it submits the pipeline job with input `trigger=schedule`.
+      schedule: it submits the pipeline job with input `trigger=schedule`; without a schedule or event
+      triggers, the same schedule disabled (never fires) keeps the job with `trigger=manual` for runs by hand.
 
     Outputs: `compute_name`, `job` (the pipeline job body as an Output, for event-driven triggers:
     `job_body(triggered_by)`), `schedule_name`.
@@ -151,22 +155,30 @@ class AzureMlTrainingPipeline(pulumi.ComponentResource):
             ))
 
         self.schedule: ml.Schedule | None = None
-        schedule = model.retraining.schedule
-        if schedule is not None:
+        r = model.retraining
+        schedule = r.schedule
+        # Azure ML has no pipeline-definition resource: a schedule keeps the job. Without a retraining schedule
+        # or event triggers it is kept disabled, so the team runs the pipeline by hand (`az ml schedule enable`,
+        # or `az ml job create` from the schedule's job definition) with the very gates the blueprint set.
+        manual = schedule is None and not (r.on_drift or r.on_performance)
+        if schedule is not None or manual:
             self.schedule = ml.Schedule(
                 f"{name}-retraining",
                 ml.ScheduleArgs(
                     resource_group_name=resource_group_name, workspace_name=workspace.name,
                     name=f"{model.name}-retraining",
                     properties=ml.SchedulePropertiesArgs(
-                        display_name=f"{model.name}: scheduled retraining",
-                        description=f"Retrains {model.name} on the blueprint's schedule ({schedule}, UTC)",
-                        is_enabled=True,
-                        trigger=ml.CronTriggerArgs(trigger_type="Cron", expression=job.unix_cron(schedule),
+                        display_name=f"{model.name}: " + ("manual training" if manual else "scheduled retraining"),
+                        description=(f"Holds the {model.name} pipeline job for manual runs (the blueprint sets no "
+                                     "retraining schedule); enable it or submit its job definition" if manual else
+                                     f"Retrains {model.name} on the blueprint's schedule ({schedule}, UTC)"),
+                        is_enabled=not manual,
+                        trigger=ml.CronTriggerArgs(trigger_type="Cron",
+                                                   expression=MANUAL_CRON if manual else job.unix_cron(str(schedule)),
                                                    time_zone="UTC"),
                         action=ml.JobScheduleActionArgs(
                             action_type="CreateJob",
-                            job_definition=self.job_body("schedule").apply(job_definition)),
+                            job_definition=self.job_body("manual" if manual else "schedule").apply(job_definition)),
                         tags=tags,
                     ),
                 ),

@@ -35,13 +35,16 @@ class Grant:
     role: str
     target: Target
     production: bool | None = None
-    """True: production only; False: everywhere but production; None: every environment."""
+    """True: locked environments only (production, and any environment whose approval is enforced); False:
+    every other environment; None: every environment."""
 
 
 # Predefined roles only, never owner/editor/viewer. Outside production data scientists and ML engineers
 # build (run Vertex jobs and pipelines as the pipelines account, read data and features, push images);
-# in production they only look (Vertex viewer, logs and metrics). Approvers review models and evaluations;
-# they promote through the pipelines area's promotion workflow, whose invoker role only they hold.
+# in production — and wherever an enforced approval gates promotion, since roles/aiplatform.user would let
+# them move the `champion` alias themselves — they only look (Vertex viewer, logs and metrics). Approvers
+# review models and evaluations; they promote through the pipelines area's promotion workflow, whose invoker
+# role only they hold.
 GRANTS: tuple[Grant, ...] = (
     Grant("data_scientist", "roles/aiplatform.user", "project", production=False),
     Grant("data_scientist", "roles/bigquery.jobUser", "project", production=False),
@@ -62,9 +65,15 @@ GRANTS: tuple[Grant, ...] = (
 )
 
 
+def locked(plan: Plan) -> bool:
+    """Production, or an environment whose promotion only approvers may make."""
+    approval = plan.governance.approval
+    return plan.production or (approval is not None and approval.enforced)
+
+
 def grants_for(plan: Plan) -> list[Grant]:
     """The grants that apply to this environment."""
-    return [g for g in GRANTS if g.production is None or g.production == plan.production]
+    return [g for g in GRANTS if g.production is None or g.production == locked(plan)]
 
 
 def member_slug(member: str) -> str:

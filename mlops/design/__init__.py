@@ -3,7 +3,7 @@
 Six sections (maturity scorecard, architecture, pipeline specifications, monitoring framework,
 governance model, implementation roadmap), each a pure function of a `DesignInput`: the plans of
 every environment, the synthesized resource graph (for the architecture) and the back end's
-coverage. No pulumi import here except in `run.synthesized_graph`, which runs the synth.
+evidence. No pulumi import here except in `run.synthesized_graph`, which runs the synth.
 """
 
 from .architecture import GraphNode, architecture, classify, mermaid

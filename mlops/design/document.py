@@ -1,4 +1,4 @@
-"""The design document: six sections assembled from the plans, the synthesized graph and coverage."""
+"""The design document: six sections assembled from the plans, the synthesized graph and its evidence."""
 
 from __future__ import annotations
 

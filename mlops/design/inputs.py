@@ -1,4 +1,4 @@
-"""What a design is computed from: the plans of every environment, the synthesized graph, coverage."""
+"""What a design is computed from: the plans of every environment, the synthesized graph and its evidence."""
 
 from __future__ import annotations
 

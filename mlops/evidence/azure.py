@@ -33,7 +33,7 @@ from mlops.blueprint.model import (
 from mlops.plan import Capability, ModelPlan, Plan
 
 from . import Check, Expect, Rule
-from .graph import document, value_at
+from .graph import document, encoded_document, value_at
 
 RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
 IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
@@ -174,7 +174,9 @@ def _submitters(plan: Plan, base: str, m: ModelPlan) -> list[_Submitter]:
 
 
 def _literal_input(job: Any, key: str) -> dict[str, Any]:
-    return _json(value_at(job, "inputs", key, "value"))
+    """A pipeline input the job carries as base64url JSON (blueprint text never meets the step's shell)."""
+    doc = encoded_document(value_at(job, "inputs", key, "value"))
+    return doc if isinstance(doc, dict) else {}
 
 
 def _gate(label: str, direction: str, threshold: float) -> Callable[[Any], bool]:
@@ -564,11 +566,9 @@ def _first_step(strategy: DeliveryStrategy, percent: float, bake: int) -> Callab
     """The deploy step's first move for a new version (in `green`), as the blueprint's strategy asks."""
     def holds(config: Any) -> bool:
         steps = _json(config).get("steps") or []
-        if strategy == DeliveryStrategy.rolling:
-            # A rolling batch of `percent` watched for `bake` minutes (Azure replaces instances in place).
-            return any(isinstance(x, dict) and x.get("bake_minutes") == bake and x.get("traffic") != {"blue": 100}
-                       for x in steps)
-        share = math.ceil(percent) if strategy == DeliveryStrategy.canary else 100
+        # canary and rolling: green first takes `percent` (rounded up); rolling then grows by as much per step.
+        stepped = strategy in (DeliveryStrategy.canary, DeliveryStrategy.rolling)
+        share = math.ceil(percent) if stepped else 100
         first = steps[0] if steps and isinstance(steps[0], dict) else {}
         return (first.get("traffic") or {}).get("green") == share and first.get("bake_minutes") == bake
     return holds

@@ -82,6 +82,12 @@ PERSONA_ROLES: dict[str, tuple[str, str]] = {
 # --------------------------------------------------------------------------- names (as components/gcp builds them)
 
 
+
+def _locked(plan: Plan) -> bool:
+    """Where the personas only look: production, and wherever an enforced approval gates promotion."""
+    approval = plan.governance.approval
+    return plan.production or (approval is not None and approval.enforced)
+
 def _hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:6]
 
@@ -269,7 +275,7 @@ def _grant(plan: Plan, persona: str, member: str, role: str, why: str) -> Expect
 
 def _rbac(plan: Plan) -> Iterator[Expect]:
     for persona, (anywhere, in_production) in PERSONA_ROLES.items():
-        role = in_production if plan.production else anywhere
+        role = in_production if _locked(plan) else anywhere
         for member in _persona_members(plan, persona):
             yield _grant(plan, persona, member, role, f"{persona} {member}")
 

@@ -6,6 +6,7 @@ Evidence takes the resources `mlops synth` recorded (or a saved manifest's `reso
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -58,6 +59,17 @@ def document(text: Any) -> Any:
         return None
     try:
         return json.loads(text)
+    except ValueError:
+        return None
+
+
+def encoded_document(text: Any) -> Any:
+    """A JSON document the back end passed base64url-encoded (Azure ML literal job inputs, so that blueprint
+    text never meets a shell: components/payload.py); None if it is not one."""
+    if not isinstance(text, str):
+        return None
+    try:
+        return json.loads(base64.urlsafe_b64decode(text.encode("ascii")).decode("utf-8"))
     except ValueError:
         return None
 

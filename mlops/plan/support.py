@@ -241,6 +241,14 @@ def _common(plan: Plan) -> list[Unsupported]:
             ("governance", "approvals", str(plan.environment), "min_approvals"),
             f"{APPROVAL_MECHANISM[plan.cloud]}; several approvals cannot be enforced",
             str(approval.approval.min_approvals), "1 (list every approver; any one of them approves)"))
+    for i, m in enumerate(plan.models):
+        # Retraining starts the training pipeline: without one (experiment_tracking target 0) there is nothing
+        # for a drift or quality alarm to start.
+        for key in ("on_drift", "on_performance"):
+            if m.training is None and getattr(m.retraining, key):
+                found.append(Unsupported(
+                    ("models", i, "retraining", key), "retraining starts the model's training pipeline, and this "
+                    "maturity target builds none", "true", "raise maturity.target.experiment_tracking to 1, or false"))
     if plan.databricks and plan.cloud not in DATABRICKS_CLOUDS:
         found.append(Unsupported(
             ("data", "databricks"), f"Databricks is not built on {plan.cloud.value}: data preparation runs in the "

@@ -88,6 +88,11 @@ def platform_model(plan: Plan, i: int, m: ModelPlan) -> list[Unsupported]:
         found.append(Unsupported(("models", i, "training", "hyperparameters"),
                                  "every searchable hyperparameter is pinned: nothing is left to search",
                                  ", ".join(sorted(t.hyperparameters)), "leave one of them out"))
+    if search is not None and t.instance_count > 1:
+        # The sweep node's trials take the train component as it is: one node each.
+        found.append(Unsupported(("models", i, "training", "instance_count"),
+                                 "an Azure ML sweep trains each trial on one node", str(t.instance_count),
+                                 "1 with hyperparameter_search (trials run in parallel instead), or no search"))
     return found
 
 

@@ -33,6 +33,11 @@ GCP_PIPELINE_FALLBACKS: dict[str, str] = {
 def pipelines(plan: Plan, i: int, m: ModelPlan) -> list[Unsupported]:
     """Training pipeline, hyperparameter search, registry and approval, schedules, retraining triggers."""
     found: list[Unsupported] = []
+    if i == 0 and plan.model_registry and all(model.training is None for model in plan.models):
+        found.append(Unsupported(
+            ("maturity", "target", "experiment_tracking"), "on GCP the model registry, its promotion workflow and "
+            "model cards come with the training pipeline (its register step uploads each version)", "0",
+            "1 or more, or maturity.target.model_versioning 0"))
     search = m.training.search if m.training else None
     at = ("models", i, "training", "hyperparameter_search")
     if search is not None:

@@ -6,12 +6,12 @@ network settings). Approval is promotion into the registry (or, without a regist
 the workspace), so "newest approved" is the newest version there. When it is newer than what the
 champion serves:
 
-- online endpoints with rollout steps (canary, blue/green): a `green` deployment like `blue` serving
+- online endpoints with rollout steps (canary, rolling, blue/green): a `green` deployment like `blue` serving
   the new version; the traffic steps in order, each baked for its minutes, and with auto-rollback
   any fired alert on the endpoint puts all traffic back on `blue`, deletes `green` and fails the job;
   then the version moves into `blue`, the resting split returns and `green` is deleted.
-- online endpoints without steps (all at once, rolling): `blue` is updated in place (Azure replaces
-  its instances gradually).
+- online endpoints without steps (all at once): `blue` is updated in place (Azure replaces its
+  instances gradually).
 - batch endpoints: the `champion` deployment is updated in place.
 
 Without a champion deployment (a first deployment with the stack setting `mlops:endpoints: defer`:
