@@ -28,6 +28,7 @@ from components.azure.retraining_workflow import (
 )
 from components.azure.roles import PRIVILEGED_BUILT_IN_ROLES
 from components.azure.workspace import log_retention_days, tracking_uri, workspace_name
+from components.payload import decode
 from mlops.blueprint import BlueprintError, load_blueprint
 from mlops.blueprint.model import Cloud
 from mlops.evidence import builds
@@ -551,7 +552,7 @@ def test_coverage_lists_what_the_platform_builds(prod: SynthResult) -> None:
 
 def test_model_cards_and_enforced_approval_on_the_moved_fraud_example(fraud: SynthResult) -> None:
     job = _one(fraud, "-fraud-scorer-training-retraining").inputs["properties"]["action"]["jobDefinition"]
-    card = json.loads(job["inputs"]["card"]["value"])
+    card = decode(job["inputs"]["card"]["value"])  # base64url JSON: blueprint text never meets a shell
     assert card["model"] == "fraud-scorer" and card["status"] == "draft"
     assert job["jobs"]["train"]["type"] == "sweep"
     cluster = _one(fraud, "-fraud-scorer-training-compute-cluster").inputs["properties"]["properties"]

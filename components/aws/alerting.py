@@ -8,7 +8,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import TYPE_PREFIX, child
-from mlops.plan import Plan
+from components.capabilities import builds
+from mlops.plan import Capability, Plan
 from mlops.plan.vocabulary import AlertKind, AlertRoute, Severity
 
 from .account import account_arn, account_id
@@ -46,6 +47,7 @@ def route_protocol(route: AlertRoute) -> Literal["email", "https"]:
     return "email" if route.kind == AlertKind.email else "https"
 
 
+@builds(Capability.sre_alarms)
 class AwsAlerting(pulumi.ComponentResource):
     """The platform's alert topics and the blueprint's routes.
 

@@ -9,10 +9,13 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import PURPOSE_TAG, TYPE_PREFIX, child
+from components.capabilities import builds
+from mlops.plan import Capability
 
 from .iam import Statement, policy_document
 
 
+@builds(Capability.foundation)
 class AwsSecureBucket(pulumi.ComponentResource):
     """An S3 bucket that cannot be made public and refuses plain HTTP.
 

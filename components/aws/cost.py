@@ -6,13 +6,15 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import TYPE_PREFIX, child
-from mlops.plan import Plan
+from components.capabilities import builds
+from mlops.plan import Capability, Plan
 from mlops.plan.model import CostPlan
 from mlops.plan.vocabulary import AlertKind
 
 from .names import budget_name
 
 
+@builds(Capability.cost_controls)
 class AwsBudget(pulumi.ComponentResource):
     """A monthly cost budget for the environment's account.
 

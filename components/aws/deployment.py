@@ -9,7 +9,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import TYPE_PREFIX, child
-from mlops.plan import ModelPlan, Plan
+from components.capabilities import builds
+from mlops.plan import Capability, ModelPlan, Plan
 
 from .account import account_arn, account_id
 from .function import AwsFunction
@@ -59,6 +60,7 @@ def _joined(ids: pulumi.Input[Sequence[pulumi.Input[str]]]) -> pulumi.Output[str
     return pulumi.Output.from_input(ids).apply(lambda values: ",".join(str(v) for v in values))
 
 
+@builds(Capability.approval_workflow)
 class SageMakerDeployer(pulumi.ComponentResource):
     """Deploys a model's approved packages: EventBridge rule → a small Lambda function shipped in the repo.
 

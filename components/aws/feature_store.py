@@ -6,7 +6,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import TYPE_PREFIX, child
-from mlops.plan import Plan
+from components.capabilities import builds
+from mlops.plan import Capability, Plan
 from mlops.plan.vocabulary import Entity, FeatureStore
 
 from .account import account_id
@@ -49,6 +50,7 @@ def feature_definitions(entity: Entity) -> list[aws.sagemaker.FeatureGroupFeatur
         feature_name=n, feature_type=FEATURE_TYPES[declared.get(n, "string")]) for n in names]
 
 
+@builds(Capability.feature_store, Capability.freshness_alerts)
 class SageMakerFeatureStore(pulumi.ComponentResource):
     """Feature groups for the blueprint's entities, their role, and freshness alarms.
 

@@ -9,7 +9,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import TYPE_PREFIX, child
-from mlops.plan import Plan
+from components.capabilities import builds
+from mlops.plan import Capability, Plan
 
 from .account import account_arn, account_id
 from .bucket import AwsSecureBucket
@@ -76,6 +77,7 @@ def cloudtrail_delivery(plan: Plan, account: pulumi.Input[str], bucket_arn: pulu
     ]
 
 
+@builds(Capability.foundation, Capability.audit_trail)
 class AwsFoundation(pulumi.ComponentResource):
     """Keys, storage and identity every other AWS capability builds on.
 

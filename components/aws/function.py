@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import TYPE_PREFIX, child
+from components.capabilities import builds
 from mlops.plan import Plan
 
 from .account import account_arn, account_id
@@ -28,6 +29,7 @@ def source_archive(*files: str) -> pulumi.AssetArchive:
     return pulumi.AssetArchive({f: pulumi.StringAsset((LAMBDAS / f).read_text(encoding="utf-8")) for f in files})
 
 
+@builds()
 class AwsFunction(pulumi.ComponentResource):
     """A Python Lambda function with its own least-privilege role, encrypted logs and dead-letter queue.
 

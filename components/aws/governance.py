@@ -10,7 +10,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import TYPE_PREFIX, child
-from mlops.plan import Plan
+from components.capabilities import builds
+from mlops.plan import Capability, Plan
 from mlops.plan.compliance import Control
 from mlops.plan.vocabulary import RiskTier
 
@@ -324,6 +325,7 @@ AWS_CONTROLS: dict[Control, str] = {
 # --------------------------------------------------------------------------- the component
 
 
+@builds(Capability.rbac_roles, Capability.audit_trail, Capability.enforced_approval, Capability.model_cards)
 class AwsGovernance(pulumi.ComponentResource):
     """Who may do what on the platform, the record of what they did, and model documentation.
 

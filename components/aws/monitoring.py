@@ -27,7 +27,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import TYPE_PREFIX, child, short_hash
-from mlops.plan import ModelPlan, Plan
+from components.capabilities import builds
+from mlops.plan import Capability, ModelPlan, Plan
 from mlops.plan.support import AWS_QUALITY_METRICS, monitor_schedule
 from mlops.plan.vocabulary import Direction
 
@@ -87,6 +88,7 @@ def alarm_period(schedule: str) -> int:
     return min(window_hours(schedule), 24) * 3600
 
 
+@builds(Capability.drift_monitoring, Capability.quality_monitoring, Capability.sre_alarms)
 class SageMakerModelMonitor(pulumi.ComponentResource):
     """Monitoring of one real-time model: Model Monitor jobs and the alarms the team and retraining act on.
 

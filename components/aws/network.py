@@ -10,7 +10,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import TYPE_PREFIX, child
-from mlops.plan import Plan
+from components.capabilities import builds
+from mlops.plan import Capability, Plan
 
 from .account import account_arn, account_id
 from .iam import Statement, policy_document
@@ -51,6 +52,7 @@ def subnet_cidrs(cidr: str, count: int) -> list[str]:
     return [str(s) for s in network.subnets(prefixlen_diff=2)][:count]
 
 
+@builds(Capability.foundation)
 class AwsNetwork(pulumi.ComponentResource):
     """Private network for the platform: no internet gateway, no public addresses.
 

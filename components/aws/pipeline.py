@@ -8,7 +8,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import TYPE_PREFIX, child
-from mlops.plan import ModelPlan, Plan
+from components.capabilities import builds
+from mlops.plan import Capability, ModelPlan, Plan
 
 from . import pipeline_definition as definition
 from .account import account_arn, account_id
@@ -24,6 +25,7 @@ from .registry import APPROVAL_TAG, approval_mode
 MAX_PARALLEL_STEPS = 1
 
 
+@builds(Capability.training_pipeline, Capability.hyperparameter_search, Capability.champion_challenger)
 class SageMakerTrainingPipeline(pulumi.ComponentResource):
     """The training pipeline of one model (see `pipeline_definition` for the DAG and its parameters).
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 
 from components.base import TYPE_PREFIX, child
+from components.capabilities import builds
 from mlops.plan import Plan
 from mlops.plan.vocabulary import ServingMode
 
@@ -24,6 +25,7 @@ from .serving import SageMakerBatchTransform, SageMakerEndpoint
 from .tracking import SageMakerExperimentTracking
 
 
+@builds()
 class SageMakerPlatform(pulumi.ComponentResource):
     """Everything one environment of a blueprint builds on AWS, composed in dependency order.
 

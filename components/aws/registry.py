@@ -6,7 +6,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import TYPE_PREFIX, child
-from mlops.plan import Plan
+from components.capabilities import builds
+from mlops.plan import Capability, Plan
 
 from .names import model_package_group_name
 
@@ -18,6 +19,7 @@ def approval_mode(plan: Plan) -> str:
     return "manual" if plan.governance.approval is not None else "automatic"
 
 
+@builds(Capability.model_registry)
 class AwsModelRegistry(pulumi.ComponentResource):
     """Versioned model registry of an environment.
 

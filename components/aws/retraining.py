@@ -8,7 +8,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import TYPE_PREFIX, child
-from mlops.plan import ModelPlan, Plan
+from components.capabilities import builds
+from mlops.plan import Capability, ModelPlan, Plan
 
 from .account import account_id
 from .cron import eventbridge_cron
@@ -25,6 +26,7 @@ def retraining_name(plan: Plan, model: str) -> str:
     return sagemaker_name(f"{plan.prefix}-{model}-retraining")
 
 
+@builds(Capability.scheduled_retraining, Capability.drift_retraining, Capability.performance_retraining)
 class AwsRetrainingTriggers(pulumi.ComponentResource):
     """What starts a model's training pipeline besides people.
 

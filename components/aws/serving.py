@@ -31,7 +31,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import TYPE_PREFIX, child, short_hash
-from mlops.plan import ModelPlan, Plan
+from components.capabilities import builds
+from mlops.plan import Capability, ModelPlan, Plan
 from mlops.plan.model import ServingPlan
 from mlops.plan.vocabulary import Batching, Caching, DeliveryStrategy
 
@@ -272,6 +273,8 @@ def _model_args(plan: Plan, model: ModelPlan, *, model_name: str, image: pulumi.
 # --------------------------------------------------------------------------- real-time endpoint
 
 
+@builds(Capability.serving, Capability.autoscaling, Capability.progressive_delivery, Capability.shadow_deployment,
+        Capability.prediction_logging)
 class SageMakerEndpoint(pulumi.ComponentResource):
     """A real-time SageMaker endpoint for one model, with guarded rollouts and autoscaling.
 
@@ -516,6 +519,7 @@ def error_rate_queries(dims: dict[str, str], errors: Sequence[str],
 # --------------------------------------------------------------------------- batch transform
 
 
+@builds(Capability.serving)
 class SageMakerBatchTransform(pulumi.ComponentResource):
     """Scheduled batch predictions for one model: SageMaker transform jobs of the champion.
 

@@ -6,7 +6,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import TYPE_PREFIX, child
-from mlops.plan import Plan
+from components.capabilities import builds
+from mlops.plan import Capability, Plan
 
 from .account import account_id
 from .iam import Statement, sagemaker_role
@@ -27,6 +28,7 @@ def server_size(team_size: int) -> str:
     return next((size for limit, size in SIZES if team_size <= limit), LARGEST)
 
 
+@builds(Capability.experiment_tracking)
 class SageMakerExperimentTracking(pulumi.ComponentResource):
     """A managed MLflow tracking server whose artifacts live in the platform's encrypted artifact bucket.
 

@@ -8,7 +8,8 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from components.base import TYPE_PREFIX, azure_tags, child
-from mlops.plan import Plan
+from components.capabilities import builds
+from mlops.plan import Capability, Plan
 from mlops.plan.vocabulary import AlertKind, AlertRoute, Severity
 
 from .serving_names import action_group_name, action_group_short_name
@@ -41,6 +42,7 @@ def receiver_name(i: int, route: AlertRoute) -> str:
     return f"{route.kind.value}-{i}"
 
 
+@builds(Capability.sre_alarms)
 class AzureAlerting(pulumi.ComponentResource):
     """The platform's action groups and the blueprint's alert routes.
 

@@ -20,7 +20,8 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from components.base import TYPE_PREFIX, azure_tags, child
-from mlops.plan import ModelPlan, Plan
+from components.capabilities import builds
+from mlops.plan import Capability, ModelPlan, Plan
 
 from .pipeline_job import unix_cron
 from .serving_names import compute_name, endpoint_name, schedule_name
@@ -67,6 +68,7 @@ def batch_uri(endpoint: str, region: str) -> str:
     return f"https://{endpoint}.{region}.inference.ml.azure.com/jobs"
 
 
+@builds(Capability.serving)
 class AzureMlBatchEndpoint(pulumi.ComponentResource):
     """Scheduled batch predictions for one model on an Azure ML batch endpoint.
 

@@ -6,7 +6,8 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from components.base import TYPE_PREFIX, azure_tags, child, short_hash
-from mlops.plan import ModelPlan, Plan
+from components.capabilities import builds
+from mlops.plan import Capability, ModelPlan, Plan
 
 from .vm_sizes import vm_size
 
@@ -34,6 +35,7 @@ def max_nodes(model: ModelPlan) -> int:
     return max(1, training.instance_count * parallel)
 
 
+@builds(Capability.training_pipeline)
 class AzureMlCompute(pulumi.ComponentResource):
     """The training cluster of one model.
 

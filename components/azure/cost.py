@@ -8,7 +8,8 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from components.base import TYPE_PREFIX, child
-from mlops.plan import Plan
+from components.capabilities import builds
+from mlops.plan import Capability, Plan
 from mlops.plan.model import CostPlan
 from mlops.plan.vocabulary import AlertKind
 
@@ -52,6 +53,7 @@ def notifications(cost: CostPlan, emails: list[str],
     return found
 
 
+@builds(Capability.cost_controls)
 class AzureBudget(pulumi.ComponentResource):
     """A monthly cost budget for the platform's resource group.
 

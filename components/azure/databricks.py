@@ -8,6 +8,7 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from components.base import TYPE_PREFIX, azure_tags, child
+from components.capabilities import builds
 from mlops.plan import Plan
 
 from .foundation import KEY_NAME
@@ -30,6 +31,7 @@ def subnet_ranges(cidr: str) -> dict[str, str]:
     return {name: str(net) for name, net in zip(SUBNETS, quarters, strict=False)}
 
 
+@builds()
 class AzureDatabricks(pulumi.ComponentResource):
     """An Azure Databricks workspace (premium) for the blueprint's data engineering, linked to Azure ML.
 

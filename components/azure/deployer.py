@@ -19,7 +19,8 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from components.base import TYPE_PREFIX, azure_tags, child
-from mlops.plan import ModelPlan, Plan
+from components.capabilities import builds
+from mlops.plan import Capability, ModelPlan, Plan
 from mlops.plan.vocabulary import InstanceSize, ServingMode
 
 from .batch import RUNNER_ENVIRONMENT
@@ -82,6 +83,7 @@ def deployer_config(model: ModelPlan, *, subscription: str, workspace_id: str, s
                           auto_rollback=serving.delivery.auto_rollback)
 
 
+@builds(Capability.progressive_delivery, Capability.approval_workflow)
 class AzureMlDeployer(pulumi.ComponentResource):
     """Deployment on approval (and progressive delivery) for one served model.
 

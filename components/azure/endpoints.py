@@ -18,7 +18,8 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from components.base import TYPE_PREFIX, azure_tags, child
-from mlops.plan import ModelPlan, Plan
+from components.capabilities import builds
+from mlops.plan import Capability, ModelPlan, Plan
 
 from .alerting import AZURE_SEVERITY
 from .serving_names import CHAMPION_DEPLOYMENT, SHADOW_DEPLOYMENT, alert_rule_name, endpoint_name, online_sku
@@ -78,6 +79,7 @@ def shadow_instances(model: ModelPlan) -> int:
     return max(1, math.ceil(s.min_instances * s.shadow.sample_percent / 100))
 
 
+@builds(Capability.serving, Capability.autoscaling, Capability.shadow_deployment, Capability.prediction_logging)
 class AzureMlOnlineEndpoint(pulumi.ComponentResource):
     """A managed online endpoint for one real-time model, its deployments and its SRE alerts.
 

@@ -18,7 +18,8 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from components.base import TYPE_PREFIX, azure_tags, child
-from mlops.plan import Plan
+from components.capabilities import builds
+from mlops.plan import Capability, Plan
 from mlops.plan.vocabulary import Entity, FeatureStore
 
 from .alerting import AZURE_SEVERITY
@@ -75,6 +76,7 @@ def freshness_query() -> str:
     return f'{RUN_EVENTS}\n| where Status == "Completed"\n| summarize completed = count()'
 
 
+@builds(Capability.feature_store, Capability.freshness_alerts)
 class AzureMlFeatureStore(pulumi.ComponentResource):
     """The blueprint's feature store as an Azure ML managed feature store.
 

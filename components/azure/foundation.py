@@ -6,7 +6,8 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from components.base import PURPOSE_TAG, TYPE_PREFIX, azure_tags, child
-from mlops.plan import Plan
+from components.capabilities import builds
+from mlops.plan import Capability, Plan
 
 from .naming import global_name, known_name
 from .rbac import KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER, STORAGE_BLOB_DATA_CONTRIBUTOR, grant
@@ -22,6 +23,7 @@ KEY_EXPIRY_MARGIN_DAYS = 60
 KEY_EXPIRY_NOTICE_DAYS = 30
 
 
+@builds(Capability.foundation, Capability.audit_trail)
 class AzureFoundation(pulumi.ComponentResource):
     """Identity, keys and storage every other Azure capability builds on.
 

@@ -6,7 +6,8 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from components.base import TYPE_PREFIX, child
-from mlops.plan import Plan
+from components.capabilities import builds
+from mlops.plan import Capability, Plan
 from mlops.plan.compliance import Control
 
 from .principals import unique
@@ -71,6 +72,7 @@ def ml_engineer_actions() -> list[str]:
     return [*WORKSPACE_READ, *OPERATING]
 
 
+@builds(Capability.rbac_roles, Capability.audit_trail)
 class AzureGovernance(pulumi.ComponentResource):
     """Who may do what in the workspace, and the audit record of what happened.
 

@@ -19,7 +19,8 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from components.base import TYPE_PREFIX, azure_tags, child
-from mlops.plan import ModelPlan, Plan
+from components.capabilities import builds
+from mlops.plan import Capability, ModelPlan, Plan
 from mlops.plan.vocabulary import AlertKind, DriftMethod
 
 from .pipeline_job import unix_cron
@@ -112,6 +113,7 @@ def collected(endpoint: str, collection: str, size: str, offset: str) -> ml.Roll
         window_size=size, window_offset=offset, data_context=collection)
 
 
+@builds(Capability.drift_monitoring, Capability.sre_alarms)
 class AzureMlModelMonitor(pulumi.ComponentResource):
     """Azure ML model monitoring of one real-time model.
 

@@ -8,7 +8,8 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from components.base import TYPE_PREFIX, azure_tags, child, short_hash
-from mlops.plan import ModelPlan, Plan
+from components.capabilities import builds
+from mlops.plan import Capability, ModelPlan, Plan
 
 from . import pipeline_job as job
 from .compute import AzureMlCompute
@@ -63,6 +64,8 @@ def job_definition(body: job.PipelineJobBody) -> ml.PipelineJobArgs:
 MANUAL_CRON = "0 0 1 1 *"
 """The trigger of a disabled schedule that only keeps a pipeline job for manual runs (it never fires)."""
 
+@builds(Capability.training_pipeline, Capability.hyperparameter_search, Capability.champion_challenger,
+        Capability.scheduled_retraining, Capability.model_cards)
 class AzureMlTrainingPipeline(pulumi.ComponentResource):
     """The training pipeline of one model (see `pipeline_job` for the DAG and the team's code contract).
 

@@ -6,6 +6,7 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from components.base import TYPE_PREFIX, azure_tags, child
+from components.capabilities import builds
 from mlops.plan import Plan
 from mlops.plan.vocabulary import ServingMode
 
@@ -31,6 +32,7 @@ from .serving_names import AZUREML_DATA_SCIENTIST, served_model_id
 from .workspace import AzureMlWorkspace
 
 
+@builds()
 class AzureMlPlatform(pulumi.ComponentResource):
     """Everything one environment of a blueprint builds on Azure, composed in dependency order.
 

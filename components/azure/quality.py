@@ -25,7 +25,8 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from components.base import TYPE_PREFIX, azure_tags, child
-from mlops.plan import ModelPlan, Plan
+from components.capabilities import builds
+from mlops.plan import Capability, ModelPlan, Plan
 from mlops.plan.vocabulary import InstanceSize
 
 from .alerting import AZURE_SEVERITY
@@ -67,6 +68,7 @@ def failed_runs_query(model: str) -> str:
             "| summarize failed = count()")
 
 
+@builds(Capability.quality_monitoring)
 class AzureMlQualityMonitor(pulumi.ComponentResource):
     """Model-quality monitoring of one model: a scheduled scoring job and the alert on its failures.
 

@@ -6,7 +6,8 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from components.base import TYPE_PREFIX, azure_tags, child
-from mlops.plan import Plan
+from components.capabilities import builds
+from mlops.plan import Capability, Plan
 from mlops.plan.azure_regions import paired_region
 
 from .naming import global_name, known_name, role_assignment_name
@@ -46,6 +47,7 @@ def promoters(plan: Plan) -> list[Principal]:
     return unique(names)
 
 
+@builds(Capability.model_registry, Capability.enforced_approval)
 class AzureMlModelRegistry(pulumi.ComponentResource):
     """An Azure ML registry and the roles that separate reading it from promoting into it.
 

@@ -10,7 +10,8 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from components.base import TYPE_PREFIX, azure_tags, child
-from mlops.plan import ModelPlan, Plan
+from components.capabilities import builds
+from mlops.plan import Capability, ModelPlan, Plan
 
 from .naming import known_name, role_assignment_name
 from .pipeline import AzureMlTrainingPipeline
@@ -59,6 +60,7 @@ def event_triggered(model: ModelPlan) -> bool:
 
 
 
+@builds(Capability.drift_retraining, Capability.performance_retraining)
 class AzureMlRetrainingTriggers(pulumi.ComponentResource):
     """Drift monitor breaches → the model's training pipeline, at most once per cool-down.
 

@@ -9,7 +9,8 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from components.base import TYPE_PREFIX, azure_tags, child, short_hash
-from mlops.plan import Plan
+from components.capabilities import builds
+from mlops.plan import Capability, Plan
 
 from .foundation import KEY_NAME, AzureFoundation
 from .naming import global_name, known_name
@@ -67,6 +68,7 @@ def tracking_uri(region: str, subscription_id: str, resource_group: str, workspa
             f"/resourceGroups/{resource_group}/providers/Microsoft.MachineLearningServices/workspaces/{workspace}")
 
 
+@builds(Capability.experiment_tracking, Capability.foundation)
 class AzureMlWorkspace(pulumi.ComponentResource):
     """The Azure ML workspace (with MLflow experiment tracking) and its monitoring and image dependencies.
 

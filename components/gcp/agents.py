@@ -6,11 +6,13 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.base import TYPE_PREFIX, child
-from mlops.plan import Plan
+from components.capabilities import builds
+from mlops.plan import Capability, Plan
 
 from .foundation import KEY_USER_ROLE
 
 
+@builds(Capability.foundation)
 class GcpServiceAgentKeyGrants(pulumi.ComponentResource):
     """Lets the service agents of some Google services encrypt and decrypt with the platform key.
 

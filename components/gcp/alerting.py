@@ -15,7 +15,8 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.base import TYPE_PREFIX, child, gcp_labels
-from mlops.plan import Plan
+from components.capabilities import builds
+from mlops.plan import Capability, Plan
 from mlops.plan.vocabulary import AlertKind, AlertRoute, Severity
 
 ChannelType = Literal["email", "pagerduty", "webhook_tokenauth"]
@@ -69,6 +70,7 @@ def channel_args(plan: Plan, i: int, route: AlertRoute) -> gcp.monitoring.Notifi
     )
 
 
+@builds(Capability.sre_alarms)
 class GcpAlerting(pulumi.ComponentResource):
     """Where every alert of the platform goes: one notification channel per blueprint route.
 

@@ -10,7 +10,8 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.base import TYPE_PREFIX, child, gcp_labels
-from mlops.plan import ModelPlan, Plan
+from components.capabilities import builds
+from mlops.plan import Capability, ModelPlan, Plan
 
 from .foundation import ACCOUNT_ID_MAX, fit_name
 from .machines import serving_machine
@@ -54,6 +55,7 @@ def batch_job(plan: Plan, model: ModelPlan, *, project: str, kms_key_id: str, da
     }
 
 
+@builds(Capability.serving)
 class VertexBatchPrediction(pulumi.ComponentResource):
     """Scheduled batch predictions for one model: Cloud Scheduler creates a Vertex batch prediction job.
 

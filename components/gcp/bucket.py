@@ -8,10 +8,13 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.base import PURPOSE_TAG, TYPE_PREFIX, child, gcp_labels
+from components.capabilities import builds
+from mlops.plan import Capability
 
 SECONDS_PER_DAY = 86_400
 
 
+@builds(Capability.foundation)
 class GcpSecureBucket(pulumi.ComponentResource):
     """A Cloud Storage bucket that cannot be made public.
 

@@ -8,7 +8,8 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.base import TYPE_PREFIX, child
-from mlops.plan import Plan
+from components.capabilities import builds
+from mlops.plan import Capability, Plan
 from mlops.plan.model import CostPlan
 
 from .project import project_id
@@ -20,6 +21,7 @@ MAX_BUDGET_CHANNELS = 5
 DISPLAY_NAME_MAX = 60
 
 
+@builds(Capability.cost_controls)
 class GcpBudget(pulumi.ComponentResource):
     """A monthly budget on the environment's project, counting Vertex AI spend.
 

@@ -13,7 +13,8 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.base import TYPE_PREFIX, child, gcp_labels
-from mlops.plan import ModelPlan, Plan
+from components.capabilities import builds
+from mlops.plan import Capability, ModelPlan, Plan
 from mlops.plan.vocabulary import ServingMode
 
 from .deployer_workflow import DeployerConfig, batch_program, deployer_source, yaml_dump
@@ -32,6 +33,7 @@ def deployer_account_id(plan: Plan, model: str) -> str:
     return fit_name(f"{plan.prefix}-{model}-deployer", ACCOUNT_ID_MAX)
 
 
+@builds(Capability.progressive_delivery, Capability.approval_workflow)
 class VertexDeployer(pulumi.ComponentResource):
     """Rolls approved versions of one real-time model onto its Vertex endpoint, guarded and reversible.
 

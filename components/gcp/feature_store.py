@@ -9,7 +9,8 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.base import TYPE_PREFIX, child, gcp_labels
-from mlops.plan import Plan
+from components.capabilities import builds
+from mlops.plan import Capability, Plan
 from mlops.plan.vocabulary import FeatureStore
 
 from .feature_schema import FEATURE_TIMESTAMP, sync_cron, table_schema
@@ -45,6 +46,7 @@ def uses_optimized_store(store: FeatureStore) -> bool:
     return any(f.type == "embedding" for e in store.entities for f in e.features)
 
 
+@builds(Capability.feature_store, Capability.freshness_alerts)
 class VertexFeatureStore(pulumi.ComponentResource):
     """The blueprint's entities as BigQuery feature tables, served online by Vertex AI Feature Store.
 

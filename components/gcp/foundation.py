@@ -8,7 +8,8 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.base import TYPE_PREFIX, child, gcp_labels, short_hash
-from mlops.plan import Plan
+from components.capabilities import builds
+from mlops.plan import Capability, Plan
 
 from .bucket import SECONDS_PER_DAY, GcpSecureBucket
 
@@ -35,6 +36,7 @@ def execution_account_id(prefix: str) -> str:
     return fit_name(f"{prefix}-exec", ACCOUNT_ID_MAX)
 
 
+@builds(Capability.foundation, Capability.audit_trail)
 class GcpFoundation(pulumi.ComponentResource):
     """Keys, storage and identity every other GCP capability builds on.
 

@@ -10,7 +10,8 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.base import TYPE_PREFIX, child, short_hash
-from mlops.plan import Plan
+from components.capabilities import builds
+from mlops.plan import Capability, Plan
 from mlops.plan.compliance import Control
 
 from .principals import PERSONAS, persona_members
@@ -115,6 +116,7 @@ GCP_CONTROLS: dict[Control, str] = {
 """How the GCP back end implements each control of `mlops.plan.compliance`."""
 
 
+@builds(Capability.rbac_roles, Capability.audit_trail, Capability.enforced_approval)
 class GcpGovernance(pulumi.ComponentResource):
     """Who may do what on the platform, and the locked record of what they did.
 

@@ -8,7 +8,8 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.base import TYPE_PREFIX, child
-from mlops.plan import Plan
+from components.capabilities import builds
+from mlops.plan import Capability, Plan
 
 from .foundation import ACCOUNT_ID_MAX, KEY_USER_ROLE, fit_name
 from .project import project_id
@@ -54,6 +55,7 @@ def workload_account_id(prefix: str, workload: str) -> str:
     return fit_name(f"{prefix}-{workload}", ACCOUNT_ID_MAX)
 
 
+@builds(Capability.foundation)
 class GcpWorkloadIdentity(pulumi.ComponentResource):
     """The service accounts the platform's workloads run as, each with only what it needs.
 

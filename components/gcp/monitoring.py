@@ -22,7 +22,8 @@ import pulumi_gcp as gcp
 import yaml
 
 from components.base import TYPE_PREFIX, child, gcp_labels
-from mlops.plan import ModelPlan, Plan
+from components.capabilities import builds
+from mlops.plan import Capability, ModelPlan, Plan
 from mlops.plan.support_gcp_serving import monitor_interval_hours
 from mlops.plan.vocabulary import Direction
 
@@ -71,6 +72,7 @@ def quality_program(*, project: str, query: str, metric_type: str, model: str) -
     ]}}
 
 
+@builds(Capability.drift_monitoring, Capability.quality_monitoring, Capability.sre_alarms)
 class VertexModelMonitoring(pulumi.ComponentResource):
     """Drift and quality alerting for one real-time model.
 

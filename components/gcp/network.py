@@ -8,7 +8,8 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.base import TYPE_PREFIX, child, gcp_labels
-from mlops.plan import Plan
+from components.capabilities import builds
+from mlops.plan import Capability, Plan
 
 from .foundation import fit_name
 
@@ -41,6 +42,7 @@ def subnet_path(plan: Plan, subnet: str) -> str:
     return subnet if "/" in subnet else f"projects/{plan.account}/regions/{plan.region}/subnetworks/{subnet}"
 
 
+@builds(Capability.foundation)
 class GcpNetwork(pulumi.ComponentResource):
     """Private network for the platform: no route to the internet, Google APIs through Private Google Access.
 

@@ -8,7 +8,8 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.base import TYPE_PREFIX, child, gcp_labels
-from mlops.plan import ModelPlan, Plan
+from components.capabilities import builds
+from mlops.plan import Capability, ModelPlan, Plan
 
 from . import pipeline_spec as spec_module
 from .names import model_id
@@ -21,6 +22,8 @@ def spec_object_name(model: str) -> str:
     return f"pipelines/{model}/pipeline.json"
 
 
+@builds(Capability.training_pipeline, Capability.hyperparameter_search, Capability.champion_challenger,
+        Capability.model_cards)
 class VertexTrainingPipeline(pulumi.ComponentResource):
     """The training pipeline of one model (see `pipeline_spec` for the DAG, parameters and code contract).
 

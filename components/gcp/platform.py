@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 
 from components.base import TYPE_PREFIX, child, gcp_labels
+from components.capabilities import builds
 from mlops.plan import Plan
 from mlops.plan.vocabulary import ServingMode
 
@@ -31,6 +32,7 @@ from .tracking import VertexExperimentTracking
 from .workflows_agent import GcpWorkflowsAgent
 
 
+@builds()
 class VertexPlatform(pulumi.ComponentResource):
     """Everything one environment of a blueprint builds on GCP, composed in dependency order.
 

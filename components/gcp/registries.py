@@ -8,7 +8,8 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.base import TYPE_PREFIX, child, gcp_labels
-from mlops.plan import Plan
+from components.capabilities import builds
+from mlops.plan import Capability, Plan
 
 from .foundation import KEY_USER_ROLE, fit_name
 from .project import project_id
@@ -48,6 +49,7 @@ def cleanup_policies(environment: str) -> list[gcp.artifactregistry.RepositoryCl
     ]
 
 
+@builds(Capability.training_pipeline)
 class GcpArtifactStorage(pulumi.ComponentResource):
     """Private, CMEK-encrypted Artifact Registry repositories for the platform's images and pipeline templates.
 

@@ -6,7 +6,8 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.base import TYPE_PREFIX, child, gcp_labels
-from mlops.plan import Plan
+from components.capabilities import builds
+from mlops.plan import Capability, Plan
 
 from .foundation import ACCOUNT_ID_MAX, fit_name
 from .names import deployer_workflow_name, model_id, promotion_workflow_name
@@ -40,6 +41,7 @@ def promoters(plan: Plan) -> list[str]:
     return list(dict.fromkeys(m for m in members if m))
 
 
+@builds(Capability.model_registry, Capability.approval_workflow, Capability.enforced_approval)
 class VertexModelRegistry(pulumi.ComponentResource):
     """Versioned models with aliases, and the only way to make a version `champion`.
 

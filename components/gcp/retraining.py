@@ -8,7 +8,8 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.base import TYPE_PREFIX, child, gcp_labels
-from mlops.plan import ModelPlan, Plan
+from components.capabilities import builds
+from mlops.plan import Capability, ModelPlan, Plan
 
 from .foundation import ACCOUNT_ID_MAX, fit_name
 from .names import endpoint_id, retraining_workflow_name
@@ -41,6 +42,7 @@ def drift_filter(project: str, plan: Plan, model: str) -> str:
             f'"endpoints/{endpoint_id(plan, model)}"')
 
 
+@builds(Capability.scheduled_retraining, Capability.drift_retraining, Capability.performance_retraining)
 class VertexRetrainingTriggers(pulumi.ComponentResource):
     """What starts a model's training pipeline: a schedule, and drift / performance signals.
 

@@ -15,7 +15,8 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.base import PURPOSE_TAG, TYPE_PREFIX, child, gcp_labels
-from mlops.plan import ModelPlan, Plan
+from components.capabilities import builds
+from mlops.plan import Capability, ModelPlan, Plan
 from mlops.plan.vocabulary import ServingMode
 
 from .alert_policies import CPU, ERRORS, LATENCIES, PREDICTIONS, endpoint_filter, policy_args, threshold
@@ -52,6 +53,7 @@ def alert_policy_name(plan: Plan, model: str, kind: str) -> str:
     return f"{plan.prefix}-{model}-{kind}"
 
 
+@builds(Capability.serving, Capability.autoscaling, Capability.prediction_logging)
 class VertexEndpoint(pulumi.ComponentResource):
     """A Vertex AI endpoint for one real-time model, with request-response logging and SRE alerts.
 

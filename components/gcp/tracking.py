@@ -6,13 +6,15 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.base import TYPE_PREFIX, child, gcp_labels
-from mlops.plan import Plan
+from components.capabilities import builds
+from mlops.plan import Capability, Plan
 
 # Vertex AI Experiments records runs in the location's metadata store named `default`; created here first,
 # it is encrypted with the platform key (Vertex would otherwise create it on first use, Google-encrypted).
 DEFAULT_METADATA_STORE = "default"
 
 
+@builds(Capability.experiment_tracking)
 class VertexExperimentTracking(pulumi.ComponentResource):
     """Vertex AI Experiments and TensorBoard, encrypted with the platform key.
 

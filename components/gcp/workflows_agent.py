@@ -6,13 +6,15 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.base import TYPE_PREFIX, child
-from mlops.plan import Plan
+from components.capabilities import builds
+from mlops.plan import Capability, Plan
 
 from .foundation import KEY_USER_ROLE
 
 WORKFLOWS_API = "workflows.googleapis.com"
 
 
+@builds(Capability.foundation)
 class GcpWorkflowsAgent(pulumi.ComponentResource):
     """Lets Cloud Workflows encrypt workflow sources and execution data with the platform key.
 
