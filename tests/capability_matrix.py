@@ -39,6 +39,8 @@ class Option:
     top: dict[str, Any] = field(default_factory=dict)
     shows: tuple[str, ...] = ()
     """Capabilities whose evidence must name this option's model (or exist at all, for a platform option)."""
+    hides: tuple[str, ...] = ()
+    """Capabilities switched off for this option's model: it must get fewer resources than the default model."""
 
 
 def base_model(name: str) -> dict[str, Any]:
@@ -84,7 +86,7 @@ MODEL_OPTIONS: tuple[Option, ...] = (
     *(_model(f"drift-{method}", "drift_monitoring",
              monitoring={"drift": {"method": method, "threshold": 0.15, "schedule": "hourly"}})
       for method in ("psi", "ks", "jensen_shannon", "l_infinity", "wasserstein")),
-    _model("drift-off", monitoring={"drift": None}),
+    Option("drift-off", model={"monitoring": {"drift": None}}, hides=("drift_monitoring",)),
     _model("quality", "quality_monitoring",
            monitoring={"quality": {"metric": "accuracy", "threshold": 0.71, "schedule": "daily"}}),
     _model("logging", "prediction_logging", monitoring={"prediction_logging_percent": 25}),

@@ -23,6 +23,8 @@ from mlops.synth import synth
 
 GROUP_SIZE = 10
 """Models per synthesized blueprint: one synth covers this many model options."""
+SIZES: dict[tuple[str, str], int] = {}
+"""Resources named for each option's model, per cloud (an option that switches a capability off has fewer)."""
 
 
 def _write(tmp: Path, name: str, doc: dict[str, Any]) -> Path:
@@ -62,6 +64,7 @@ def _assert_evidenced(cloud: str, path: Path, models: dict[str, Option]) -> list
                 problems.append(f"{option.id}: no evidence of {name} names model {model} ({item.found})")
             elif not item.built:
                 problems.append(f"{option.id}: {name} not built")
+        SIZES[(cloud, option.id)] = sum(f"-{model}-" in r.name for r in result.resources)
     return [f"{cloud} {path.stem}: {p}" for p in problems]
 
 
@@ -79,6 +82,9 @@ def test_model_options_are_refused_or_evidenced(cloud: str, tmp_path: Path) -> N
         path = _write(tmp_path, doc["name"], doc)
         assert _refusal(path) is None, f"{cloud}: options accepted alone are refused together: {chunk}"
         problems += _assert_evidenced(cloud, path, {f"m{i}": o for i, o in enumerate(chunk)})
+    # Switched off means fewer resources than the same model with the default (`realtime`, default drift).
+    problems += [f"{cloud} {o.id}: switching {', '.join(o.hides)} off builds as much as the default"
+                 for o in accepted if o.hides and SIZES[(cloud, o.id)] >= SIZES[(cloud, "realtime")]]
     assert not problems, "\n".join(problems)
 
 

@@ -3,22 +3,21 @@
 Each cloud has a table (`mlops/evidence/<cloud>.py`): for every capability, a function of the plan that
 returns what must exist in that environment's graph — which resource types under which logical names,
 with which inputs carrying the blueprint's values. `evidence(plan, resources)` checks those expectations
-against the recorded resources; `mlops plan`, `mlops synth`, `mlops design` and the README say "built"
-only where every expectation holds, and name what is missing where one does not.
+against the recorded resources; `mlops synth` and `mlops design` say "built" only where every expectation
+holds and name what is missing where one does not (`mlops plan`, which runs no synth, says "on"), and the
+README lists each table's capabilities (tests/test_readme.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from mlops.plan import Capability, Plan
 from mlops.plan.model import Cloud
 
 from .graph import Graph, Node, Resource, document, value_at
-
-Matcher = Callable[[Any], bool]
 
 
 @dataclass(frozen=True)
@@ -134,21 +133,6 @@ def from_manifest(manifest: Mapping[str, Any]) -> Graph:
     """The graph of a saved manifest (`mlops synth --json`)."""
     entries: Sequence[Mapping[str, Any]] = manifest.get("resources") or []
     return Graph(Node.from_manifest(e) for e in entries)
-
-
-@dataclass(frozen=True)
-class Summary:
-    """Per capability: built, missing (what), or not needed by any model of this environment."""
-
-    items: dict[Capability, Evidence] = field(default_factory=dict)
-
-    def status(self, capability: Capability) -> str:
-        found = self.items.get(capability)
-        if found is None:
-            return "off"
-        if not found.applies:
-            return "built (nothing of this environment needs it)"
-        return "built" if found.built else "NOT BUILT: " + "; ".join(found.missing)
 
 
 __all__ = ["DEFERRED_WITH_ENDPOINTS", "Check", "Evidence", "Expect", "Graph", "Node", "Rule", "builds", "check",
