@@ -24,8 +24,8 @@ from components.azure.vm_sizes import vm_size
 from components.payload import decode, encode
 from mlops.blueprint import load_blueprint
 from mlops.blueprint.model import Direction, HyperparameterSearch, SearchStrategy
+from mlops.clouds.azure_platform import AZURE_SEARCH_FRAMEWORKS
 from mlops.plan import ModelPlan, Plan, PlanError, plan_loaded
-from mlops.plan.support_azure_platform import AZURE_SEARCH_FRAMEWORKS
 from mlops.synth import SynthResult
 from mlops.synth.recorder import Recorded
 

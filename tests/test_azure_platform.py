@@ -31,9 +31,9 @@ from components.azure.workspace import log_retention_days, tracking_uri, workspa
 from components.payload import decode
 from mlops.blueprint import BlueprintError, load_blueprint
 from mlops.blueprint.model import Cloud
+from mlops.clouds.azure_regions import AZURE_PAIRED_REGIONS
 from mlops.evidence import builds
 from mlops.plan import Capability, Plan, plan_loaded
-from mlops.plan.azure_regions import AZURE_PAIRED_REGIONS
 from mlops.plan.compliance import Control
 from mlops.plan.model import CostPlan
 from mlops.synth import SynthError, SynthResult, synth

@@ -24,8 +24,8 @@ from components.azure.feature_store import iso_minutes, materialization_hours, s
 from components.azure.serving_names import ENDPOINT_NAME_MAX, ONLINE_SKUS, compute_name, endpoint_name, online_sku
 from mlops.blueprint import format_path, load_text
 from mlops.blueprint.model import DriftMethod, InstanceSize
+from mlops.clouds.azure import AZURE_DRIFT_METHODS, AZURE_QUALITY_METRICS
 from mlops.plan import Capability, PlanError, plan
-from mlops.plan.support_azure import AZURE_DRIFT_METHODS, AZURE_QUALITY_METRICS
 from mlops.synth import SynthResult
 from mlops.synth.recorder import Recorded
 

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from shared_synth import synthesized
 
-import mlops.plan.support_gcp
+import mlops.clouds.gcp
 import mlops.program
 from components.gcp import kfp_descriptor
 from components.gcp import pipeline_spec as ps
@@ -24,8 +24,8 @@ from components.gcp.names import model_id, promotion_workflow_name, retraining_w
 from components.gcp.retraining import drift_filter, schedule_cron
 from components.gcp.workflow_sources import PromotionTarget, RetrainingTarget, promotion_source, retraining_source
 from mlops.blueprint import format_path, load_blueprint, load_text
+from mlops.clouds.gcp_pipelines import GCP_SEARCH_STRATEGIES, GCP_TUNABLE_FRAMEWORKS
 from mlops.plan import Plan, PlanError, plan, plan_loaded
-from mlops.plan.support_gcp_pipelines import GCP_SEARCH_STRATEGIES, GCP_TUNABLE_FRAMEWORKS
 from mlops.synth import SynthResult, synth
 from mlops.synth.recorder import Recorded
 
@@ -248,7 +248,7 @@ def test_aws_examples_moved_to_gcp_compile_into_specs(source: str, monkeypatch: 
     for approval in data["governance"].get("approvals", {}).values():
         approval["min_approvals"] = 1  # several approvals: a GCP plan error (tested above)
     # Serving limits (drift methods, quality metrics) are another area's: only the pipelines are checked here.
-    monkeypatch.setattr(mlops.plan.support_gcp, "serving", lambda *_: [])
+    monkeypatch.setattr(mlops.clouds.gcp, "serving", lambda *_: [])
     bp = load_text(yaml.safe_dump(data), source).blueprint
     built = 0
     for environment in ("dev", "staging", "prod"):

@@ -22,10 +22,10 @@ from components.gcp.principals import iam_member, persona_members
 from components.gcp.registries import RETENTION
 from mlops.blueprint import format_path, load_blueprint, load_text
 from mlops.blueprint.model import Entity, Feature, FeatureStore
+from mlops.clouds.gcp_platform import platform as platform_limits
 from mlops.evidence import builds
 from mlops.plan import Capability, Plan, PlanError, plan, plan_loaded
 from mlops.plan.compliance import Control
-from mlops.plan.support_gcp_platform import platform as platform_limits
 from mlops.synth import SynthResult, synth
 from mlops.synth.recorder import Recorded
 

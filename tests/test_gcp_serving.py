@@ -22,8 +22,8 @@ from components.gcp.quality import QUALITY_SQL, quality_query
 from components.gcp.serving import log_dataset_id
 from mlops.blueprint import load_blueprint
 from mlops.blueprint.model import DeliveryStrategy, InstanceSize
+from mlops.clouds.gcp_serving import GCP_QUALITY_METRICS, monitor_interval_hours
 from mlops.plan import plan_loaded
-from mlops.plan.support_gcp_serving import GCP_QUALITY_METRICS, monitor_interval_hours
 from mlops.synth import SynthResult, synth
 from mlops.synth.recorder import Recorded
 

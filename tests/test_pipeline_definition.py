@@ -16,8 +16,8 @@ from components.aws.instances import ML_INSTANCE_TYPES, is_gpu, ml_instance_type
 from components.aws.lambdas import pipeline_steps
 from mlops.blueprint import load_blueprint
 from mlops.blueprint.model import Blueprint, InstanceSize, SearchStrategy
+from mlops.clouds.aws import AWS_SEARCH_STRATEGIES, AWS_TUNABLE_FRAMEWORKS, eventbridge_cron_problem
 from mlops.plan import Plan, PlanError, plan
-from mlops.plan.support import AWS_SEARCH_STRATEGIES, AWS_TUNABLE_FRAMEWORKS, eventbridge_cron_problem
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT.parent / "shared" / "reference" / "sagemaker-pipeline-definition.schema.json"

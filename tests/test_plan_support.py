@@ -8,8 +8,9 @@ import pytest
 import yaml
 
 from mlops.blueprint import format_path, load_text
+from mlops.clouds import unsupported
+from mlops.clouds.aws import AWS_QUALITY_METRICS, monitor_schedule
 from mlops.plan import PlanError, plan
-from mlops.plan.support import AWS_QUALITY_METRICS, monitor_schedule, unsupported
 
 
 def model(**sections: Any) -> dict[str, Any]:

@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from mlops.blueprint import format_path, load_blueprint, load_text
+from mlops.clouds import unsupported
 from mlops.plan import PlanError, plan
-from mlops.plan.support import unsupported
 
 ROOT = Path(__file__).resolve().parents[1]
 

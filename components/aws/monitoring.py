@@ -14,7 +14,7 @@ truth lands in `s3://<data>/ground-truth/<model>/` (keyed by inference id); each
 window that ended `label_delay_hours` ago.
 
 Model Monitor runs at most daily: weekly and monthly schedules run daily (quality over a window of
-the schedule's length); see `mlops.plan.support`.
+the schedule's length); see `mlops.clouds.aws`.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ import pulumi_aws as aws
 
 from components.base import TYPE_PREFIX, child, short_hash
 from components.capabilities import builds
+from mlops.clouds.aws import AWS_QUALITY_METRICS, monitor_schedule
 from mlops.plan import Capability, ModelPlan, Plan
-from mlops.plan.support import AWS_QUALITY_METRICS, monitor_schedule
 from mlops.plan.vocabulary import Direction
 
 from .account import account_arn, account_id

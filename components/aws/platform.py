@@ -134,7 +134,7 @@ class SageMakerPlatform(pulumi.ComponentResource):
                     f"{name}-{model.name}-batch", plan, model, kms_key_arn=foundation.key.arn,
                     artifact_bucket=foundation.artifacts.bucket, data_bucket=foundation.data.bucket, vpc=vpc,
                     opts=child(self))
-            else:  # streaming: refused by the plan (mlops.plan.support)
+            else:  # streaming: refused by the plan (mlops.clouds.aws)
                 continue
             if registry is not None:
                 SageMakerDeployer(

@@ -44,7 +44,7 @@ class AwsRetrainingTriggers(pulumi.ComponentResource):
 
     Cool-down (`retraining.min_interval_hours`): an alarm emits an event only when it *enters* ALARM, so a
     persistent drift starts one run, not one per evaluation; a monitor that flaps between OK and ALARM is
-    not held back for `min_interval_hours` on AWS (see `mlops.plan.support.AWS_FALLBACKS`).
+    not held back for `min_interval_hours` on AWS (see `mlops.clouds.aws.AWS_FALLBACKS`).
 
     Outputs: schedule_arn (or None), rule_arns (by trigger).
     """

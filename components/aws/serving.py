@@ -13,7 +13,7 @@ TorchServe (`SAGEMAKER_TS_BATCH_SIZE`, `SAGEMAKER_TS_MAX_BATCH_DELAY` in ms) and
 Serving (`SAGEMAKER_TFS_ENABLE_BATCHING`, `SAGEMAKER_TFS_MAX_BATCH_SIZE`,
 `SAGEMAKER_TFS_BATCH_TIMEOUT_MICROS`) batch server-side; a team's own image (lightgbm, custom)
 receives `MLOPS_MAX_BATCH_SIZE`, `MLOPS_MAX_BATCH_LATENCY_MS` and `MLOPS_CACHE_TTL_SECONDS`. What
-an image cannot honour is a plan error (`mlops.plan.support`).
+an image cannot honour is a plan error (`mlops.clouds.aws`).
 
 Batch (`SageMakerBatchTransform`): EventBridge Scheduler starts a SageMaker transform job of the
 champion on the blueprint's schedule (an AWS SDK "universal target": no code to run), reading
@@ -81,7 +81,7 @@ def container_environment(framework: str, batching: Batching | None, caching: Ca
         elif own_image:
             env |= {"MLOPS_MAX_BATCH_SIZE": str(batching.max_batch_size),
                     "MLOPS_MAX_BATCH_LATENCY_MS": str(batching.max_latency_ms)}
-        else:  # refused by the plan (mlops.plan.support); kept as a guard
+        else:  # refused by the plan (mlops.clouds.aws); kept as a guard
             raise ValueError(f"the {framework} serving image does not batch requests")
     if caching is not None:
         if not own_image:

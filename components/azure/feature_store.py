@@ -275,7 +275,7 @@ class AzureMlFeatureStore(pulumi.ComponentResource):
     def _freshness(self, name: str, plan: Plan, minutes: int, resource_group_name: pulumi.Input[str],
                    log_analytics_id: pulumi.Input[str], action_group_id: pulumi.Input[str],
                    tags: dict[str, str]) -> None:
-        if minutes > MAX_FRESHNESS_MINUTES:  # refused by the plan (mlops.plan.support_azure)
+        if minutes > MAX_FRESHNESS_MINUTES:  # refused by the plan (mlops.clouds.azure)
             raise ValueError(f"freshness SLA of {minutes} minutes exceeds the two-day log alert window")
         diagnostics = monitor.DiagnosticSetting(
             f"{name}-diagnostics",

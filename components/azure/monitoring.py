@@ -8,7 +8,7 @@ two reference choices), so the monitor needs no training-data asset of its own.
 The blueprint's drift method maps onto Azure ML's metrics (`DRIFT_METRICS`): numerical features use
 the method itself, categorical features the method where Azure has it, else Pearson's chi-squared
 test; the blueprint's threshold applies to the metric that is the method, the others keep Azure's
-default thresholds. `l_infinity` has no Azure metric: the plan refuses it (`mlops.plan.support_azure`).
+default thresholds. `l_infinity` has no Azure metric: the plan refuses it (`mlops.clouds.azure`).
 """
 
 from __future__ import annotations

@@ -107,7 +107,7 @@ SAMPLING: dict[SearchStrategy, Literal["random", "grid", "bayesian"]] = {
     SearchStrategy.grid: "grid",
     SearchStrategy.bayesian: "bayesian",
     # Azure ML has no Hyperband sampler: random sampling with Bandit early termination stops weak
-    # trials the same way (documented fallback, mlops.plan.support_azure.AZURE_FALLBACKS).
+    # trials the same way (documented fallback, mlops.clouds.azure.AZURE_FALLBACKS).
     SearchStrategy.hyperband: "random",
 }
 

@@ -148,7 +148,7 @@ class AzureMlPlatform(pulumi.ComponentResource):
         # --- serving area: online/batch endpoints, delivery, monitors, metric alerts.
         # Per model: a managed online endpoint (SRE alerts page) with its Azure ML monitor, or a
         # scheduled batch endpoint; then the quality job on what it predicted (warns). Streaming is
-        # refused by the plan (mlops.plan.support_azure).
+        # refused by the plan (mlops.clouds.azure).
         deploy_role: azure_native.authorization.RoleDefinition | None = None  # one deployer role, shared
         if any(m.serving is not None for m in plan.models):
             # Scheduled batch runs, monitors and quality jobs act in the workspace as the platform identity

@@ -7,8 +7,8 @@ import pulumi_azure_native as azure_native
 
 from components.base import TYPE_PREFIX, azure_tags, child
 from components.capabilities import builds
+from mlops.clouds.azure_regions import paired_region
 from mlops.plan import Capability, Plan
-from mlops.plan.azure_regions import paired_region
 
 from .naming import global_name, known_name, role_assignment_name
 from .principals import Principal, unique
@@ -32,7 +32,7 @@ def registry_regions(plan: Plan) -> list[str]:
     if not plan.production:
         return [plan.region]
     pair = paired_region(plan.region)
-    if pair is None:  # refused by the plan (mlops.plan.support_azure.platform)
+    if pair is None:  # refused by the plan (mlops.clouds.azure.platform)
         raise ValueError(f"no paired region for {plan.region}")
     return [plan.region, pair]
 

@@ -23,8 +23,8 @@ import yaml
 
 from components.base import TYPE_PREFIX, child, gcp_labels
 from components.capabilities import builds
+from mlops.clouds.gcp_serving import monitor_interval_hours
 from mlops.plan import Capability, ModelPlan, Plan
-from mlops.plan.support_gcp_serving import monitor_interval_hours
 from mlops.plan.vocabulary import Direction
 
 from .alert_policies import policy_args, threshold

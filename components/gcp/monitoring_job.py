@@ -3,15 +3,15 @@
 pulumi_gcp has no monitoring-job resource, and a job names the deployed model ids it watches; the
 deployer workflow therefore (re)creates the job after each rollout from the body built here (see
 `deployer_workflow.py`). Vertex computes Jensen-Shannon divergence for numerical features and
-L-infinity distance for categorical ones; `mlops.plan.support_gcp` refuses the other methods.
+L-infinity distance for categorical ones; `mlops.clouds.gcp` refuses the other methods.
 """
 
 from __future__ import annotations
 
 from typing import TypedDict
 
+from mlops.clouds.gcp_serving import monitor_interval_hours
 from mlops.plan import ModelPlan, Plan
-from mlops.plan.support_gcp_serving import monitor_interval_hours
 
 HOUR = 3600
 
@@ -88,7 +88,7 @@ def monitoring_job(plan: Plan, model: ModelPlan, *, endpoint: str, kms_key_id: s
     if drift is None:
         return None
     hours = monitor_interval_hours(drift.schedule)
-    if hours is None:  # refused by the plan (mlops.plan.support_gcp); kept as a guard
+    if hours is None:  # refused by the plan (mlops.clouds.gcp); kept as a guard
         raise ValueError(f"Vertex model monitoring cannot run on {drift.schedule!r}")
     config: DriftConfig = {"driftThresholds": {f: {"value": drift.threshold} for f in drift.features}} \
         if drift.features else {"defaultDriftThreshold": {"value": drift.threshold}}

@@ -81,7 +81,7 @@ ALGORITHMS: dict[SearchStrategy, vj.Algorithm] = {
     SearchStrategy.random: "RANDOM_SEARCH",
 }
 """Grid search needs every parameter discrete or integer (the search spaces have continuous ones) and
-Vertex has no Hyperband: both are plan errors (mlops.plan.support_gcp)."""
+Vertex has no Hyperband: both are plan errors (mlops.clouds.gcp)."""
 
 SEARCH_SPACES: dict[str, list[vj.ParameterSpec]] = {
     "xgboost": [

@@ -165,7 +165,7 @@ class VertexPlatform(pulumi.ComponentResource):
                                kms_key_id=foundation.key.id, serving_identity=identities.endpoints,
                                depends_on=[workflows_key_grant], opts=child(self))
                 continue
-            if s.mode != ServingMode.realtime:  # streaming: refused by the plan (mlops.plan.support_gcp)
+            if s.mode != ServingMode.realtime:  # streaming: refused by the plan (mlops.clouds.gcp)
                 continue
             endpoint = VertexEndpoint(
                 f"{name}-{model.name}-serving", plan, model, project=project, kms_key_id=foundation.key.id,

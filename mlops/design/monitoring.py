@@ -9,10 +9,9 @@ its alarms this way.
 
 from __future__ import annotations
 
-from mlops.blueprint.model import AlertKind, AlertRoute, Cloud, Direction, ServingMode, Severity
+from mlops.blueprint.model import AlertKind, AlertRoute, Direction, ServingMode, Severity
+from mlops.clouds import facts
 from mlops.plan import Capability, ModelPlan
-from mlops.plan.support import AWS_FALLBACKS
-from mlops.plan.support_gcp_serving import GCP_FALLBACKS
 
 from .clouds import SERVICE, drift_computation, freshness_computation, quality_computation, sre_computation
 from .inputs import DesignInput
@@ -26,8 +25,6 @@ ALARM_SEVERITY: dict[str, Severity] = {
     "utilization": Severity.warning,
     "freshness": Severity.warning,
 }
-FALLBACKS: dict[Cloud, dict[str, str]] = {Cloud.aws: AWS_FALLBACKS, Cloud.gcp: GCP_FALLBACKS}
-"""The plan's table of documented fallbacks per cloud (mlops/plan/support.py)."""
 SIGNAL_NAME = {"utilization": "utilisation"}
 SIGNAL_NAME.update({k: k for k in ALARM_SEVERITY if k not in SIGNAL_NAME})
 RECEIVES: dict[Severity, tuple[Severity, ...]] = {
@@ -166,7 +163,7 @@ def render(inp: DesignInput) -> str:
             f"{minutes(store.freshness_sla_minutes)}: {freshness_computation(plan.cloud)} "
             f"({inp.status(Capability.freshness_alerts)})."))
     parts += [_routes(inp), _retraining(inp)]
-    fallbacks = FALLBACKS.get(plan.cloud, {})
+    fallbacks = facts(plan.cloud).fallbacks
     if fallbacks:
         parts += [f"**Documented fallbacks on {plan.cloud.value}** (where the cloud cannot do exactly what the "
                   "blueprint asks, this is what it does instead):",

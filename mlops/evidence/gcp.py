@@ -30,8 +30,8 @@ from typing import Any
 import yaml
 
 from mlops.blueprint.model import DeliveryStrategy, Direction, ServingMode
+from mlops.clouds.gcp_serving import monitor_interval_hours
 from mlops.plan import Capability, ModelPlan, Plan
-from mlops.plan.support_gcp_serving import monitor_interval_hours
 
 from . import Check, Expect, Rule
 from .graph import value_at

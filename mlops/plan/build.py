@@ -8,15 +8,14 @@ from mlops.blueprint.diagnostics import BlueprintError, Diagnostic
 from mlops.blueprint.loader import LoadedBlueprint
 from mlops.blueprint.model import (
     Blueprint,
-    Cloud,
     Delivery,
     DeliveryStrategy,
     Drift,
-    DriftMethod,
     EnvironmentName,
     ModelSpec,
     ServingMode,
 )
+from mlops.clouds import facts, unsupported
 
 from .gating import Capability, GateDecision, decide
 from .model import (
@@ -32,7 +31,6 @@ from .model import (
     ServingPlan,
     TrainingPlan,
 )
-from .support import AUDIT_LOCK_CLOUDS, unsupported
 
 MANAGED_BY = "mlops-blueprints"
 # Operational (not audit) log retention per environment, in days.
@@ -108,9 +106,8 @@ def _model_plan(bp: Blueprint, env: EnvironmentName, model: ModelSpec, on: set[C
     # `drift: null` written in the blueprint switches the default drift monitor off for this model.
     drift_off = drift is None and "drift" in m.model_fields_set
     if drift is None and not drift_off and online and Capability.drift_monitoring in on and serving is not None:
-        # The monitoring level asks for drift detection on every online model: PSI, or on GCP the measure
-        # Vertex model monitoring computes for numerical features (it has no PSI).
-        drift = Drift(method=DriftMethod.jensen_shannon) if bp.cloud.provider == Cloud.gcp else Drift()
+        # The monitoring level asks for drift detection on every online model, by the measure the cloud computes.
+        drift = Drift(method=facts(bp.cloud.provider).default_drift_method)
     monitoring = MonitoringPlan(
         drift=drift if Capability.drift_monitoring in on and serving is not None else None,
         quality=m.quality if Capability.quality_monitoring in on else None,
@@ -165,7 +162,7 @@ def plan(bp: Blueprint, environment_name: str) -> Plan:
         # Production audit storage is locked so that nobody can shorten or delete it, at every governance
         # level (the audit-lock policies require it); dev and staging keep an administrator's override. Azure
         # creates immutability policies unlocked (locking is an operator's API action), so it says governance.
-        audit_lock_mode="compliance" if production and bp.cloud.provider in AUDIT_LOCK_CLOUDS else "governance",
+        audit_lock_mode="compliance" if production and facts(bp.cloud.provider).locks_audit_storage else "governance",
         compliance=tuple(gov.compliance),
         risk_tier=gov.risk_tier,
     )

@@ -1,26 +1,30 @@
-"""What the Azure (Azure ML) back end can honour of a plan (no pulumi import).
+"""The Azure facts: what the Azure ML back end can honour of a plan, its defaults and fallbacks (no pulumi).
 
-One function per area of the back end; `mlops.plan.support.unsupported` calls them for Azure plans.
+One function per area of the back end; `mlops.clouds.unsupported` calls them for Azure plans.
 Each returns the settings Azure ML cannot honour as `Unsupported` (YAML path, why, got, allowed).
 """
 
 from __future__ import annotations
 
-from mlops.blueprint.model import DeliveryStrategy, ServingMode
+from typing import TYPE_CHECKING
 
-from . import support_azure_platform
-from .model import ModelPlan, Plan
-from .support_types import Unsupported
+from mlops.blueprint.model import Cloud, DeliveryStrategy, DriftMethod, ServingMode
+
+from . import azure_platform
+from .types import CloudFacts, Unsupported
+
+if TYPE_CHECKING:
+    from mlops.plan.model import ModelPlan, Plan
 
 
 def platform(plan: Plan) -> list[Unsupported]:
     """Workspace, compute, pipelines, sweeps, registry, retraining, governance, Databricks, cost."""
-    return support_azure_platform.platform(plan)
+    return azure_platform.platform(plan)
 
 
 def platform_model(plan: Plan, i: int, m: ModelPlan) -> list[Unsupported]:
     """Per model: training pipeline, sweep, schedules, retraining triggers."""
-    return support_azure_platform.platform_model(plan, i, m)
+    return azure_platform.platform_model(plan, i, m)
 
 
 # --- serving area (components/azure/{endpoints,batch,monitoring,feature_store}.py keep the same limits).
@@ -152,3 +156,11 @@ def unsupported(plan: Plan) -> list[Unsupported]:
         found += platform_model(plan, i, m)
         found += serving(plan, i, m)
     return found
+
+
+FACTS = CloudFacts(
+    cloud=Cloud.azure, name="Azure ML", unsupported=unsupported, fallbacks=azure_platform.AZURE_PLATFORM_FALLBACKS,
+    default_drift_method=DriftMethod.psi,
+    # Container immutability policies are created unlocked; locking is an operator's API action afterwards.
+    locks_audit_storage=False, builds_databricks=True,
+    approval_mechanism="an Azure ML registry promotion is one approver's copy into the registry")

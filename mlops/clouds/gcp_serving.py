@@ -17,11 +17,14 @@ Facts behind the table:
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from mlops.blueprint.model import DeliveryStrategy, DriftMethod, ServingMode
 
-from .model import ModelPlan, Plan
-from .support_types import Unsupported
+from .types import Unsupported
+
+if TYPE_CHECKING:
+    from mlops.plan.model import ModelPlan, Plan
 
 GCP_QUALITY_METRICS = ("accuracy", "ctr", "f1", "mae", "mse", "precision", "recall", "rmse")
 """Metrics the quality query computes (components/gcp/quality.py keeps the SQL; a test checks they agree)."""

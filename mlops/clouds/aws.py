@@ -1,9 +1,9 @@
-"""What each cloud's back end can honour of a plan: the one table of cloud limits (no pulumi import).
+"""The AWS facts: what the SageMaker back end can honour of a plan, its defaults and fallbacks (no pulumi).
 
-`plan()` consults `unsupported(plan)` after gating: a setting the cloud cannot honour is a PlanError
-naming the YAML path, the value and what the cloud allows, never a silent drop. Settings a back end
-honours through a documented fallback are listed here too (`AWS_FALLBACKS`), so that `mlops plan`
-readers and the README say the same thing.
+`plan()` consults `unsupported(plan)` after gating (through `mlops.clouds.facts`): a setting the cloud
+cannot honour is a PlanError naming the YAML path, the value and what the cloud allows, never a silent
+drop. Settings the back end honours through a documented fallback are listed too (`AWS_FALLBACKS`), so
+that `mlops plan` readers, the design and the README say the same thing.
 
 AWS (SageMaker) facts behind the table:
 
@@ -24,13 +24,14 @@ AWS (SageMaker) facts behind the table:
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from mlops.blueprint.model import Cloud, DeliveryStrategy, ServingMode
+from mlops.blueprint.model import Cloud, DeliveryStrategy, DriftMethod, ServingMode
 
-from . import support_azure, support_gcp
-from .model import ModelPlan, Plan
-from .support_types import Unsupported
+from .types import CloudFacts, Unsupported
+
+if TYPE_CHECKING:
+    from mlops.plan.model import ModelPlan, Plan
 
 ProblemType = Literal["BinaryClassification", "MulticlassClassification", "Regression"]
 
@@ -216,47 +217,6 @@ def _aws_training(i: int, m: ModelPlan) -> list[Unsupported]:
     return found
 
 
-APPROVAL_MECHANISM: dict[Cloud, str] = {
-    Cloud.aws: "a SageMaker model package is approved by one UpdateModelPackage call of one approver",
-    Cloud.gcp: "a Vertex promotion is one approver's invocation of the promotion workflow",
-    Cloud.azure: "an Azure ML registry promotion is one approver's copy into the registry",
-}
-"""Why no cloud enforces more than one approval: each approves with one call of one principal."""
-
-AUDIT_LOCK_CLOUDS = (Cloud.aws, Cloud.gcp)
-"""Where the stack itself locks audit retention (S3 Object Lock COMPLIANCE, a locked bucket retention policy);
-Azure creates container immutability policies unlocked and locking is an operator's API action afterwards."""
-
-DATABRICKS_CLOUDS = (Cloud.azure,)
-"""Where `data.databricks` builds a workspace (AWS and GCP: not yet; the validate step runs on the cloud's ML
-compute)."""
-
-
-def _common(plan: Plan) -> list[Unsupported]:
-    """Limits every back end shares: several approvals, Databricks outside Azure."""
-    found: list[Unsupported] = []
-    approval = plan.governance.approval
-    if approval is not None and approval.approval.min_approvals > 1:
-        found.append(Unsupported(
-            ("governance", "approvals", str(plan.environment), "min_approvals"),
-            f"{APPROVAL_MECHANISM[plan.cloud]}; several approvals cannot be enforced",
-            str(approval.approval.min_approvals), "1 (list every approver; any one of them approves)"))
-    for i, m in enumerate(plan.models):
-        # Retraining starts the training pipeline: without one (experiment_tracking target 0) there is nothing
-        # for a drift or quality alarm to start.
-        for key in ("on_drift", "on_performance"):
-            if m.training is None and getattr(m.retraining, key):
-                found.append(Unsupported(
-                    ("models", i, "retraining", key), "retraining starts the model's training pipeline, and this "
-                    "maturity target builds none", "true", "raise maturity.target.experiment_tracking to 1, or false"))
-    if plan.databricks and plan.cloud not in DATABRICKS_CLOUDS:
-        found.append(Unsupported(
-            ("data", "databricks"), f"Databricks is not built on {plan.cloud.value}: data preparation runs in the "
-            "training pipeline's validate step on the cloud's own ML compute", "true",
-            "false, or cloud azure (an Azure Databricks workspace linked to the Azure ML workspace)"))
-    return found
-
-
 def _aws_platform(plan: Plan) -> list[Unsupported]:
     """Production AWS stacks carry a budget (policy aws-budget-in-production)."""
     if plan.production and plan.cost is None:
@@ -267,11 +227,12 @@ def _aws_platform(plan: Plan) -> list[Unsupported]:
 
 
 def unsupported(plan: Plan) -> list[Unsupported]:
-    """Everything in the plan its cloud's back end cannot honour (empty when all is well)."""
-    found = _common(plan)
-    if plan.cloud == Cloud.gcp:
-        return found + support_gcp.unsupported(plan)
-    if plan.cloud == Cloud.azure:
-        return found + support_azure.unsupported(plan)
-    return found + _aws_platform(plan) + [
+    """Everything in an AWS plan the SageMaker back end cannot honour (empty when all is well)."""
+    return _aws_platform(plan) + [
         problem for i, m in enumerate(plan.models) for problem in (*_aws_model(i, m), *_aws_training(i, m))]
+
+
+FACTS = CloudFacts(
+    cloud=Cloud.aws, name="AWS (SageMaker)", unsupported=unsupported, fallbacks=AWS_FALLBACKS,
+    default_drift_method=DriftMethod.psi, locks_audit_storage=True, builds_databricks=False,
+    approval_mechanism="a SageMaker model package is approved by one UpdateModelPackage call of one approver")

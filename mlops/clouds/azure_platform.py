@@ -1,9 +1,9 @@
 """What the Azure ML platform area can honour of a plan (no pulumi import).
 
-`mlops.plan.support_azure.platform` / `platform_model` return these. Azure facts behind them:
+`mlops.clouds.azure.platform` / `platform_model` return these. Azure facts behind them:
 
 - A production Azure ML registry replicates to the Azure paired region of the platform's region
-  (`mlops.plan.azure_regions`); a region without a pair there cannot get a replicated registry.
+  (`mlops.clouds.azure_regions`); a region without a pair there cannot get a replicated registry.
 - The Azure back end isolates with Azure ML's managed network (and Databricks' own network); it does
   not join an existing virtual network (`network.vpc`).
 - Training clusters take Azure VM sizes (`Standard_…`) or the cloud-neutral sizes.
@@ -13,17 +13,23 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from mlops.blueprint.model import InstanceSize
 
 from .azure_regions import AZURE_PAIRED_REGIONS, paired_region
-from .gating import Capability
-from .model import ModelPlan, Plan
-from .support_types import Unsupported
+from .types import Unsupported
+
+if TYPE_CHECKING:
+    from mlops.plan.model import ModelPlan, Plan
 
 AZURE_SEARCH_FRAMEWORKS = ("lightgbm", "xgboost")
 """Frameworks with a built-in search space (components.azure.pipeline_job.SEARCH_SPACES; a test checks they agree)."""
 
 AZURE_PLATFORM_FALLBACKS: dict[str, str] = {
+    "audit lock": "Azure creates the audit container's immutability policy unlocked (locking is an API action, "
+                  "not a resource): prod audit storage stays in governance mode until an operator locks it "
+                  "(`az storage container immutability-policy lock`)",
     "hyperband search": "Azure ML has no Hyperband sampler: random sampling with Bandit early termination "
                         "(slack 10 %) stops weak trials instead",
     "bayesian early termination": "Azure ML does not combine early termination with Bayesian sampling: "
@@ -50,7 +56,7 @@ def _vm_size_ok(size: InstanceSize | str) -> bool:
 def platform(plan: Plan) -> list[Unsupported]:
     """Workspace, registry, network, Databricks: settings of the whole plan."""
     found: list[Unsupported] = []
-    if plan.production and plan.enabled(Capability.model_registry) and paired_region(plan.region) is None:
+    if plan.production and plan.model_registry and paired_region(plan.region) is None:
         found.append(Unsupported(
             ("cloud", "region"), "a production Azure ML registry replicates to the region's Azure pair, and this "
             "region has none", repr(plan.region), ", ".join(sorted(AZURE_PAIRED_REGIONS))))

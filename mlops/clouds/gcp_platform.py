@@ -13,11 +13,14 @@ Facts behind the table:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from mlops.blueprint.model import Severity
 
-from .gating import Capability
-from .model import Plan
-from .support_types import Unsupported
+from .types import Unsupported
+
+if TYPE_CHECKING:
+    from mlops.plan.model import Plan
 
 MAX_ABSENCE_MINUTES = 1410
 """Cloud Monitoring's longest metric-absence window (23.5 hours)."""
@@ -33,7 +36,8 @@ def platform(plan: Plan) -> list[Unsupported]:
             ("feature_store", "offline"), "Vertex AI Feature Store syncs online features from the BigQuery "
             "offline tables: an online store needs them", "False", "true (or online: false)"))
     sla = store.freshness_sla_minutes if store is not None else None
-    if sla is not None and plan.enabled(Capability.freshness_alerts) and sla > MAX_ABSENCE_MINUTES:
+    # The plan keeps the SLA only where the freshness alert is on.
+    if sla is not None and sla > MAX_ABSENCE_MINUTES:
         found.append(Unsupported(
             ("feature_store", "freshness_sla_minutes"), "the freshness alert is a Cloud Monitoring metric-absence "
             "condition, which looks back at most 23.5 hours", str(sla), f"<= {MAX_ABSENCE_MINUTES}"))

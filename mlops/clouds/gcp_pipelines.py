@@ -8,13 +8,17 @@ Facts behind the table:
 - The search space comes from the framework (`--<hyperparameter>=<value>` arguments to train.py);
   `custom` has none.
 - Promotion is one invocation of the model's promotion workflow by one approver (Workflows has no
-  built-in multi-party approval), so `min_approvals` above 1 cannot be enforced (mlops.plan.support).
+  built-in multi-party approval), so `min_approvals` above 1 cannot be enforced (mlops.clouds.aws).
 """
 
 from __future__ import annotations
 
-from .model import ModelPlan, Plan
-from .support_types import Unsupported
+from typing import TYPE_CHECKING
+
+from .types import Unsupported
+
+if TYPE_CHECKING:
+    from mlops.plan.model import ModelPlan, Plan
 
 GCP_SEARCH_STRATEGIES = ("bayesian", "random")
 GCP_TUNABLE_FRAMEWORKS = ("lightgbm", "pytorch", "sklearn", "tensorflow", "xgboost")

@@ -2,7 +2,7 @@
 
 Azure pairs most regions with another in the same geography (Microsoft's "Azure region pairs" list);
 a prod Azure ML registry replicates to the pair of the platform's region. Regions without a pair here
-are a plan error in production (mlops.plan.support_azure.platform), never a silent single-region registry.
+are a plan error in production (mlops.clouds.azure.platform), never a silent single-region registry.
 """
 
 from __future__ import annotations
