@@ -73,9 +73,10 @@ class Evidence:
 DEFERRED_WITH_ENDPOINTS = frozenset({
     Capability.serving, Capability.autoscaling, Capability.progressive_delivery, Capability.shadow_deployment,
     Capability.sre_alarms, Capability.prediction_logging, Capability.drift_monitoring,
-    Capability.quality_monitoring,
+    Capability.quality_monitoring, Capability.approval_workflow,
 })
-"""What a first deployment with `mlops:endpoints=defer` leaves out until a model is trained (AWS, Azure)."""
+"""What a first deployment with `mlops:endpoints=defer` leaves out until a model is trained (AWS, Azure): the
+endpoints and all that watches or rolls out to them."""
 
 Rule = Callable[[Plan], Iterable[Expect]]
 """Everything one capability needs in one environment's graph (empty where nothing of the plan uses it)."""
