@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mlops.blueprint.model import Cloud
+from mlops.blueprint.model import Blueprint, Cloud
 
-from . import aws, azure, gcp
+from . import aws, azure, gcp, names
 from .types import CloudFacts, Unsupported
 
 if TYPE_CHECKING:
@@ -54,9 +54,11 @@ def _shared(plan: Plan) -> list[Unsupported]:
     return found
 
 
-def unsupported(plan: Plan) -> list[Unsupported]:
-    """Everything in the plan its cloud's back end cannot honour (empty when all is well)."""
-    return _shared(plan) + facts(plan.cloud).unsupported(plan)
+def unsupported(plan: Plan, blueprint: Blueprint | None = None) -> list[Unsupported]:
+    """Everything in the plan its cloud's back end cannot honour (empty when all is well); with the blueprint,
+    also every region and instance type it names that the cloud does not have (located where it is written)."""
+    found = names.problems(blueprint, plan.environment) if blueprint is not None else []
+    return found + _shared(plan) + facts(plan.cloud).unsupported(plan)
 
 
 __all__ = ["FACTS", "CloudFacts", "Unsupported", "facts", "unsupported"]

@@ -214,7 +214,7 @@ def plan(bp: Blueprint, environment_name: str) -> Plan:
         databricks=bp.data.databricks,
     )
     # What the cloud's back end cannot honour is an error here, before any Pulumi code runs.
-    problems = unsupported(result)
+    problems = unsupported(result, bp)
     if problems:
         raise PlanError([Diagnostic(p.path, p.message, got=p.got, allowed=p.allowed) for p in problems])
     return result
