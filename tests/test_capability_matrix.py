@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 from capability_matrix import CLOUDS, MODEL_OPTIONS, TOP_OPTIONS, Option, grouped, with_model_option, with_top_option
+from sagemaker_requests import pipeline_problems
 
 from mlops.blueprint import BlueprintError, load_blueprint
 from mlops.evidence import evidence
@@ -53,6 +54,8 @@ def _assert_evidenced(cloud: str, path: Path, models: dict[str, Option]) -> list
     """Synth prod; no mandatory violation; every capability built; each option's model named in its evidence."""
     result = synth(str(path), "prod")
     problems = [f"{v.policy}: {v.message}" for v in result.violations if v.mandatory]
+    if cloud == "aws":  # every pipeline step is a request SageMaker's own API model accepts
+        problems += pipeline_problems(result.resources)
     found = evidence(result.plan, result.resources)
     problems += [f"{c.value} not built: {'; '.join(e.missing)}" for c, e in found.items() if e.applies and not e.built]
     for model, option in models.items():

@@ -37,7 +37,9 @@ class SageMakerTrainingPipeline(pulumi.ComponentResource):
     the steps function; read the data bucket, read/write the model's prefix of the artifact bucket; use
     the platform key; job logs; pull the model's own image where it brings one), `-steps` (AwsFunction
     running `components/aws/lambdas/pipeline_steps.py` for the definition's Lambda steps; it may read
-    this model's evaluation reports only) and `-pipeline` (sagemaker.Pipeline with the definition JSON).
+    this model's evaluation reports only), `-evaluation-spec` (the Evaluate step's spec, a KMS-encrypted
+    object under the model's prefix of the artifacts bucket: SageMaker caps environment values at 256
+    characters) and `-pipeline` (sagemaker.Pipeline with the definition JSON).
 
     Outputs: pipeline_name, pipeline_arn, role_arn, steps_function_arn.
     """
@@ -106,6 +108,21 @@ class SageMakerTrainingPipeline(pulumi.ComponentResource):
                 network=definition.Network(tuple(net[0]), tuple(net[1])) if net else None)
             return definition.definition_json(plan, model, context)
 
+        def spec(values: list[Any]) -> str:
+            # Only the champion's package group comes from the context; the rest is the plan's.
+            context = definition.PipelineContext(
+                role_arn="", steps_function_arn="", kms_key_arn="", data_bucket="", artifact_bucket="",
+                training_image="", inference_image="", processing_image="", model_package_group=values[0] or None)
+            return definition.evaluation_spec_json(plan, model, context)
+
+        self.evaluation_spec = aws.s3.BucketObjectv2(
+            f"{name}-evaluation-spec",
+            aws.s3.BucketObjectv2Args(
+                bucket=artifact_bucket.id, key=definition.evaluation_spec_key(model.name),
+                content=pulumi.Output.all(group_name).apply(spec), content_type="application/json",
+                server_side_encryption="aws:kms", kms_key_id=kms_key_arn, tags=tags),
+            opts=child(self),
+        )
         pipeline_definition = pulumi.Output.all(
             self.role.arn, self.steps.function.arn, kms_key_arn, data_bucket.bucket, artifact_bucket.bucket,
             images["training"], images["inference"], images["processing"], group_name, network,
@@ -122,8 +139,8 @@ class SageMakerTrainingPipeline(pulumi.ComponentResource):
                     max_parallel_execution_steps=MAX_PARALLEL_STEPS),
                 tags={**tags, APPROVAL_TAG: approval_mode(plan)},
             ),
-            # The role must be able to act before the first execution can start.
-            opts=child(self, depends_on=[policy]),
+            # The role must be able to act, and the Evaluate step's spec be there, before a run can start.
+            opts=child(self, depends_on=[policy, self.evaluation_spec]),
         )
         self.register_outputs({
             "pipeline_name": self.pipeline.pipeline_name,

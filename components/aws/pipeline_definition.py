@@ -32,7 +32,8 @@ Parameters (what may vary per run; each has a default from the blueprint):
 The team's code (a contract, documented in the README): under `CodeUri`, `preprocess.py` (reads
 `/opt/ml/processing/input/data`, fails on invalid data, writes CSV splits — label first, no header —
 to `/opt/ml/processing/{train,validation,test}`), `evaluate.py` (reads the model from
-`/opt/ml/processing/model` and the test split, writes `/opt/ml/processing/evaluation/evaluation.json`,
+`/opt/ml/processing/model`, the test split and what to evaluate from the JSON file named by
+`MLOPS_EVALUATION_SPEC` (see `evaluation_spec`), writes `/opt/ml/processing/evaluation/evaluation.json`,
 see `EVALUATION_REPORT`) and, for frameworks trained from a script, `sourcedir.tar.gz` with `train.py`
 (prints `<metric>=<value>` lines for the metrics the gates and the tuner read).
 """
@@ -128,6 +129,14 @@ class PipelineContext:
     """None where the plan builds no registry: the pipeline then stops after the gates."""
     network: Network | None = None
     """Subnets and security groups of the platform network; None where the plan is not isolated."""
+
+
+SPEC_FILE = "evaluation-spec.json"
+
+
+def evaluation_spec_key(model: str) -> str:
+    """Where in the artifacts bucket the Evaluate step's spec lives (the pipeline role reads `<model>/*`)."""
+    return f"{model}/pipeline-inputs/{SPEC_FILE}"
 
 
 # --------------------------------------------------------------------------- expression helpers
@@ -445,9 +454,9 @@ class _Builder:
         return self._lambda(READ_EVALUATION, "Each gate's value from evaluation.json, and a summary",
                             arguments, outputs)
 
-    def evaluate(self) -> Json:
+    def evaluation_spec(self) -> Json:
         q = self.model.quality_gates
-        spec: Json = {
+        return {
             "metrics": {m.metric: m.direction.value for m in q.metrics},
             "fairness": {f.metric.value: f.protected_attributes for f in q.fairness},
             "latency_p99": q.max_latency_p99_ms is not None,
@@ -455,15 +464,21 @@ class _Builder:
                          "metric": q.metrics[0].metric, "direction": q.metrics[0].direction.value}
             if self.champion else None,
         }
+
+    def evaluate(self) -> Json:
+        # What to evaluate is a file, not an environment value: SageMaker caps each of those at 256
+        # characters, and a few gates and protected attributes pass that.
+        spec = f"s3://{self.ctx.artifact_bucket}/{evaluation_spec_key(self.model.name).rsplit('/', 1)[0]}/"
         inputs = [self._s3_input("model", self.model_uri(), f"{_LOCAL}/model"),
-                  self._s3_input("test", _output_uri(PREPROCESS, "test"), f"{_LOCAL}/test")]
+                  self._s3_input("test", _output_uri(PREPROCESS, "test"), f"{_LOCAL}/test"),
+                  self._s3_input("spec", spec, f"{_LOCAL}/input/spec")]
         # Finding the approved champion calls the SageMaker API: that job keeps its network (inside the
         # platform's private subnets where there is one) instead of full network isolation.
         isolate = self.isolated and not self.champion
         arguments = self._processing(image=self.ctx.training_image if self.built_in else self.ctx.inference_image,
                                      script="evaluate.py", inputs=inputs, outputs=["evaluation"], isolate=isolate,
                                      environment={"MLOPS_MODEL": self.model.name,
-                                                  "MLOPS_EVALUATION": json.dumps(spec, sort_keys=True)})
+                                                  "MLOPS_EVALUATION_SPEC": f"{_LOCAL}/input/spec/{SPEC_FILE}"})
         return {"Name": EVALUATE, "Type": "Processing",
                 "Description": "Evaluates the candidate on the test split (quality, fairness, latency, champion)",
                 "Arguments": arguments}
@@ -542,6 +557,12 @@ def pipeline_definition(plan: Plan, model: ModelPlan, context: PipelineContext) 
 def definition_json(plan: Plan, model: ModelPlan, context: PipelineContext) -> str:
     """The definition as the compact JSON string the Pipeline resource takes (deterministic)."""
     return json.dumps(pipeline_definition(plan, model, context), separators=(",", ":"))
+
+
+def evaluation_spec_json(plan: Plan, model: ModelPlan, context: PipelineContext) -> str:
+    """What the Evaluate step evaluates (`MLOPS_EVALUATION_SPEC`): metrics and their directions, fairness
+    metrics with their protected attributes, whether to measure p99 latency, and the champion to compare with."""
+    return json.dumps(_Builder(plan, model, context).evaluation_spec(), sort_keys=True)
 
 
 def check(plan: Plan, model: ModelPlan) -> None:
