@@ -7,7 +7,8 @@ document synthesized from a benign blueprint of the same shape (`allowed`): ever
 expression must be one the benign document has at the same place. Places ignore list positions (more
 gates, more features) and, for a container argument, name the flag it follows; KFP strings are
 compared with every word (a run of letters, digits and `_`) blanked, because gate outputs and parameters
-are named after slugs of their metrics; Workflows expressions are compared as written. Workflows' own literal form for blueprint text (components/gcp/workflow_literal.py) is data.
+are named after slugs of their metrics; Workflows expressions are compared as written. Workflows' own
+literal form for blueprint text (components/gcp/workflow_literal.py) is data.
 """
 
 from __future__ import annotations
