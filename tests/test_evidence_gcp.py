@@ -25,6 +25,7 @@ from components.gcp.governance import member_slug
 from components.gcp.names import endpoint_id, model_id
 from components.gcp.principals import iam_member, persona_members
 from components.gcp.registry import promoters
+from components.payload import decode, encode
 from mlops.blueprint import BlueprintError, format_path, load_blueprint
 from mlops.blueprint.model import DeliveryStrategy
 from mlops.evidence import Evidence, check, evidence, gcp
@@ -290,6 +291,15 @@ def _gate(name: str, value: float) -> Callable[[dict[str, Any]], None]:
     return edit
 
 
+def _card(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    """Change the model card the register step receives (encoded: components/payload.py)."""
+    def edit(doc: dict[str, Any]) -> None:
+        args = doc["deploymentSpec"]["executors"]["exec-register"]["container"]["args"]
+        at = args.index("--model-card") + 1
+        args[at] = encode({**decode(args[at]), key: value})
+    return edit
+
+
 P, R = "product-recs-prod", "product-recs-prod-recs-ranker"
 PM = "product-recs-prod-price-model"
 SPEC = gcp.SPEC_PATH
@@ -331,7 +341,7 @@ VALUE_CASES: list[tuple[Capability, str, str, str, tuple[str | int, ...], Callab
     (Capability.model_registry, "example", gcp.WORKFLOW, f"{P}-registry-recs-ranker-promote", ("sourceContents",),
      _replace('"champion"', '"winner"')),
     (Capability.model_cards, "example", gcp.SCHEDULE, f"{R}-retraining-schedule", SPEC,
-     _replace("Personalised product recommendations", "Anything")),
+     _in_spec(_card("intended_use", "Anything"))),
     (Capability.scheduled_retraining, "example", gcp.SCHEDULE, f"{R}-retraining-schedule", ("cron",),
      _set("TZ=UTC 0 0 * * *")),
     (Capability.drift_retraining, "full", gcp.WORKFLOW, f"{PM}-retraining-workflow", ("sourceContents",),

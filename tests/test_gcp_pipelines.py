@@ -7,6 +7,8 @@ import base64
 import copy
 import hashlib
 import json
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from components.gcp.kfp_types import SpecError, pipeline_spec, round_trip
 from components.gcp.names import model_id, promotion_workflow_name, retraining_workflow_name
 from components.gcp.retraining import drift_filter, schedule_cron
 from components.gcp.workflow_sources import PromotionTarget, RetrainingTarget, promotion_source, retraining_source
+from components.payload import decode
 from mlops.blueprint import format_path, load_blueprint, load_text
 from mlops.clouds.gcp_pipelines import GCP_SEARCH_STRATEGIES, GCP_TUNABLE_FRAMEWORKS
 from mlops.plan import Plan, PlanError, plan, plan_loaded
@@ -159,14 +162,32 @@ def test_training_without_search_is_a_custom_job() -> None:
     assert "--model-dir" in spec["deploymentSpec"]["executors"]["exec-evaluate"]["container"]["args"]
 
 
+@pytest.mark.parametrize("hyperparameters", [{}, {"max_depth": 6, "objective": "reg:squarederror", "early": True,
+                                                  "{{$.pipeline_job_uuid}}": "x';touch pwned;'"}])
+def test_pinned_hyperparameters_reach_train_py_as_one_encoded_argument(hyperparameters: dict[str, Any]) -> None:
+    p = example_plan()
+    model = p.models[0]
+    assert model.training is not None
+    for search in (model.training.search, None):
+        training = model.training.model_copy(update={"hyperparameters": hyperparameters, "search": search})
+        tuned = model.model_copy(update={"training": training})
+        job = _payload(ps.pipeline_spec(p, tuned, CTX), "exec-tune" if search else "exec-train")
+        args = (job["trialJobSpec"] if search else job["jobSpec"])["workerPoolSpecs"][0]["containerSpec"]["args"]
+        [given] = [a for a in args if a.startswith("--hyperparameters=")]
+        assert decode(given.removeprefix("--hyperparameters=")) == hyperparameters
+        assert not any(a.startswith("--") and "=" in a and a != given for a in args)  # no --<key>=<value>
+
+
 def test_register_uploads_a_challenger_version_with_a_model_card(spec: dict[str, Any]) -> None:
     container = spec["deploymentSpec"]["executors"]["exec-register"]["container"]
     args = container["args"]
     assert args[args.index("--alias") + 1] == "challenger"
     assert args[args.index("--model-id") + 1] == CTX.model_id
     assert args[args.index("--kms-key") + 1] == CTX.kms_key
-    card = json.loads(args[args.index("--model-card") + 1])
+    card = decode(args[args.index("--model-card") + 1])
     assert card["intended_use"] == example_plan().use_case and "ndcg_at_10" in card["quality_gates"]
+    metrics = [(decode(args[i + 1]), args[i + 2]) for i, a in enumerate(args) if a == "--metric"]
+    assert metrics[0] == ("ndcg_at_10", "{{$.inputs.parameters['pipelinechannel--evaluate-metric_ndcg_at_10']}}")
     assert args[args.index("--serving-image") + 1].endswith("/prediction/tf2-cpu.2-15:latest")  # medium serving: CPU
     compile(container["command"][2], "register_model.py", "exec")  # the embedded program is valid Python
 
@@ -180,8 +201,12 @@ def test_no_model_card_where_governance_does_not_require_one() -> None:
 
 
 def test_failed_gates_fail_the_run_with_each_value_and_bar(spec: dict[str, Any]) -> None:
-    [message] = spec["deploymentSpec"]["executors"]["exec-gates-failed"]["container"]["args"]
-    assert message.startswith("Quality gates not met for recs-ranker")
+    container = spec["deploymentSpec"]["executors"]["exec-gates-failed"]["container"]
+    # What the step prints: its program run with the arguments as KFP passes them (placeholders unresolved).
+    run = subprocess.run([sys.executable, *container["command"][1:], *container["args"]], capture_output=True,
+                         text=True, check=False, timeout=60)
+    message = run.stderr.strip()
+    assert run.returncode == 1 and message.startswith("Quality gates not met for recs-ranker (run {{$.pipeline_job")
     assert "ndcg_at_10 = {{$.inputs.parameters['pipelinechannel--evaluate-metric_ndcg_at_10']}} (needs >= " \
            "{{$.inputs.parameters['pipelinechannel--min_ndcg_at_10']}})" in message
 

@@ -34,6 +34,7 @@ from mlops.plan.vocabulary import DeliveryStrategy
 from .alert_policies import ERRORS, LATENCIES, PREDICTIONS
 from .machines import Machine
 from .monitoring_job import MonitoringJob
+from .workflow_literal import inert
 
 CHECK_SECONDS = 300
 """How often a bake looks at the new version's metrics (Cloud Monitoring's data is about a minute late)."""
@@ -228,8 +229,9 @@ def deployer_program(c: DeployerConfig) -> dict[str, Any]:
                                        "body": {"deployedModelId": "${old_id}"}}}}]}]}},
     ]
     if c.monitoring_job is not None:
+        # The job holds blueprint text (drift feature names are keys of its thresholds): kept a literal.
         main.append({"monitor": {"call": "replace_monitoring_job", "args": {
-            "project": "${project}", "region": region, "new_id": "${new_id}", "job": c.monitoring_job}}})
+            "project": "${project}", "region": region, "new_id": "${new_id}", "job": inert(c.monitoring_job)}}})
     main.append({"done": {"return": {"model": "${model}", "deployedModelId": "${new_id}",
                                      "previous": "${old_id}"}}})
     program: dict[str, Any] = {

@@ -20,9 +20,17 @@ performance), one number per gate (`min_<metric>` / `max_<metric>`, `fairness_<m
 The team's code (a contract, documented in the README): under `code_uri` (gs://…, read through the
 Cloud Storage FUSE mount `/gcs/…` every Vertex job has), `preprocess.py --input-data-uri U
 --output-dir D` writes D/{train,validation,test}; `train.py --data-dir D [--checkpoint-dir C]
-[--<hyperparameter>=<value> …]` saves the model to `$AIP_MODEL_DIR` and, when tuned, reports the
-objective with `cloudml-hypertune`; `evaluate.py` (see EVALUATE_CONTRACT) writes one value per output
-file it is given.
+--hyperparameters=<base64url JSON> [--<name>=<value> …]` saves the model to `$AIP_MODEL_DIR` and, when
+tuned, reports the objective with `cloudml-hypertune` (the `--<name>=<value>` flags are the trial's
+sampled values, names from SEARCH_SPACES); `evaluate.py` (see EVALUATE_CONTRACT) writes one value per
+output file it is given.
+
+Blueprint text is data, never part of an argument as written: KFP resolves `{{$.…}}` placeholders
+anywhere in a container's command and arguments (the launchers' `--payload` JSON included) and has no
+escape. Free text (hyperparameter keys and values, gate labels, the model card) is passed encoded by
+`components.payload.encode` (base64url JSON: no placeholder can form in it); the objective metric, which
+Vertex reads verbatim from the payload, is refused by the plan when it could hold one
+(mlops/clouds/gcp_pipelines.py).
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from components.payload import encode
 from mlops.plan import ModelPlan, Plan, PlanError
 from mlops.plan.model import TrainingPlan
 from mlops.plan.vocabulary import Diagnostic, Direction, FairnessMetric, SearchStrategy
@@ -114,7 +123,8 @@ SEARCH_SPACES: dict[str, list[vj.ParameterSpec]] = {
          "doubleValueSpec": {"minValue": 0.0, "maxValue": 0.5}},
     ] for framework in ("tensorflow", "pytorch")},
 }
-"""Default search space per framework, passed to train.py as `--<name>=<value>` (Vertex's convention).
+"""Default search space per framework, passed to train.py as `--<name>=<value>` (Vertex's convention: the
+names are ours, so they are safe in an argument; the blueprint's pinned values arrive in `--hyperparameters`).
 Hyperparameters the blueprint pins are not searched. `custom` has none: a plan error."""
 
 TRAINING_IMAGES: dict[str, tuple[str, str]] = {
@@ -137,8 +147,10 @@ images to the platform's Docker repository (`SpecContext.own_images`)."""
 _STEP_MACHINE = {"resourceCpuLimit": "4", "resourceMemoryLimit": "16G"}
 _BOOT_DISK = vj.DiskSpec(bootDiskType="pd-ssd", bootDiskSizeGb=100)
 RUN_ID = "{{$.pipeline_job_uuid}}"
-FAIL_PROGRAM = "import sys; sys.exit(sys.argv[1])"
-"""Exits non-zero with the message: the run fails and shows why."""
+FAIL_PROGRAM = ("import base64, json, sys; texts = json.loads(base64.urlsafe_b64decode(sys.argv[1])); "
+                "sys.exit(''.join(t + v for t, v in zip(texts, [*sys.argv[2:], ''])))")
+"""Exits non-zero with the message: the run fails and shows why. argv[1] is the message's text pieces
+(encoded: gate labels are blueprint text), the other arguments the run's values that go between them."""
 
 
 def prebuilt_training_image(framework: str, gpu: bool) -> str | None:
@@ -319,7 +331,8 @@ class _Builder:
             # A preempted or failed worker restarts the job, which resumes from its last checkpoint.
             scheduling["restartJobOnWorkerRestart"] = True
             args = [*args, "--checkpoint-dir", f"gs://{self.ctx.artifact_bucket}/{self.model.name}/checkpoints/{RUN_ID}"]
-        pinned = [f"--{k}={json.dumps(v) if isinstance(v, bool) else v}" for k, v in t.hyperparameters.items()]
+        # Keys and values are blueprint text: one encoded argument, never `--<key>=<value>` (see the module doc).
+        pinned = [f"--hyperparameters={encode(dict(t.hyperparameters))}"]
         spec: vj.CustomJobSpec = {
             "workerPoolSpecs": [{
                 "machineSpec": machine, "replicaCount": _in("training_replica_count"), "diskSpec": _BOOT_DISK,
@@ -477,14 +490,14 @@ class _Builder:
                          f"{value('pipelinechannel--min_improvement')})")
         return " && ".join(terms) if terms else "true"
 
-    def _model_card(self) -> str:
+    def _model_card(self) -> Json:
         g = self.plan.governance
         card = {"model": self.model.name, "framework": self.model.framework, "intended_use": self.plan.use_case,
                 "risk_tier": str(g.risk_tier), "environment": str(self.plan.environment),
                 "compliance": sorted(str(c) for c in g.compliance),
                 "quality_gates": {gate.label: {"direction": gate.direction.value, "threshold": gate.threshold}
                                   for gate in self.gates}}
-        return json.dumps(card, sort_keys=True, separators=(",", ":"))
+        return card
 
     def register(self, kinds: dict[str, str]) -> Json:
         channel = self._channel
@@ -500,26 +513,44 @@ class _Builder:
                                  f"(run {RUN_ID}, triggered by {_in('pipelinechannel--triggered_by')}).",
                 "--version-output", _out_file("model_version")]
         for gate in self.gates:
-            args += ["--metric", f"{gate.label}={_in(channel(EVALUATE, gate.output))}"]
+            # The label is blueprint text (encoded); the value is the evaluate step's output.
+            args += ["--metric", encode(gate.label), _in(channel(EVALUATE, gate.output))]
         if self.plan.governance.model_card_required:
-            args += ["--model-card", self._model_card()]
+            args += ["--model-card", encode(self._model_card())]
         self._component(REGISTER, inputs=self._params(**kinds), outputs=self._params(model_version="STRING"),
                         executor={"image": GCPC_IMAGE, "command": ["python3", "-c", register_program()],
                                   "args": args})
         return self._task(REGISTER, inputs={"parameters": self._from_root(*kinds)})
 
-    def fail(self, kinds: dict[str, str]) -> Json:
-        parts = [f"Quality gates not met for {self.model.name} (run {RUN_ID}):"]
+    def fail_message(self) -> tuple[list[str], list[str]]:
+        """The gates-failed message as text pieces and the placeholders between them (FAIL_PROGRAM joins them)."""
+        texts, values = [f"Quality gates not met for {self.model.name} (run "], [RUN_ID]
+
+        def then(text: str, value: str | None = None) -> None:
+            # One text piece between two values: text after a value starts a piece, more text extends it.
+            if len(texts) == len(values):
+                texts.append(text)
+            else:
+                texts[-1] += text
+            if value is not None:
+                values.append(value)
+        then("):")
         for gate in self.gates:
             sign = ">=" if gate.direction == Direction.at_least else "<="
-            parts.append(f"{gate.label} = {_in(self._channel(EVALUATE, gate.output))} "
-                         f"(needs {sign} {_in('pipelinechannel--' + gate.parameter)});")
+            then(f" {gate.label} = ", _in(self._channel(EVALUATE, gate.output)))
+            then(f" (needs {sign} ", _in("pipelinechannel--" + gate.parameter))
+            then(");")
         if self.champion:
-            parts.append(f"improvement over the champion = {_in(self._channel(EVALUATE, 'champion_improvement'))} "
-                         f"(needs >= {_in('pipelinechannel--min_improvement')} when a champion exists).")
+            then(" improvement over the champion = ", _in(self._channel(EVALUATE, "champion_improvement")))
+            then(" (needs >= ", _in("pipelinechannel--min_improvement"))
+            then(" when a champion exists).")
+        return texts, values
+
+    def fail(self, kinds: dict[str, str]) -> Json:
+        texts, values = self.fail_message()
         self._component(FAIL, inputs=self._params(**kinds),
                         executor={"image": GCPC_IMAGE, "command": ["python3", "-c", FAIL_PROGRAM],
-                                  "args": [" ".join(parts)]})
+                                  "args": [encode(texts), *values]})
         return self._task(FAIL, inputs={"parameters": self._from_root(*kinds)})
 
     def _branch(self, name: str, condition: str, task: Json, kinds: dict[str, str], wiring: Json) -> Json:

@@ -16,6 +16,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from .workflow_literal import inert
+
 Json = dict[str, Any]
 OAUTH = {"type": "OAuth2"}
 
@@ -57,7 +59,7 @@ def retraining_source(t: RetrainingTarget) -> str:
         "labels": {"triggered-by": "${triggered_by}"},
     }
     if t.network:
-        job["network"] = t.network
+        job["network"] = inert(t.network)  # blueprint text (network.vpc): never evaluated
     recent = (f'display_name="{t.display_name}" AND create_time>"${{time.format(sys.now() - '
               f'{t.min_interval_hours * 3600})}}"')
     steps: list[Json] = [

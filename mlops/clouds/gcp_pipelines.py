@@ -7,12 +7,18 @@ Facts behind the table:
   (components/gcp/pipeline_spec.py SEARCH_SPACES) have continuous ones. Vertex has no Hyperband.
 - The search space comes from the framework (`--<hyperparameter>=<value>` arguments to train.py);
   `custom` has none.
+- The objective is the tuning job's `studySpec.metrics[].metricId`, which Vertex reads verbatim from the
+  tuning launcher's `--payload` argument: KFP resolves `{{$.…}}` placeholders anywhere in a container's
+  arguments (no escape), and Vertex metric ids "must not contain whitespaces" (StudySpec.MetricSpec). It
+  cannot be encoded (Vertex compares it with what `cloudml-hypertune` reports), so the characters that
+  could open a placeholder, a quote or a word break are refused.
 - Promotion is one invocation of the model's promotion workflow by one approver (Workflows has no
   built-in multi-party approval), so `min_approvals` above 1 cannot be enforced (mlops.clouds.aws).
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from .types import Unsupported
@@ -23,6 +29,10 @@ if TYPE_CHECKING:
 GCP_SEARCH_STRATEGIES = ("bayesian", "random")
 GCP_TUNABLE_FRAMEWORKS = ("lightgbm", "pytorch", "sklearn", "tensorflow", "xgboost")
 """Frameworks with a default search space (components/gcp/pipeline_spec.py keeps it; a test checks they agree)."""
+
+VERTEX_METRIC_ID_REFUSED = re.compile(r"[\s\x00-\x1f\x7f-\x9f{}\"'`\\$]")
+"""What a Vertex objective metric id may not contain: whitespace and control characters (Vertex), braces
+(KFP placeholders `{{$…}}`), quotes, backticks, backslashes and `$` (verbatim in JSON and commands)."""
 
 GCP_PIPELINE_FALLBACKS: dict[str, str] = {
     "retraining cool-down": "the retraining workflow starts no run while one of the model's pipeline runs "
@@ -55,4 +65,16 @@ def pipelines(plan: Plan, i: int, m: ModelPlan) -> list[Unsupported]:
             found.append(Unsupported(at, f"no default search space for {m.framework} on GCP: its hyperparameters "
                                          "live in the training script", repr(m.framework),
                                      f"framework {', '.join(GCP_TUNABLE_FRAMEWORKS)}, or remove hyperparameter_search"))
+        found += _objective(search.objective_metric, at)
     return found
+
+
+def _objective(metric: str, at: tuple[str | int, ...]) -> list[Unsupported]:
+    """The objective metric id, refused where Vertex or KFP would read more than a name in it."""
+    bad = VERTEX_METRIC_ID_REFUSED.search(metric)
+    if bad is None:
+        return []
+    return [Unsupported((*at, "objective_metric"), "Vertex reads the objective metric id verbatim from the pipeline "
+                        f"spec (KFP resolves {{{{…}}}} placeholders there) and metric ids take no whitespace: "
+                        f"{bad.group()!r} cannot be part of one", repr(metric),
+                        "a metric name without whitespace, quotes, braces, backslashes or $ (e.g. val_auc)")]

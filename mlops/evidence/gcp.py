@@ -34,7 +34,7 @@ from mlops.clouds.gcp_serving import monitor_interval_hours
 from mlops.plan import Capability, ModelPlan, Plan
 
 from . import Check, Expect, Rule
-from .graph import value_at
+from .graph import encoded_document, value_at
 
 KEY = "gcp:kms/cryptoKey:CryptoKey"
 KEY_RING = "gcp:kms/keyRing:KeyRing"
@@ -199,9 +199,19 @@ def _deployed(key: tuple[str | int, ...], want: Any) -> Check:
     return _workflow(ok, f"deployed {'.'.join(map(str, key))} = {want!r}")
 
 
+_LITERAL = re.compile(r'\$\{json\.decode\(base64\.decode\("([A-Za-z0-9+/=]*)"\)\)\}')
+
+
+def _literal(value: Any) -> Any:
+    """A value a workflow source holds as a literal expression (blueprint text with `${` in it, see
+    components/gcp/workflow_literal.py), decoded; anything else unchanged."""
+    found = _LITERAL.fullmatch(value) if isinstance(value, str) else None
+    return json.loads(base64.b64decode(found.group(1)).decode("utf-8")) if found else value
+
+
 def _monitoring_job(key: tuple[str | int, ...], want: Any) -> Check:
     """A field of the model deployment monitoring job the deployer (re)creates after each rollout."""
-    return _workflow(lambda source: value_at(_main(source, "monitor"), "args", "job", *key) == want,
+    return _workflow(lambda source: _literal(value_at(_main(source, "monitor"), "args", "job", *key)) == want,
                      f"monitoring job {'.'.join(map(str, key))} = {want!r}")
 
 
@@ -697,7 +707,7 @@ def _cards(plan: Plan) -> Iterator[Expect]:
                 "compliance": [c.value for c in g.compliance]}
 
         def card(d: dict[str, Any], want: dict[str, Any] = want) -> bool:
-            found = _load(_arg(d, "exec-register", "--model-card")) or {}
+            found = encoded_document(_arg(d, "exec-register", "--model-card")) or {}  # encoded: blueprint text
             return {k: found.get(k) for k in want} == want
         yield from _spec_expects(base, m, (_spec(card, f"a model card of {m.name}"),), f"{m.name} card")
 

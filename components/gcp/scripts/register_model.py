@@ -6,15 +6,25 @@ fixed id; later runs add versions to it. Every version registers with the `chall
 the default version: only the promotion workflow (approvers) moves `champion`. Where governance
 requires a model card, the card is written next to the model artifacts and referenced by a label and
 the version description (Vertex AI has no model card resource).
+
+Blueprint text (the model card, gate labels) arrives base64url-encoded JSON (components/payload.py):
+KFP resolves `{{$.…}}` placeholders anywhere in the arguments, so it never travels as written.
 """
 
 import argparse
+import base64
 import json
 import pathlib
+from typing import Any
 
 # Installed in the Google Cloud Pipeline Components image the step runs in, not in this project.
 from google.api_core import exceptions  # type: ignore[import-not-found]
 from google.cloud import aiplatform  # type: ignore[attr-defined]
+
+
+def decode(text: str) -> Any:
+    """The inverse of components/payload.py `encode` (base64url → UTF-8 → JSON)."""
+    return json.loads(base64.urlsafe_b64decode(text.encode("ascii")).decode("utf-8"))
 
 
 def main() -> None:
@@ -23,14 +33,15 @@ def main() -> None:
                  "labels", "alias", "description", "version-output"):
         parser.add_argument(f"--{flag}", required=True)
     parser.add_argument("--model-card", default="")
-    parser.add_argument("--metric", action="append", default=[])
+    # --metric <encoded gate label> <value>: one per gate.
+    parser.add_argument("--metric", action="append", nargs=2, default=[], metavar=("LABEL", "VALUE"))
     args = parser.parse_args()
     aiplatform.init(project=args.project, location=args.location, encryption_spec_key_name=args.kms_key)
     labels = json.loads(args.labels)
-    metrics = dict(item.split("=", 1) for item in args.metric)
+    metrics = {decode(label): value for label, value in args.metric}
     description = args.description
     if args.model_card:
-        card = {**json.loads(args.model_card), "evaluation": metrics}
+        card = {**decode(args.model_card), "evaluation": metrics}
         local = pathlib.Path("/gcs") / args.artifact_uri.removeprefix("gs://") / "model_card.json"
         local.write_text(json.dumps(card, indent=2, sort_keys=True))
         labels["model-card"] = "attached"
