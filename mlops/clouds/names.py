@@ -35,13 +35,15 @@ def _aws_instances(bp: Blueprint, environment: str) -> Iterator[tuple[YamlPath, 
     """Each SageMaker instance type the environment uses, where it is written, and the list it must be in."""
     env = bp.environments[environment]  # type: ignore[index]
     for i, m in enumerate(bp.models):
-        training = (("environments", environment, "training", "instance"), env.training.instance) \
-            if env.training.instance else (("models", i, "training", "instance"), m.training.instance)
-        serving = (("environments", environment, "serving", "instance"), env.serving.instance) \
-            if env.serving.instance else (("models", i, "serving", "instance"), m.serving.instance)
         batch = m.serving.mode == ServingMode.batch
-        yield (*training, aws_names.TRAINING_INSTANCE_TYPES, "a SageMaker training instance type")
-        yield (*serving, aws_names.TRANSFORM_INSTANCE_TYPES if batch else aws_names.ENDPOINT_INSTANCE_TYPES,
+        training_path: YamlPath = ("environments", environment, "training", "instance") if env.training.instance \
+            else ("models", i, "training", "instance")
+        serving_path: YamlPath = ("environments", environment, "serving", "instance") if env.serving.instance \
+            else ("models", i, "serving", "instance")
+        yield (training_path, str(env.training.instance or m.training.instance), aws_names.TRAINING_INSTANCE_TYPES,
+               "a SageMaker training instance type")
+        yield (serving_path, str(env.serving.instance or m.serving.instance),
+               aws_names.TRANSFORM_INSTANCE_TYPES if batch else aws_names.ENDPOINT_INSTANCE_TYPES,
                "a SageMaker batch transform instance type" if batch else "a SageMaker endpoint instance type")
 
 
@@ -56,8 +58,6 @@ def problems(bp: Blueprint, environment: str) -> list[Unsupported]:
     if cloud == Cloud.aws:
         for path, value, names, what in _aws_instances(bp, environment):
             # Cloud-neutral sizes map to types the back end picks; only the cloud's own types are looked up.
-            if isinstance(value, InstanceSize) or value in InstanceSize.__members__:
-                continue
-            if value not in names:
-                found.append(Unsupported(path, f"not {what}", repr(value), suggest(str(value), names)))
+            if value not in InstanceSize.__members__ and value not in names:
+                found.append(Unsupported(path, f"not {what}", repr(value), suggest(value, names)))
     return found
