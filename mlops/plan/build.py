@@ -22,16 +22,20 @@ from .gating import Capability, GateDecision, decide
 from .model import (
     ApprovalPlan,
     CostPlan,
+    DeliveryPlan,
+    DriftPlan,
     GovernancePlan,
     ModelPlan,
     MonitoringPlan,
     NetworkPlan,
     Plan,
     QualityGatePlan,
+    QualityPlan,
     RetrainingPlan,
     ServingPlan,
     TrainingPlan,
 )
+from .schedule import Schedule
 from .support import AUDIT_LOCK_CLOUDS, unsupported
 
 MANAGED_BY = "mlops-blueprints"
@@ -80,11 +84,14 @@ def _model_plan(bp: Blueprint, env: EnvironmentName, model: ModelSpec, on: set[C
         if production and online and s.multi_az:
             low = max(low, 2)  # one instance per availability zone at least
         high = max(high, low)
-        delivery = s.delivery
+        d = s.delivery
+        strategy, bake_minutes = d.strategy, d.bake_minutes
         if Capability.progressive_delivery not in on or not online:
-            delivery = Delivery(strategy=DeliveryStrategy.all_at_once, auto_rollback=s.delivery.auto_rollback)
-        elif "strategy" not in s.delivery.model_fields_set and s.mode == ServingMode.realtime:
-            delivery = s.delivery.model_copy(update={"strategy": DeliveryStrategy.canary})
+            # Replaced at once, as a blueprint that writes no delivery would be (its default bake included).
+            strategy, bake_minutes = DeliveryStrategy.all_at_once, Delivery().bake_minutes
+        elif "strategy" not in d.model_fields_set and s.mode == ServingMode.realtime:
+            strategy = DeliveryStrategy.canary
+        delivery = DeliveryPlan.of(strategy, d.canary_percent, bake_minutes, d.auto_rollback)
         serving = ServingPlan(
             mode=s.mode,
             instance=override.serving.instance or s.instance,
@@ -98,7 +105,7 @@ def _model_plan(bp: Blueprint, env: EnvironmentName, model: ModelSpec, on: set[C
             shadow=s.shadow if Capability.shadow_deployment in on and env != "dev" else None,
             batching=s.batching,
             caching=s.caching,
-            schedule=s.schedule,
+            schedule=Schedule.of(s.schedule) if s.schedule is not None else None,
             output_uri=s.output_uri,
             stream=s.stream,
         )
@@ -111,9 +118,14 @@ def _model_plan(bp: Blueprint, env: EnvironmentName, model: ModelSpec, on: set[C
         # The monitoring level asks for drift detection on every online model: PSI, or on GCP the measure
         # Vertex model monitoring computes for numerical features (it has no PSI).
         drift = Drift(method=DriftMethod.jensen_shannon) if bp.cloud.provider == Cloud.gcp else Drift()
+    q = m.quality
     monitoring = MonitoringPlan(
-        drift=drift if Capability.drift_monitoring in on and serving is not None else None,
-        quality=m.quality if Capability.quality_monitoring in on else None,
+        drift=DriftPlan(method=drift.method, threshold=drift.threshold, features=tuple(drift.features),
+                        schedule=Schedule.of(drift.schedule))
+        if drift is not None and Capability.drift_monitoring in on and serving is not None else None,
+        quality=QualityPlan(metric=q.metric, threshold=q.threshold, direction=q.direction,
+                            label_delay_hours=q.label_delay_hours, schedule=Schedule.of(q.schedule))
+        if q is not None and Capability.quality_monitoring in on else None,
         prediction_logging_percent=m.prediction_logging_percent
         if online and serving is not None and Capability.prediction_logging in on else None,
         sre=m.sre.model_copy(update={"latency_p99_ms": m.sre.latency_p99_ms or s.latency_p99_ms})
@@ -121,21 +133,22 @@ def _model_plan(bp: Blueprint, env: EnvironmentName, model: ModelSpec, on: set[C
     )
 
     r = model.retraining
-    q = model.quality_gates
+    g = model.quality_gates
     retraining = RetrainingPlan(
-        schedule=r.schedule if Capability.scheduled_retraining in on else None,
+        schedule=Schedule.of(r.schedule) if r.schedule is not None and Capability.scheduled_retraining in on
+        else None,
         on_drift=r.on_drift and Capability.drift_retraining in on,
         on_performance=r.on_performance and Capability.performance_retraining in on,
-        champion_challenger=r.champion_challenger and bool(q.metrics) and Capability.champion_challenger in on,
+        champion_challenger=r.champion_challenger and bool(g.metrics) and Capability.champion_challenger in on,
         min_interval_hours=r.min_interval_hours,
     )
     gates = QualityGatePlan(
-        metrics=tuple(q.metrics),
+        metrics=tuple(g.metrics),
         # Without a metric there is nothing to compare on (an explicit request is a blueprint error).
-        compare_to_champion=q.compare_to_champion and bool(q.metrics) and Capability.champion_challenger in on,
-        min_improvement=q.min_improvement,
-        fairness=tuple(q.fairness),
-        max_latency_p99_ms=q.max_latency_p99_ms,
+        compare_to_champion=g.compare_to_champion and bool(g.metrics) and Capability.champion_challenger in on,
+        min_improvement=g.min_improvement,
+        fairness=tuple(g.fairness),
+        max_latency_p99_ms=g.max_latency_p99_ms,
     )
     return ModelPlan(name=model.name, framework=model.framework, training=training, quality_gates=gates,
                      serving=serving, monitoring=monitoring, retraining=retraining)

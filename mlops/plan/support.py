@@ -30,6 +30,7 @@ from mlops.blueprint.model import Cloud, DeliveryStrategy, ServingMode
 
 from . import support_azure, support_gcp
 from .model import ModelPlan, Plan
+from .schedule import KEYWORDS, Schedule
 from .support_types import Unsupported
 
 ProblemType = Literal["BinaryClassification", "MulticlassClassification", "Regression"]
@@ -76,23 +77,19 @@ AWS_TUNABLE_FRAMEWORKS = ("xgboost",)
 
 # Model Monitor cron: `cron(0 H ? * * *)` with H = `*`, an hour, or `H/N`.
 _MONITOR_HOURS = re.compile(r"^(\*|[01]?\d|2[0-3])(/([1-9]|1\d|2[0-4]))?$")
+# Longer than Model Monitor runs: weekly and monthly run daily at midnight (AWS_FALLBACKS).
+_DAILY_FALLBACK = (KEYWORDS["weekly"], KEYWORDS["monthly"])
 
 
+def monitor_schedule(schedule: Schedule) -> str | None:
+    """Model Monitor's `cron(...)` for a schedule; None when it cannot express it.
 
-
-def monitor_schedule(schedule: str) -> str | None:
-    """Model Monitor's `cron(...)` for a blueprint schedule; None when it cannot express it.
-
-    `weekly` and `monthly` run daily (AWS_FALLBACKS): Model Monitor has no longer period.
+    Weekly and monthly (`0 0 * * 0`, `0 0 1 * *`) run daily (AWS_FALLBACKS): Model Monitor has no longer
+    period; their window stays `period_hours` long.
     """
-    if schedule == "hourly":
-        return "cron(0 * ? * * *)"
-    if schedule in ("daily", "weekly", "monthly"):
+    if schedule.cron in _DAILY_FALLBACK:
         return "cron(0 0 ? * * *)"
-    fields = schedule.split()
-    if len(fields) != 5:
-        return None
-    minute, hour, day_of_month, month, day_of_week = fields
+    minute, hour, day_of_month, month, day_of_week = schedule.fields()
     if minute != "0" or (day_of_month, month, day_of_week) != ("*", "*", "*") or not _MONITOR_HOURS.match(hour):
         return None
     if hour.startswith("*/"):
@@ -134,11 +131,11 @@ def _aws_model(i: int, m: ModelPlan) -> list[Unsupported]:
                     "SageMaker waits at most 3600 s between deployment steps", str(d.bake_minutes),
                     f"0-{AWS_MAX_BAKE_MINUTES}"))
             stepped = d.strategy in (DeliveryStrategy.canary, DeliveryStrategy.rolling)
-            if stepped and not (0 < d.canary_percent <= AWS_MAX_STEP_PERCENT and _whole(d.canary_percent)):
+            if stepped and d.steps[0] > AWS_MAX_STEP_PERCENT:
                 found.append(Unsupported(
                     (*at, "serving", "delivery", "canary_percent"),
                     "SageMaker shifts a whole percentage of at most 50 % of the instances per step",
-                    f"{d.canary_percent:g}", "a whole number from 1 to 50"))
+                    str(d.steps[0]), "a whole number from 1 to 50"))
             if d.strategy == DeliveryStrategy.rolling and s.shadow is not None:
                 found.append(Unsupported(
                     (*at, "serving", "delivery", "strategy"),
@@ -169,7 +166,7 @@ def _aws_model(i: int, m: ModelPlan) -> list[Unsupported]:
         if monitor_schedule(schedule) is None:
             found.append(Unsupported(
                 (*at, "monitoring", kind, "schedule"), "SageMaker Model Monitor runs hourly or daily",
-                repr(schedule), "hourly, daily, weekly, monthly, or `0 H * * *` / `0 */N * * *` (UTC)"))
+                repr(schedule.text), "hourly, daily, weekly, monthly, or `0 H * * *` / `0 */N * * *` (UTC)"))
     if mon.quality is not None and mon.quality.metric not in AWS_QUALITY_METRICS:
         found.append(Unsupported(
             (*at, "monitoring", "quality", "metric"),
@@ -178,12 +175,9 @@ def _aws_model(i: int, m: ModelPlan) -> list[Unsupported]:
     return found
 
 
-def eventbridge_cron_problem(schedule: str) -> str | None:
+def eventbridge_cron_problem(schedule: Schedule) -> str | None:
     """Why EventBridge cron (six fields, `?` in day-of-month or day-of-week) cannot run a schedule, or None."""
-    fields = schedule.split()
-    if len(fields) != 5:
-        return None  # a keyword (hourly, daily, weekly, monthly)
-    _, _, day_of_month, _, day_of_week = fields
+    _, _, day_of_month, _, day_of_week = schedule.fields()
     if day_of_month != "*" and day_of_week != "*":
         return "EventBridge cron cannot restrict both day of month and day of week"
     if "/" in day_of_week:
@@ -209,8 +203,8 @@ def _aws_training(i: int, m: ModelPlan) -> list[Unsupported]:
                 repr(m.framework), f"framework {', '.join(AWS_TUNABLE_FRAMEWORKS)}, or remove hyperparameter_search"))
     schedule = m.retraining.schedule
     problem = eventbridge_cron_problem(schedule) if schedule else None
-    if problem:
-        found.append(Unsupported((*at, "retraining", "schedule"), problem, repr(schedule),
+    if schedule is not None and problem:
+        found.append(Unsupported((*at, "retraining", "schedule"), problem, repr(schedule.text),
                                  "hourly, daily, weekly, monthly, or cron with day of month or day of week `*` "
                                  "(days of the week as a list or range)"))
     return found

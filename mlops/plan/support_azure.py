@@ -6,7 +6,7 @@ Each returns the settings Azure ML cannot honour as `Unsupported` (YAML path, wh
 
 from __future__ import annotations
 
-from mlops.blueprint.model import DeliveryStrategy, ServingMode
+from mlops.blueprint.model import ServingMode
 
 from . import support_azure_platform
 from .model import ModelPlan, Plan
@@ -75,11 +75,8 @@ def _serving_online(at: tuple[str | int, ...], m: ModelPlan) -> list[Unsupported
             found.append(Unsupported((*at, "serving", "shadow", "sample_percent"),
                                      "Azure ML mirrors a whole percentage of at most 50 % of the traffic",
                                      f"{share:g}", f"a whole number from 1 to {AZURE_MAX_MIRROR_PERCENT}"))
-    d = s.delivery
-    if d.strategy == DeliveryStrategy.canary and not (0 < d.canary_percent < 100 and _whole(d.canary_percent)):
-        found.append(Unsupported((*at, "serving", "delivery", "canary_percent"),
-                                 "Azure ML endpoint traffic is split in whole percentages",
-                                 f"{d.canary_percent:g}", "a whole number from 1 to 99"))
+    # Canary and rolling shares are whole percentages from 1 to 99 on every cloud (blueprint rule
+    # delivery-step-percent): the plan's delivery steps are what Azure ML traffic splits take.
     return found
 
 
