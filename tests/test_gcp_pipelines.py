@@ -25,6 +25,7 @@ from components.gcp.retraining import drift_filter, schedule_cron
 from components.gcp.workflow_sources import PromotionTarget, RetrainingTarget, promotion_source, retraining_source
 from mlops.blueprint import format_path, load_blueprint, load_text
 from mlops.plan import Plan, PlanError, plan, plan_loaded
+from mlops.plan.schedule import Schedule
 from mlops.plan.support_gcp_pipelines import GCP_SEARCH_STRATEGIES, GCP_TUNABLE_FRAMEWORKS
 from mlops.synth import SynthResult, synth
 from mlops.synth.recorder import Recorded
@@ -264,9 +265,9 @@ def test_aws_examples_moved_to_gcp_compile_into_specs(source: str, monkeypatch: 
 # --------------------------------------------------------------------------- workflows
 
 
-def test_schedule_keywords_map_to_utc_cron() -> None:
-    assert schedule_cron("weekly") == "TZ=UTC 0 0 * * 0"
-    assert schedule_cron("30 2 * * 1-5") == "TZ=UTC 30 2 * * 1-5"
+def test_schedules_map_to_utc_cron() -> None:
+    assert schedule_cron(Schedule.of("weekly")) == "TZ=UTC 0 0 * * 0"
+    assert schedule_cron(Schedule.of("30 2 * * 1-5")) == "TZ=UTC 30 2 * * 1-5"
 
 
 def test_promotion_moves_the_alias_then_runs_the_deployer() -> None:
