@@ -13,7 +13,7 @@ AWS (SageMaker) facts behind the table:
 - Data capture samples whole percentages (`InitialSamplingPercentage` is an integer); drift and
   quality monitoring read captured requests, so they need a sampling percentage above 0.
 - Model Monitor schedules run hourly, daily at a fixed hour, or every N hours
-  (`cron(0 H ? * * *)`, `cron(0 H/N ? * * *)`); weekly/monthly keywords fall back to daily runs (see
+  (`cron(0 H ? * * *)`, `cron(0 H/N ? * * *)`); weekly and monthly (`0 0 * * 0`, `0 0 1 * *`) run daily (see
   AWS_FALLBACKS); other cron expressions are errors.
 - Model quality monitoring computes a fixed set of metrics per problem type (AWS_QUALITY_METRICS).
 - SageMaker endpoints have no response cache, and only the TorchServe (PyTorch) and TensorFlow
