@@ -12,7 +12,8 @@ import yaml
 from shared_synth import synthesized
 
 from components.aws import names
-from components.aws.monitoring import SCRIPT, alarm_period, quality_offsets, window_hours
+from components.aws.monitoring import SCRIPT, alarm_period, quality_offsets
+from mlops.plan.schedule import Schedule
 from mlops.synth import SynthResult, synth
 from mlops.synth.recorder import Recorded
 
@@ -218,11 +219,12 @@ def test_without_monitoring_only_the_rollback_alarms_remain(tmp_path: Path) -> N
 
 @pytest.mark.parametrize(("schedule", "hours"), [("hourly", 1), ("daily", 24), ("weekly", 168), ("monthly", 720),
                                                  ("0 5 * * *", 24), ("0 */6 * * *", 6), ("0 * * * *", 1)])
-def test_window_hours(schedule: str, hours: int) -> None:
-    assert window_hours(schedule) == hours
-    assert alarm_period(schedule) == min(hours, 24) * 3600
+def test_alarm_period_is_one_schedule_period_at_most_a_day(schedule: str, hours: int) -> None:
+    assert alarm_period(Schedule.of(schedule)) == min(hours, 24) * 3600
 
 
 def test_quality_offsets() -> None:
-    assert quality_offsets("daily", 0) == {"StartTimeOffset": "-PT24H"}
-    assert quality_offsets("hourly", 48) == {"StartTimeOffset": "-PT49H", "EndTimeOffset": "-PT48H"}
+    assert quality_offsets(Schedule.of("daily"), 0) == {"StartTimeOffset": "-PT24H"}
+    assert quality_offsets(Schedule.of("hourly"), 48) == {"StartTimeOffset": "-PT49H", "EndTimeOffset": "-PT48H"}
+    # weekly runs daily on Model Monitor, but each run scores the week that ended when labels arrived
+    assert quality_offsets(Schedule.of("weekly"), 720) == {"StartTimeOffset": "-PT888H", "EndTimeOffset": "-PT720H"}

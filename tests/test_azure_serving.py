@@ -23,9 +23,10 @@ from components.azure.endpoints import request_timeout, sampling_rate, shadow_in
 from components.azure.feature_store import iso_minutes, materialization_hours, store_type
 from components.azure.serving_names import ENDPOINT_NAME_MAX, ONLINE_SKUS, compute_name, endpoint_name, online_sku
 from mlops.blueprint import format_path, load_text
-from mlops.blueprint.model import DriftMethod, InstanceSize
+from mlops.blueprint.model import DeliveryStrategy, DriftMethod, InstanceSize
 from mlops.clouds.azure import AZURE_DRIFT_METHODS, AZURE_QUALITY_METRICS
-from mlops.plan import Capability, PlanError, plan
+from mlops.plan import Capability, ModelPlan, PlanError, plan
+from mlops.plan.model import DeliveryPlan
 from mlops.synth import SynthResult
 from mlops.synth.recorder import Recorded
 
@@ -330,13 +331,19 @@ def test_rollout_steps_per_strategy() -> None:
         {"traffic": {"blue": 100}, "bake_minutes": 0},
     ]
     assert model.serving is not None
-    blue_green = model.model_copy(update={"serving": model.serving.model_copy(update={
-        "delivery": model.serving.delivery.model_copy(update={"strategy": "blue_green"})})})
+    def delivered(strategy: DeliveryStrategy, percent: float = 5) -> ModelPlan:
+        assert model.serving is not None
+        return model.model_copy(update={"serving": model.serving.model_copy(update={
+            "delivery": DeliveryPlan.of(strategy, percent, 30, True)})})
+
+    blue_green = delivered(DeliveryStrategy.blue_green)
     assert traffic.rollout_steps(blue_green) == [{"traffic": {"blue": 0, "green": 100}, "bake_minutes": 30},
                                                  {"traffic": {"blue": 100}, "bake_minutes": 0}]
-    in_place = model.model_copy(update={"serving": model.serving.model_copy(update={
-        "delivery": model.serving.delivery.model_copy(update={"strategy": "all_at_once"})})})
+    in_place = delivered(DeliveryStrategy.all_at_once)
     assert traffic.rollout_steps(in_place) == [{"traffic": {"blue": 100}, "bake_minutes": 0}]
+    # rolling walks the plan's steps: 30, 60, 90, then all
+    assert [s["traffic"].get("green") for s in traffic.rollout_steps(delivered(DeliveryStrategy.rolling, 30))] == [
+        30, 60, 90, 100, None]
     assert shadow_instances(model) == 1 and sampling_rate(model) == 0.2
     assert request_timeout(model) == "PT5S"
 
@@ -522,8 +529,6 @@ LIMITS = [
      "Azure ML mirrors a whole percentage of at most 50 % of the traffic"),
     ("shadow-fraction", _serving(shadow={"sample_percent": 12.5}), "models[0].serving.shadow.sample_percent",
      "12.5", "Azure ML mirrors a whole percentage of at most 50 % of the traffic"),
-    ("canary-fraction", _serving(delivery={"strategy": "canary", "canary_percent": 2.5}),
-     "models[0].serving.delivery.canary_percent", "2.5", "Azure ML endpoint traffic is split in whole percentages"),
     ("requests-per-instance", _serving(autoscaling={"target_requests_per_instance": 100}),
      "models[0].serving.autoscaling.target_requests_per_instance", "100",
      "Azure ML target-utilisation scaling follows CPU utilisation only"),

@@ -25,6 +25,7 @@ from mlops.design.roadmap import PHASES, roadmap
 from mlops.design.run import design_input, synthesized_graph
 from mlops.design.scorecard import scorecard
 from mlops.plan import Capability
+from mlops.plan.schedule import Schedule
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden" / "design"
@@ -293,10 +294,11 @@ def test_a_changed_blueprint_value_in_the_graph_is_not_evidence() -> None:
 
 
 def test_schedule_and_retention_wording() -> None:
-    assert schedule("0 4 * * *") == "daily at 04:00 UTC (`0 4 * * *`)"
-    assert schedule("0 3 * * 1") == "weekly on Monday at 03:00 UTC (`0 3 * * 1`)"
-    assert schedule("weekly") == "weekly"
-    assert schedule("*/5 1-3 * * *") == "`*/5 1-3 * * *` (cron, UTC)"
+    assert schedule(Schedule.of("0 4 * * *")) == "daily at 04:00 UTC (`0 4 * * *`)"
+    assert schedule(Schedule.of("0 3 * * 1")) == "weekly on Monday at 03:00 UTC (`0 3 * * 1`)"
+    assert schedule(Schedule.of("weekly")) == "weekly"  # as the blueprint wrote it, not its cron
+    assert schedule(Schedule.of("*/5 1-3 * * *")) == "`*/5 1-3 * * *` (cron, UTC)"
+    assert schedule(None) == "—"
     assert years(2557) == "2557 days (7 years)" and years(400) == "400 days"
 
 

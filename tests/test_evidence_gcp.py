@@ -18,7 +18,6 @@ import pytest
 import yaml
 from shared_synth import synthesized
 
-from components.gcp.deployer_workflow import traffic_steps
 from components.gcp.feature_schema import sync_cron
 from components.gcp.foundation import fit_name
 from components.gcp.governance import member_slug
@@ -410,5 +409,3 @@ def test_the_tables_copies_of_component_names_agree_with_the_components() -> Non
         assert gcp._persona_members(plan, persona) == persona_members(plan, persona)
     for sla in (None, 1, 9, 60, 100, 300, 1410, 5000):
         assert gcp._sync_cron(sla) == sync_cron(sla)
-    for strategy in DeliveryStrategy:
-        assert gcp._traffic_steps(strategy, 25) == traffic_steps(strategy, 25)

@@ -29,6 +29,7 @@ from components.payload import decode
 from mlops.blueprint import format_path, load_blueprint, load_text
 from mlops.clouds.gcp_pipelines import GCP_SEARCH_STRATEGIES, GCP_TUNABLE_FRAMEWORKS
 from mlops.plan import Plan, PlanError, plan, plan_loaded
+from mlops.plan.schedule import Schedule
 from mlops.synth import SynthResult, synth
 from mlops.synth.recorder import Recorded
 
@@ -289,9 +290,9 @@ def test_aws_examples_moved_to_gcp_compile_into_specs(source: str, monkeypatch: 
 # --------------------------------------------------------------------------- workflows
 
 
-def test_schedule_keywords_map_to_utc_cron() -> None:
-    assert schedule_cron("weekly") == "TZ=UTC 0 0 * * 0"
-    assert schedule_cron("30 2 * * 1-5") == "TZ=UTC 30 2 * * 1-5"
+def test_schedules_map_to_utc_cron() -> None:
+    assert schedule_cron(Schedule.of("weekly")) == "TZ=UTC 0 0 * * 0"
+    assert schedule_cron(Schedule.of("30 2 * * 1-5")) == "TZ=UTC 30 2 * * 1-5"
 
 
 def test_promotion_moves_the_alias_then_runs_the_deployer() -> None:

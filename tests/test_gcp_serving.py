@@ -15,7 +15,7 @@ import yaml
 from shared_synth import synthesized
 
 import mlops.synth.recorder as recorder
-from components.gcp.deployer_workflow import CHECK_SECONDS, DeployerConfig, deployer_program, traffic_steps
+from components.gcp.deployer_workflow import CHECK_SECONDS, DeployerConfig, deployer_program
 from components.gcp.machines import serving_machine
 from components.gcp.names import deployer_workflow_name, endpoint_id
 from components.gcp.quality import QUALITY_SQL, quality_query
@@ -24,6 +24,8 @@ from mlops.blueprint import load_blueprint
 from mlops.blueprint.model import DeliveryStrategy, InstanceSize
 from mlops.clouds.gcp_serving import GCP_QUALITY_METRICS, monitor_interval_hours
 from mlops.plan import plan_loaded
+from mlops.plan.model import DeliveryPlan
+from mlops.plan.schedule import Schedule
 from mlops.synth import SynthResult, synth
 from mlops.synth.recorder import Recorded
 
@@ -300,20 +302,17 @@ def config(strategy: DeliveryStrategy, **changes: Any) -> DeployerConfig:
     settings: dict[str, Any] = dict(
         project="p", region="europe-west4", endpoint_id="1234567890", model="m", serving_account="sa@p",
         machine=serving_machine(InstanceSize.gpu_small), min_replicas=2, max_replicas=4,
-        target_utilization_percent=70, target_requests_per_replica=None, strategy=strategy, canary_percent=25,
+        target_utilization_percent=70, target_requests_per_replica=None, strategy=strategy,
+        steps=DeliveryPlan.of(strategy, 25, 10, True).steps,
         bake_minutes=10, auto_rollback=True, latency_p99_ms=None, error_rate_percent=2, monitoring_job=None)
     return DeployerConfig(**{**settings, **changes})
 
 
-@pytest.mark.parametrize(("strategy", "percent", "steps"), [
-    (DeliveryStrategy.canary, 10, [10, 100]),
-    (DeliveryStrategy.rolling, 25, [25, 50, 75, 100]),
-    (DeliveryStrategy.rolling, 30, [30, 60, 90, 100]),
-    (DeliveryStrategy.blue_green, 10, [100]),
-    (DeliveryStrategy.all_at_once, 10, [100]),
-])
-def test_traffic_steps(strategy: DeliveryStrategy, percent: float, steps: list[int]) -> None:
-    assert traffic_steps(strategy, percent) == steps
+@pytest.mark.parametrize("strategy", list(DeliveryStrategy))
+def test_the_workflow_walks_the_plans_traffic_steps(strategy: DeliveryStrategy) -> None:
+    init = step(deployer_program(config(strategy))["main"]["steps"], "init")
+    walked = [a["steps"] for a in init["assign"] if "steps" in a]
+    assert walked == [list(DeliveryPlan.of(strategy, 25, 10, True).steps)]
 
 
 def test_blue_green_keeps_the_champion_warm_through_the_bake_and_gpu_models_scale_on_duty_cycle() -> None:
@@ -378,10 +377,10 @@ def test_quality_workflow_schedule_and_alert(prod: SynthResult) -> None:
 
 @pytest.mark.parametrize(("schedule", "hours"), [
     ("hourly", 1), ("daily", 24), ("weekly", 168), ("monthly", 720), ("0 */6 * * *", 6), ("0 3 * * *", 24),
-    ("30 * * * *", None), ("0 0 * * 1", None),
+    ("30 * * * *", None), ("0 0 * * 1", None), ("0 0 * * 0", 168), ("0 * * * *", 1), ("0 */7 * * *", 7),
 ])
 def test_monitor_interval(schedule: str, hours: int | None) -> None:
-    assert monitor_interval_hours(schedule) == hours
+    assert monitor_interval_hours(Schedule.of(schedule)) == hours
 
 
 # --------------------------------------------------------------------------- variants of the example

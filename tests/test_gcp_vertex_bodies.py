@@ -79,7 +79,7 @@ def test_the_deployed_model_is_a_deployed_model(instance: InstanceSize, requests
     program = deployer_program(DeployerConfig(
         project="p", region="r", endpoint_id="1234567890", model="m", serving_account="sa@p",
         machine=serving_machine(instance), min_replicas=2, max_replicas=3, target_utilization_percent=60,
-        target_requests_per_replica=requests, strategy=DeliveryStrategy.canary, canary_percent=10, bake_minutes=5,
+        target_requests_per_replica=requests, strategy=DeliveryStrategy.canary, steps=(10, 100), bake_minutes=5,
         auto_rollback=True, latency_p99_ms=100, error_rate_percent=1, monitoring_job=None))
     deploy = steps_named(program, "main", "deploy")["args"]["body"]
     assert set(deploy) == {"deployedModel", "trafficSplit"}  # DeployModelRequest's body fields

@@ -18,6 +18,7 @@ from mlops.blueprint import load_blueprint
 from mlops.blueprint.model import Blueprint, InstanceSize, SearchStrategy
 from mlops.clouds.aws import AWS_SEARCH_STRATEGIES, AWS_TUNABLE_FRAMEWORKS, eventbridge_cron_problem
 from mlops.plan import Plan, PlanError, plan
+from mlops.plan.schedule import Schedule
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT.parent / "shared" / "reference" / "sagemaker-pipeline-definition.schema.json"
@@ -396,16 +397,16 @@ def test_search_on_a_script_framework_is_a_plan_error() -> None:
     ("0 2 1,15 * *", "cron(0 2 1,15 * ? *)"),
 ])
 def test_schedules_become_eventbridge_cron(schedule: str, expression: str) -> None:
-    assert eventbridge_cron(schedule) == expression
-    assert eventbridge_cron_problem(schedule) is None
+    assert eventbridge_cron(Schedule.of(schedule)) == expression
+    assert eventbridge_cron_problem(Schedule.of(schedule)) is None
 
 
 @pytest.mark.parametrize("schedule", ["0 0 1 * 1", "0 0 * * */2"])
 def test_schedules_eventbridge_cannot_express(schedule: str) -> None:
-    problem = eventbridge_cron_problem(schedule)
+    problem = eventbridge_cron_problem(Schedule.of(schedule))
     assert problem is not None
     with pytest.raises(ScheduleError):
-        eventbridge_cron(schedule)
+        eventbridge_cron(Schedule.of(schedule))
     bp = _blueprint(ROOT / "blueprints/readmission-risk-aws.yaml")
     data = bp.model_dump(mode="json", exclude_unset=True)
     data["models"][1]["retraining"]["schedule"] = schedule

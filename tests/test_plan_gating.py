@@ -15,6 +15,7 @@ from mlops.blueprint.model import DeliveryStrategy, DriftMethod
 from mlops.plan import GATES, Capability, Plan, PlanError, plan, plan_loaded
 from mlops.plan.gating import decide
 from mlops.plan.model import CostPlan, ModelPlan, ServingPlan, TrainingPlan
+from mlops.plan.schedule import Schedule
 
 FILE = "plan.yaml"
 
@@ -127,7 +128,7 @@ def test_deployment_2_defaults_realtime_models_to_canary() -> None:
     p = plan(blueprint(), "prod")
     delivery = serving(p.models[0]).delivery
     assert delivery.strategy == DeliveryStrategy.canary
-    assert (delivery.canary_percent, delivery.auto_rollback) == (10, True)
+    assert (delivery.steps, delivery.auto_rollback) == ((10, 100), True)
     assert reason(p, Capability.progressive_delivery) == \
         "on by default at maturity.target.deployment 2 (needs 2)"
 
@@ -159,7 +160,7 @@ def test_monitoring_2_adds_psi_drift_to_online_models_only() -> None:
     drift = online.monitoring.drift
     assert drift is not None
     assert drift.method == DriftMethod.psi
-    assert (drift.threshold, drift.schedule, drift.features) == (0.2, "daily", [])
+    assert (drift.threshold, drift.schedule, drift.features) == (0.2, Schedule.of("daily"), ())
     assert nightly.monitoring.drift is None
     assert nightly.monitoring.sre is None and nightly.monitoring.prediction_logging_percent is None
     assert online.monitoring.prediction_logging_percent == 10

@@ -11,6 +11,7 @@ from mlops.blueprint import format_path, load_text
 from mlops.clouds import unsupported
 from mlops.clouds.aws import AWS_QUALITY_METRICS, monitor_schedule
 from mlops.plan import PlanError, plan
+from mlops.plan.schedule import Schedule
 
 
 def model(**sections: Any) -> dict[str, Any]:
@@ -55,9 +56,6 @@ CASES = [
      "models[0].serving.delivery.bake_minutes", "90", "SageMaker waits at most 3600 s between deployment steps"),
     ("canary-too-big", model(serving={"delivery": {"strategy": "canary", "canary_percent": 60}}),
      "models[0].serving.delivery.canary_percent", "60",
-     "SageMaker shifts a whole percentage of at most 50 % of the instances per step"),
-    ("canary-fraction", model(serving={"delivery": {"strategy": "rolling", "canary_percent": 12.5}}),
-     "models[0].serving.delivery.canary_percent", "12.5",
      "SageMaker shifts a whole percentage of at most 50 % of the instances per step"),
     ("rolling-with-shadow", model(serving={"delivery": {"strategy": "rolling"}, "shadow": {"sample_percent": 5}}),
      "models[0].serving.delivery.strategy", "'rolling'",
@@ -126,9 +124,11 @@ def test_limits_aws_can_honour_plan_cleanly() -> None:
     ("15 * * * *", None),
     ("0 3 1 * *", None),
     ("0 1,13 * * *", None),
+    ("0 0 * * 0", "cron(0 0 ? * * *)"),  # the weekly keyword written out: the same schedule
+    ("0 3 * * 1", None),
 ])
 def test_monitor_schedule(schedule: str, expression: str | None) -> None:
-    assert monitor_schedule(schedule) == expression
+    assert monitor_schedule(Schedule.of(schedule)) == expression
 
 
 def test_quality_metric_table_maps_aliases_to_model_monitor_names() -> None:

@@ -46,8 +46,6 @@ CASES = [
     ("batch-to-s3", model(serving={"mode": "batch", "schedule": "daily", "output_uri": "s3://b/out/"},
                           monitoring={"sre": {}}),
      "models[0].serving.output_uri", "'s3://b/out/'", "Vertex batch prediction writes to Cloud Storage or BigQuery"),
-    ("canary-fraction", model(serving={"delivery": {"strategy": "canary", "canary_percent": 12.5}}),
-     "models[0].serving.delivery.canary_percent", "12.5", "Vertex splits traffic in whole percentages"),
     ("psi", model(monitoring={"drift": {"method": "psi"}}),
      "models[0].monitoring.drift.method", "'psi'",
      "Vertex model monitoring computes Jensen-Shannon (numerical) and L-infinity (categorical) only"),

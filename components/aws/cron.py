@@ -1,4 +1,4 @@
-"""Blueprint schedules (keywords or five-field Unix cron, UTC) → EventBridge/SageMaker `cron(...)` expressions.
+"""Plan schedules (five Unix cron fields, UTC, keywords already expanded) → EventBridge `cron(...)` expressions.
 
 No pulumi import: the same conversion serves EventBridge Scheduler, EventBridge rules and Model Monitor
 schedules. EventBridge cron has six fields (minutes hours day-of-month month day-of-week year), one of
@@ -7,14 +7,7 @@ day-of-month / day-of-week must be `?`, and days of the week count 1-7 from Sund
 
 from __future__ import annotations
 
-# The meaning Vixie cron gives @hourly, @daily, @weekly and @monthly: on the hour, at midnight UTC,
-# Sunday midnight, the first of the month at midnight.
-KEYWORDS: dict[str, str] = {
-    "hourly": "0 * * * *",
-    "daily": "0 0 * * *",
-    "weekly": "0 0 * * 0",
-    "monthly": "0 0 1 * *",
-}
+from mlops.plan.schedule import Schedule
 
 _DAY_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 
@@ -49,17 +42,9 @@ def _days_of_week(field: str) -> str:
     return ",".join(dict.fromkeys(parts))
 
 
-def to_unix_cron(text: str) -> str:
-    """A blueprint schedule as five Unix cron fields (keywords expanded)."""
-    return KEYWORDS.get(text, text)
-
-
-def eventbridge_cron(text: str) -> str:
-    """`cron(...)` for a blueprint schedule. Raises ScheduleError when EventBridge cannot express it."""
-    fields = to_unix_cron(text).split()
-    if len(fields) != 5:
-        raise ScheduleError(f"expected five cron fields, got {len(fields)}")
-    minute, hour, day_of_month, month, day_of_week = fields
+def eventbridge_cron(schedule: Schedule) -> str:
+    """`cron(...)` for a plan schedule. Raises ScheduleError when EventBridge cannot express it."""
+    minute, hour, day_of_month, month, day_of_week = schedule.fields()
     if day_of_week == "*":
         day_of_week = "?"
     elif day_of_month == "*":
@@ -70,4 +55,3 @@ def eventbridge_cron(text: str) -> str:
         raise ScheduleError("EventBridge cron cannot restrict both day of month and day of week; "
                             "set one of them to *")
     return f"cron({minute} {hour} {day_of_month} {month} {day_of_week} *)"
-

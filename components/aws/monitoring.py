@@ -30,6 +30,7 @@ from components.base import TYPE_PREFIX, child, short_hash
 from components.capabilities import builds
 from mlops.clouds.aws import AWS_QUALITY_METRICS, monitor_schedule
 from mlops.plan import Capability, ModelPlan, Plan
+from mlops.plan.schedule import Schedule
 from mlops.plan.vocabulary import Direction
 
 from .account import account_arn, account_id
@@ -61,31 +62,20 @@ PROBABILITY_COLUMN = "0"
 PROBABILITY_THRESHOLD = 0.5
 
 
-def window_hours(schedule: str) -> int:
-    """Hours between runs of a Model Monitor schedule; the quality window has this length.
+def quality_offsets(schedule: Schedule, label_delay_hours: int) -> dict[str, str]:
+    """StartTimeOffset and EndTimeOffset: the window of one schedule period that ended when labels arrived.
 
-    weekly and monthly run daily but keep their length as the window (7 and 30 days).
+    Weekly and monthly run daily (Model Monitor runs at most daily) but keep their period as the window.
     """
-    named = {"hourly": 1, "daily": 24, "weekly": 168, "monthly": 720}
-    if schedule in named:
-        return named[schedule]
-    hour = schedule.split()[1]
-    if "/" in hour:
-        return int(hour.split("/")[1])
-    return 1 if hour == "*" else 24
-
-
-def quality_offsets(schedule: str, label_delay_hours: int) -> dict[str, str]:
-    """StartTimeOffset and EndTimeOffset: the window of one schedule period that ended when labels arrived."""
-    offsets = {"StartTimeOffset": f"-PT{label_delay_hours + window_hours(schedule)}H"}
+    offsets = {"StartTimeOffset": f"-PT{label_delay_hours + schedule.period_hours}H"}
     if label_delay_hours:
         offsets["EndTimeOffset"] = f"-PT{label_delay_hours}H"
     return offsets
 
 
-def alarm_period(schedule: str) -> int:
+def alarm_period(schedule: Schedule) -> int:
     """A metric published once per run: the alarm looks at one run (CloudWatch periods stop at a day)."""
-    return min(window_hours(schedule), 24) * 3600
+    return min(schedule.period_hours, 24) * 3600
 
 
 @builds(Capability.drift_monitoring, Capability.quality_monitoring, Capability.sre_alarms)
@@ -396,6 +386,6 @@ class _JobParts:
         return pulumi.Output.concat("s3://", bucket, "/", key)
 
 
-def _max_runtime(schedule: str) -> int:
+def _max_runtime(schedule: Schedule) -> int:
     """A run must end before the next starts; hourly jobs get half an hour."""
-    return 1800 if window_hours(schedule) == 1 else 3600
+    return 1800 if schedule.period_hours == 1 else 3600

@@ -73,7 +73,7 @@ class AwsRetrainingTriggers(pulumi.ComponentResource):
                 aws.scheduler.ScheduleArgs(
                     name=retraining_name(plan, model.name),
                     group_name=group.name,
-                    description=f"Retrains {model.name} on the blueprint's schedule ({r.schedule}, UTC)",
+                    description=f"Retrains {model.name} on the blueprint's schedule ({r.schedule.text}, UTC)",
                     schedule_expression=eventbridge_cron(r.schedule),
                     schedule_expression_timezone="UTC",
                     flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),

@@ -112,15 +112,15 @@ def deployment_config(plan: Plan, model: ModelPlan) -> dict[str, Any] | None:
     config: dict[str, Any]
     if d.strategy == DeliveryStrategy.rolling:
         config = {"RollingUpdatePolicy": {
-            "MaximumBatchSize": {"Type": "CAPACITY_PERCENT", "Value": int(d.canary_percent)},
+            # A share of the instances per batch: the plan's first step (SageMaker sizes batches, not traffic).
+            "MaximumBatchSize": {"Type": "CAPACITY_PERCENT", "Value": d.steps[0]},
             "WaitIntervalInSeconds": wait,
             "RollbackMaximumBatchSize": {"Type": "CAPACITY_PERCENT", "Value": 100},
         }}
     elif d.strategy == DeliveryStrategy.canary:
         config = {"BlueGreenUpdatePolicy": {
             "TrafficRoutingConfiguration": {"Type": "CANARY", "WaitIntervalInSeconds": wait,
-                                            "CanarySize": {"Type": "CAPACITY_PERCENT",
-                                                           "Value": int(d.canary_percent)}},
+                                            "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": d.steps[0]}},
             "TerminationWaitInSeconds": wait,
         }}
     elif d.strategy == DeliveryStrategy.blue_green or alarms:

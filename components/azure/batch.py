@@ -23,7 +23,6 @@ from components.base import TYPE_PREFIX, azure_tags, child
 from components.capabilities import builds
 from mlops.plan import Capability, ModelPlan, Plan
 
-from .pipeline_job import unix_cron
 from .serving_names import compute_name, endpoint_name, schedule_name
 from .vm_sizes import vm_size
 
@@ -226,7 +225,7 @@ class AzureMlBatchEndpoint(pulumi.ComponentResource):
                     display_name=f"{model.name} batch predictions",
                     description=f"Daily predictions of {model.name} ({plan.prefix})",
                     is_enabled=True,
-                    trigger=ml.CronTriggerArgs(trigger_type="Cron", expression=unix_cron(serving.schedule),
+                    trigger=ml.CronTriggerArgs(trigger_type="Cron", expression=serving.schedule.cron,
                                                time_zone="UTC"),
                     action=ml.JobScheduleActionArgs(
                         action_type="CreateJob",

@@ -21,9 +21,9 @@ import pulumi_azure_native as azure_native
 from components.base import TYPE_PREFIX, azure_tags, child
 from components.capabilities import builds
 from mlops.plan import Capability, ModelPlan, Plan
+from mlops.plan.schedule import Schedule
 from mlops.plan.vocabulary import AlertKind, DriftMethod
 
-from .pipeline_job import unix_cron
 from .serving_names import CHAMPION_DEPLOYMENT, schedule_name
 
 ml = azure_native.machinelearningservices
@@ -47,7 +47,6 @@ REGRESSION_METRICS = frozenset({"mae", "mse", "rmse", "r2", "mape", "smape", "wa
 MONITOR_INSTANCE = "standard_e4s_v3"
 SPARK_RUNTIME = "3.4"
 REFERENCE_WINDOW = "P7D"
-WINDOWS = {"hourly": "PT1H", "daily": "P1D", "weekly": "P7D", "monthly": "P30D"}
 EMAIL_LIMIT = 499
 """Azure ML's monitor e-mail list holds at most 499 characters in total."""
 
@@ -60,9 +59,10 @@ def task_type(model: ModelPlan) -> str:
     return "Regression" if any(m.lower() in REGRESSION_METRICS for m in metrics) else "Classification"
 
 
-def window(schedule: str) -> str:
-    """The monitored window: one schedule period (cron schedules: a day)."""
-    return WINDOWS.get(schedule, "P1D")
+def window(schedule: Schedule) -> str:
+    """The monitored window: one schedule period, as an ISO 8601 duration (whole days as `P<n>D`)."""
+    hours = schedule.period_hours
+    return f"P{hours // 24}D" if hours % 24 == 0 else f"PT{hours}H"
 
 
 def notification_emails(plan: Plan) -> list[str]:
@@ -175,7 +175,7 @@ class AzureMlModelMonitor(pulumi.ComponentResource):
                     description=f"Drift and data quality of {model.name} ({plan.prefix})",
                     is_enabled=True,
                     tags=azure_tags(plan.tags),
-                    trigger=ml.CronTriggerArgs(trigger_type="Cron", expression=unix_cron(drift.schedule),
+                    trigger=ml.CronTriggerArgs(trigger_type="Cron", expression=drift.schedule.cron,
                                                time_zone="UTC"),
                     action=ml.CreateMonitorActionArgs(
                         action_type="CreateMonitor",

@@ -174,10 +174,11 @@ class AzureMlTrainingPipeline(pulumi.ComponentResource):
                         display_name=f"{model.name}: " + ("manual training" if manual else "scheduled retraining"),
                         description=(f"Holds the {model.name} pipeline job for manual runs (the blueprint sets no "
                                      "retraining schedule); enable it or submit its job definition" if manual else
-                                     f"Retrains {model.name} on the blueprint's schedule ({schedule}, UTC)"),
+                                     f"Retrains {model.name} on the blueprint's schedule "
+                                     f"({schedule.text if schedule else ''}, UTC)"),
                         is_enabled=not manual,
                         trigger=ml.CronTriggerArgs(trigger_type="Cron",
-                                                   expression=MANUAL_CRON if manual else job.unix_cron(str(schedule)),
+                                                   expression=schedule.cron if schedule else MANUAL_CRON,
                                                    time_zone="UTC"),
                         action=ml.JobScheduleActionArgs(
                             action_type="CreateJob",

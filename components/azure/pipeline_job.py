@@ -46,14 +46,6 @@ COMPONENT_SCHEMA = "https://azuremlschemas.azureedge.net/latest/commandComponent
 VALIDATE, TRAIN, EVALUATE, GATES, REGISTER = "validate", "train", "evaluate", "quality_gates", "register"
 STEPS = (VALIDATE, TRAIN, EVALUATE, GATES, REGISTER)
 
-CRON_KEYWORDS: dict[str, str] = {
-    "hourly": "0 * * * *",
-    "daily": "0 0 * * *",
-    "weekly": "0 0 * * 0",
-    "monthly": "0 0 1 * *",
-}
-"""Blueprint schedule keywords as five-field cron (UTC), the meaning Vixie cron gives @hourly … @monthly."""
-
 # Fairness metrics: which side of the threshold passes (as on AWS).
 FAIRNESS_DIRECTION: dict[FairnessMetric, Direction] = {
     FairnessMetric.demographic_parity_difference: Direction.at_most,
@@ -277,11 +269,6 @@ class JobContext:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def unix_cron(schedule: str) -> str:
-    """A blueprint schedule as five cron fields (keywords expanded), as Azure ML's CronTrigger takes it."""
-    return CRON_KEYWORDS.get(schedule, schedule)
 
 
 def component_name(model: str, step: str) -> str:

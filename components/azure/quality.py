@@ -31,7 +31,6 @@ from mlops.plan.vocabulary import InstanceSize
 
 from .alerting import AZURE_SEVERITY
 from .batch import RUNNER_ENVIRONMENT, datastore_name
-from .pipeline_job import unix_cron
 from .serving_names import CHAMPION_DEPLOYMENT, alert_rule_name, schedule_name
 from .vm_sizes import vm_size
 
@@ -44,13 +43,7 @@ SCRIPT = Path(__file__).parent / "scripts" / "model_quality.py"
 COMMAND = ('python -c "$MLOPS_SCRIPT" --predictions ${{inputs.predictions}} --labels ${{inputs.labels}} '
            '--metric "$MLOPS_METRIC" --direction "$MLOPS_DIRECTION" --threshold "$MLOPS_THRESHOLD" '
            '--delay-hours "$MLOPS_DELAY_HOURS" --window-hours "$MLOPS_WINDOW_HOURS"')
-PERIOD_HOURS = {"hourly": 1, "daily": 24, "weekly": 168, "monthly": 720}
 RUN_EVENTS = "AmlRunStatusChangedEvent"
-
-
-def period_hours(schedule: str) -> int:
-    """Hours between runs: the window each run scores (cron schedules: a day)."""
-    return PERIOD_HOURS.get(schedule, 24)
 
 
 def collected_outputs(endpoint: str) -> str:
@@ -116,7 +109,7 @@ class AzureMlQualityMonitor(pulumi.ComponentResource):
                     display_name=f"{model.name} quality",
                     description=f"{quality.metric} of {model.name} against ground truth ({plan.prefix})",
                     is_enabled=True,
-                    trigger=ml.CronTriggerArgs(trigger_type="Cron", expression=unix_cron(quality.schedule),
+                    trigger=ml.CronTriggerArgs(trigger_type="Cron", expression=quality.schedule.cron,
                                                time_zone="UTC"),
                     action=ml.JobScheduleActionArgs(
                         action_type="CreateJob",
@@ -144,7 +137,7 @@ class AzureMlQualityMonitor(pulumi.ComponentResource):
                                 "MLOPS_DIRECTION": quality.direction.value,
                                 "MLOPS_THRESHOLD": f"{quality.threshold:g}",
                                 "MLOPS_DELAY_HOURS": str(quality.label_delay_hours),
-                                "MLOPS_WINDOW_HOURS": str(period_hours(quality.schedule)),
+                                "MLOPS_WINDOW_HOURS": str(quality.schedule.period_hours),
                             },
                             tags=tags,
                         ),
@@ -154,7 +147,7 @@ class AzureMlQualityMonitor(pulumi.ComponentResource):
             ),
             opts=child(self),
         )
-        window = "PT1H" if period_hours(quality.schedule) == 1 else "P1D"
+        window = "PT1H" if quality.schedule.period_hours == 1 else "P1D"
         monitor.ScheduledQueryRule(
             f"{name}-alert",
             monitor.ScheduledQueryRuleArgs(

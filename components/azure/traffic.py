@@ -138,25 +138,18 @@ def initial_split_template(model: ModelPlan, *, endpoint: str, region: str, tags
 def rollout_steps(model: ModelPlan) -> list[TrafficStep]:
     """The splits the deploy step walks through for a new version (in `green`), ending at rest.
 
-    canary: `canary_percent` (rounded up to a whole percent) to green, bake, all to green, bake;
-    rolling: green's share grows by `canary_percent` per step (once, twice … below 100), each baked, then all
-    to green, bake; blue_green: all to green, bake; all_at_once: Azure replaces `blue`'s instances in
-    place (no split to walk). Every path ends with the version moved into `blue` and the resting split.
+    The plan's steps (`DeliveryPlan.steps`, whole percentages ending at 100) each become a split with that
+    share to green, baked: canary (p, then all), rolling (p, 2p … below 100, then all), blue_green (all).
+    all_at_once: Azure replaces `blue`'s instances in place (no split to walk). Every path ends with the
+    version moved into `blue` and the resting split.
     """
     s = model.serving
     if s is None:
         return []
     d = s.delivery
     steps: list[TrafficStep] = []
-    share = max(1, min(99, int(-(-d.canary_percent // 1))))
-    if d.strategy == DeliveryStrategy.canary:
-        steps.append(TrafficStep(traffic={CHAMPION_DEPLOYMENT: 100 - share, CANDIDATE_DEPLOYMENT: share},
-                                 bake_minutes=d.bake_minutes))
-    if d.strategy == DeliveryStrategy.rolling:
-        steps += [TrafficStep(traffic={CHAMPION_DEPLOYMENT: 100 - part, CANDIDATE_DEPLOYMENT: part},
-                              bake_minutes=d.bake_minutes) for part in range(share, 100, share)]
-    if d.strategy in (DeliveryStrategy.canary, DeliveryStrategy.blue_green, DeliveryStrategy.rolling):
-        steps.append(TrafficStep(traffic={CHAMPION_DEPLOYMENT: 0, CANDIDATE_DEPLOYMENT: 100},
-                                 bake_minutes=d.bake_minutes))
+    if d.strategy != DeliveryStrategy.all_at_once:
+        steps += [TrafficStep(traffic={CHAMPION_DEPLOYMENT: 100 - share, CANDIDATE_DEPLOYMENT: share},
+                              bake_minutes=d.bake_minutes) for share in d.steps]
     steps.append(TrafficStep(traffic=resting_split(), bake_minutes=0))
     return steps

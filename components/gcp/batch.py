@@ -15,7 +15,6 @@ from mlops.plan import Capability, ModelPlan, Plan
 
 from .foundation import ACCOUNT_ID_MAX, fit_name
 from .machines import serving_machine
-from .monitoring import unix_cron
 from .names import model_id
 
 OBJECT_VIEWER = "roles/storage.objectViewer"
@@ -119,7 +118,7 @@ class VertexBatchPrediction(pulumi.ComponentResource):
             f"{name}-schedule",
             gcp.cloudscheduler.JobArgs(
                 name=fit_name(f"{plan.prefix}-{model.name}-batch", 500), region=plan.region, project=plan.account,
-                description=f"Batch predictions of {model.name} ({plan.prefix})", schedule=unix_cron(s.schedule),
+                description=f"Batch predictions of {model.name} ({plan.prefix})", schedule=s.schedule.cron,
                 time_zone="Etc/UTC", attempt_deadline="60s",
                 retry_config=gcp.cloudscheduler.JobRetryConfigArgs(retry_count=3),
                 http_target=gcp.cloudscheduler.JobHttpTargetArgs(

@@ -102,7 +102,7 @@ class VertexDeployer(pulumi.ComponentResource):
                 min_replicas=serving.min_instances, max_replicas=serving.max_instances,
                 target_utilization_percent=scaling.target_utilization_percent if scaling else 60,
                 target_requests_per_replica=scaling.target_requests_per_instance if scaling else None,
-                strategy=d.strategy, canary_percent=d.canary_percent, bake_minutes=d.bake_minutes,
+                strategy=d.strategy, steps=d.steps, bake_minutes=d.bake_minutes,
                 auto_rollback=d.auto_rollback, latency_p99_ms=latency_sla_ms(model),
                 error_rate_percent=error_rate_percent(model), monitoring_job=job))
 

@@ -7,8 +7,8 @@ Contract (what the pipelines area's promotion workflow sends): run arguments
 1. reads the endpoint and finds the current champion (the deployed model with the most traffic);
 2. deploys the version at 0 % traffic on dedicated replicas (the plan's machine, min/max replicas,
    autoscaling target, the endpoints service account), so it is warm before it takes traffic;
-3. walks the strategy's traffic steps (canary: `canary_percent` then 100; rolling: `canary_percent`
-   more per step; blue_green and all_at_once: 100 at once), watching each step for `bake_minutes`:
+3. walks the plan's traffic steps (`DeliveryPlan.steps`, whole percentages: canary `p` then 100;
+   rolling `p` more per step; blue_green and all_at_once: 100 at once), watching each step for `bake_minutes`:
    every `CHECK_SECONDS` it reads the new version's p99 model latency and error ratio from Cloud
    Monitoring (the same signals as the serving alert policies) and, with `auto_rollback`, puts the
    champion's traffic back and undeploys the new version when either passes its bar, then fails;
@@ -59,7 +59,8 @@ class DeployerConfig:
     target_utilization_percent: float
     target_requests_per_replica: int | None
     strategy: DeliveryStrategy
-    canary_percent: float
+    steps: tuple[int, ...]
+    """The new version's share of traffic after each step (the plan's `DeliveryPlan.steps`, ending at 100)."""
     bake_minutes: int
     auto_rollback: bool
     latency_p99_ms: int | None
@@ -70,16 +71,6 @@ class DeployerConfig:
     @property
     def endpoint(self) -> str:
         return f"projects/{self.project}/locations/{self.region}/endpoints/{self.endpoint_id}"
-
-
-def traffic_steps(strategy: DeliveryStrategy, percent: float) -> list[int]:
-    """The new version's share of traffic after each step (whole percentages, ending at 100)."""
-    if strategy == DeliveryStrategy.canary:
-        return [max(1, round(percent)), 100]
-    if strategy == DeliveryStrategy.rolling:
-        step = max(1, round(percent))
-        return [min(100, step * i) for i in range(1, math.ceil(100 / step) + 1)]
-    return [100]
 
 
 def dedicated_resources(c: DeployerConfig) -> dict[str, Any]:
@@ -187,7 +178,7 @@ def deployer_program(c: DeployerConfig) -> dict[str, Any]:
     main: list[Step] = [
         {"init": {"assign": [
             {"project": c.project}, {"region": region}, {"endpoint_id": c.endpoint_id}, {"endpoint": c.endpoint},
-            {"model": "${args.model}"}, {"steps": traffic_steps(c.strategy, c.canary_percent)},
+            {"model": "${args.model}"}, {"steps": list(c.steps)},
             {"old_id": ""}, {"old_traffic": 0}]}},
         {"versioned": {"switch": [_when("${\"version\" in args}",
                                         [{"model": "${args.model + \"@\" + string(args.version)}"}])]}},

@@ -23,7 +23,6 @@ import yaml
 
 from components.base import TYPE_PREFIX, child, gcp_labels
 from components.capabilities import builds
-from mlops.clouds.gcp_serving import monitor_interval_hours
 from mlops.plan import Capability, ModelPlan, Plan
 from mlops.plan.vocabulary import Direction
 
@@ -35,13 +34,7 @@ from .serving import DATASET_VIEWER, LOG_TABLE, alert_policy_name
 
 ANOMALY_LOG = "aiplatform.googleapis.com%2Fmodel_monitoring_anomaly"
 WORKFLOW_NAME_MAX = 64
-CRON_KEYWORDS = {"hourly": "0 * * * *", "daily": "0 0 * * *", "weekly": "0 0 * * 0", "monthly": "0 0 1 * *"}
 INVOKER = "roles/workflows.invoker"
-
-
-def unix_cron(schedule: str) -> str:
-    """Cloud Scheduler's cron (unix, five fields) for a blueprint schedule."""
-    return CRON_KEYWORDS.get(schedule, schedule)
 
 
 def quality_metric_type(plan: Plan, model: str) -> str:
@@ -155,7 +148,8 @@ class VertexModelMonitoring(pulumi.ComponentResource):
                 labels=[gcp.monitoring.MetricDescriptorLabelArgs(key="model", value_type="STRING",
                                                                  description="model name")]),
             opts=child(self))
-        window = monitor_interval_hours(q.schedule) or 24
+        # Each run scores the labelled predictions of one schedule period.
+        window = q.schedule.period_hours
         workflow_name = quality_workflow_name(plan, model.name)
         program = pulumi.Output.all(project, dataset.dataset_id).apply(lambda v: yaml.safe_dump(quality_program(
             project=v[0], metric_type=metric_type, model=model.name,
@@ -183,7 +177,7 @@ class VertexModelMonitoring(pulumi.ComponentResource):
             f"{name}-quality-schedule",
             gcp.cloudscheduler.JobArgs(
                 name=fit_name(f"{plan.prefix}-{model.name}-quality", 500), region=plan.region, project=plan.account,
-                description=f"Quality check of {model.name} ({plan.prefix})", schedule=unix_cron(q.schedule),
+                description=f"Quality check of {model.name} ({plan.prefix})", schedule=q.schedule.cron,
                 time_zone="Etc/UTC", attempt_deadline="320s",
                 retry_config=gcp.cloudscheduler.JobRetryConfigArgs(retry_count=3),
                 http_target=gcp.cloudscheduler.JobHttpTargetArgs(

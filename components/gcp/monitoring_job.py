@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import TypedDict
 
-from mlops.clouds.gcp_serving import monitor_interval_hours
 from mlops.plan import ModelPlan, Plan
 
 HOUR = 3600
@@ -87,9 +86,8 @@ def monitoring_job(plan: Plan, model: ModelPlan, *, endpoint: str, kms_key_id: s
     drift = model.monitoring.drift
     if drift is None:
         return None
-    hours = monitor_interval_hours(drift.schedule)
-    if hours is None:  # refused by the plan (mlops.clouds.gcp); kept as a guard
-        raise ValueError(f"Vertex model monitoring cannot run on {drift.schedule!r}")
+    # The plan refuses schedules Vertex cannot run every N hours (mlops.clouds.gcp_serving).
+    hours = drift.schedule.period_hours
     config: DriftConfig = {"driftThresholds": {f: {"value": drift.threshold} for f in drift.features}} \
         if drift.features else {"defaultDriftThreshold": {"value": drift.threshold}}
     sample = (model.monitoring.prediction_logging_percent or 100.0) / 100

@@ -10,15 +10,13 @@ import pulumi_gcp as gcp
 from components.base import TYPE_PREFIX, child, gcp_labels
 from components.capabilities import builds
 from mlops.plan import Capability, ModelPlan, Plan
+from mlops.plan.schedule import Schedule
 
 from .foundation import ACCOUNT_ID_MAX, fit_name
 from .names import endpoint_id, retraining_workflow_name
 from .pipeline import VertexTrainingPipeline, spec_object_name
 from .workflow_sources import RetrainingTarget, retraining_source
 
-KEYWORDS: dict[str, str] = {"hourly": "0 * * * *", "daily": "0 0 * * *", "weekly": "0 0 * * 0",
-                            "monthly": "0 0 1 * *"}
-"""What Vixie cron means by @hourly … @monthly (the AWS back end uses the same table)."""
 PUBLISHER_ROLE = "roles/pubsub.publisher"
 INVOKER_ROLE = "roles/workflows.invoker"
 RECEIVER_ROLE = "roles/eventarc.eventReceiver"
@@ -31,9 +29,9 @@ MESSAGE_RETENTION = "604800s"
 ANOMALY_LOG = "aiplatform.googleapis.com%2Fmodel_monitoring_anomaly"
 
 
-def schedule_cron(schedule: str) -> str:
-    """A blueprint schedule as a colab.Schedule cron: keywords expanded, always in UTC."""
-    return f"TZ=UTC {KEYWORDS.get(schedule, schedule)}"
+def schedule_cron(schedule: Schedule) -> str:
+    """A plan schedule as a colab.Schedule cron: its five fields, always in UTC."""
+    return f"TZ=UTC {schedule.cron}"
 
 
 def drift_filter(project: str, plan: Plan, model: str) -> str:

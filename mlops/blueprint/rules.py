@@ -59,6 +59,16 @@ def _progressive_without_realtime(bp: Blueprint) -> Iterator[Finding]:
             yield Finding((*path, "serving", "delivery", "strategy"), m.serving.delivery.strategy.value)
 
 
+def _delivery_step_percent(bp: Blueprint) -> Iterator[Finding]:
+    # The plan turns `canary_percent` into whole-percent traffic steps once, for every cloud: every cloud splits
+    # traffic (or sizes instance batches) in whole percentages, 0 would never move traffic, 100 is no step.
+    for path, m in _models(bp):
+        percent = m.serving.delivery.canary_percent
+        whole = float(percent).is_integer()
+        if not (whole and 1 <= percent <= 99):
+            yield Finding((*path, "serving", "delivery", "canary_percent"), int(percent) if whole else percent)
+
+
 def _shadow_without_realtime(bp: Blueprint) -> Iterator[Finding]:
     for path, m in _models(bp):
         if m.serving.shadow is not None and m.serving.mode != ServingMode.realtime:
@@ -191,11 +201,47 @@ def _performance_retraining_needs_quality(bp: Blueprint) -> Iterator[Finding]:
 
 _CRON_WORDS = {"hourly", "daily", "weekly", "monthly"}
 _CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$")
+CRON_BOUNDS: tuple[tuple[int, int], ...] = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+"""Lowest and highest value of each cron field (minute, hour, day of month, month, day of week; 7 is Sunday)."""
+
+
+def cron_values(field: str, low: int, high: int) -> set[int]:
+    """The values one cron field matches (`*`, `A`, `A-B`, each with an optional `/N`, comma-separated).
+
+    Raises ValueError when the field is not that syntax or leaves `low`-`high` (the plan's schedule
+    resolution reads the same values, so that a schedule the rules pass always resolves)."""
+    if not _CRON_FIELD.match(field):
+        raise ValueError(f"{field!r} is not a cron field")
+    values: set[int] = set()
+    for item in field.split(","):
+        span, _, step_text = item.partition("/")
+        step = int(step_text) if step_text else 1
+        if span == "*":
+            start, end = low, high
+        else:
+            first, _, last = span.partition("-")
+            start = int(first)
+            # `A/N` runs from A to the field's end; a plain `A` is that one value.
+            end = int(last) if last else (high if step_text else start)
+        if step < 1 or not low <= start <= end <= high:
+            raise ValueError(f"{item!r} is not within {low}-{high}")
+        values.update(range(start, end + 1, step))
+    return values
 
 
 def is_schedule(text: str) -> bool:
+    """A keyword, or five cron fields each within its bounds."""
+    if text in _CRON_WORDS:
+        return True
     fields = text.split()
-    return text in _CRON_WORDS or (len(fields) == 5 and all(_CRON_FIELD.match(f) for f in fields))
+    if len(fields) != len(CRON_BOUNDS):
+        return False
+    try:
+        for value, (low, high) in zip(fields, CRON_BOUNDS, strict=True):
+            cron_values(value, low, high)
+    except ValueError:
+        return False
+    return True
 
 
 def _schedules(bp: Blueprint) -> Iterator[Finding]:
@@ -551,6 +597,9 @@ RULES: tuple[Rule, ...] = (
     Rule("progressive-delivery-needs-realtime",
          "canary, blue/green and rolling delivery shift live traffic, so they need `serving.mode: realtime`",
          _progressive_without_realtime, "all_at_once for batch and streaming"),
+    Rule("delivery-step-percent",
+         "`canary_percent` is the share of the first (canary) or of every (rolling) step, in whole percentages",
+         _delivery_step_percent, "a whole number from 1 to 99"),
     Rule("shadow-needs-realtime", "shadow mode mirrors live requests, so it needs `serving.mode: realtime`",
          _shadow_without_realtime),
     Rule("batching-caching-need-realtime", "request batching and caching apply to real-time endpoints only",
@@ -581,7 +630,8 @@ RULES: tuple[Rule, ...] = (
          "performance-triggered retraining needs quality monitoring: add `monitoring.quality`",
          _performance_retraining_needs_quality),
     Rule("schedule-format", "not a schedule", _schedules,
-         "hourly, daily, weekly, monthly, or five cron fields such as '0 3 * * 1'"),
+         "hourly, daily, weekly, monthly, or five cron fields such as '0 3 * * 1' (minute 0-59, hour 0-23, "
+         "day of month 1-31, month 1-12, day of week 0-7)"),
     Rule("target-not-below-current", "the maturity target is below the current level", _target_below_current,
          ">= maturity.current"),
     Rule("deployment-needs-monitoring",

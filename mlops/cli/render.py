@@ -78,8 +78,8 @@ def model_table(plan: Plan) -> Table:
             f"quality {m.quality.metric}" if m.quality else "",
             "SRE alarms" if m.sre else "") if part) or "-"
         retraining = ", ".join(part for part in (
-            r.schedule or "", "on drift" if r.on_drift else "", "on performance" if r.on_performance else "")
-            if part) or "-"
+            r.schedule.text if r.schedule else "", "on drift" if r.on_drift else "",
+            "on performance" if r.on_performance else "") if part) or "-"
         table.add_row(model.name, training, serving, delivery, monitoring, retraining)
     return table
 

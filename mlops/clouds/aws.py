@@ -13,7 +13,7 @@ AWS (SageMaker) facts behind the table:
 - Data capture samples whole percentages (`InitialSamplingPercentage` is an integer); drift and
   quality monitoring read captured requests, so they need a sampling percentage above 0.
 - Model Monitor schedules run hourly, daily at a fixed hour, or every N hours
-  (`cron(0 H ? * * *)`, `cron(0 H/N ? * * *)`); weekly/monthly keywords fall back to daily runs (see
+  (`cron(0 H ? * * *)`, `cron(0 H/N ? * * *)`); weekly and monthly (`0 0 * * 0`, `0 0 1 * *`) run daily (see
   AWS_FALLBACKS); other cron expressions are errors.
 - Model quality monitoring computes a fixed set of metrics per problem type (AWS_QUALITY_METRICS).
 - SageMaker endpoints have no response cache, and only the TorchServe (PyTorch) and TensorFlow
@@ -27,6 +27,7 @@ import re
 from typing import TYPE_CHECKING, Literal
 
 from mlops.blueprint.model import Cloud, DeliveryStrategy, DriftMethod, ServingMode
+from mlops.plan.schedule import KEYWORDS, Schedule
 
 from .types import CloudFacts, Unsupported
 
@@ -77,23 +78,19 @@ AWS_TUNABLE_FRAMEWORKS = ("xgboost",)
 
 # Model Monitor cron: `cron(0 H ? * * *)` with H = `*`, an hour, or `H/N`.
 _MONITOR_HOURS = re.compile(r"^(\*|[01]?\d|2[0-3])(/([1-9]|1\d|2[0-4]))?$")
+# Longer than Model Monitor runs: weekly and monthly run daily at midnight (AWS_FALLBACKS).
+_DAILY_FALLBACK = (KEYWORDS["weekly"], KEYWORDS["monthly"])
 
 
+def monitor_schedule(schedule: Schedule) -> str | None:
+    """Model Monitor's `cron(...)` for a schedule; None when it cannot express it.
 
-
-def monitor_schedule(schedule: str) -> str | None:
-    """Model Monitor's `cron(...)` for a blueprint schedule; None when it cannot express it.
-
-    `weekly` and `monthly` run daily (AWS_FALLBACKS): Model Monitor has no longer period.
+    Weekly and monthly (`0 0 * * 0`, `0 0 1 * *`) run daily (AWS_FALLBACKS): Model Monitor has no longer
+    period; their window stays `period_hours` long.
     """
-    if schedule == "hourly":
-        return "cron(0 * ? * * *)"
-    if schedule in ("daily", "weekly", "monthly"):
+    if schedule.cron in _DAILY_FALLBACK:
         return "cron(0 0 ? * * *)"
-    fields = schedule.split()
-    if len(fields) != 5:
-        return None
-    minute, hour, day_of_month, month, day_of_week = fields
+    minute, hour, day_of_month, month, day_of_week = schedule.fields()
     if minute != "0" or (day_of_month, month, day_of_week) != ("*", "*", "*") or not _MONITOR_HOURS.match(hour):
         return None
     if hour.startswith("*/"):
@@ -135,11 +132,11 @@ def _aws_model(i: int, m: ModelPlan) -> list[Unsupported]:
                     "SageMaker waits at most 3600 s between deployment steps", str(d.bake_minutes),
                     f"0-{AWS_MAX_BAKE_MINUTES}"))
             stepped = d.strategy in (DeliveryStrategy.canary, DeliveryStrategy.rolling)
-            if stepped and not (0 < d.canary_percent <= AWS_MAX_STEP_PERCENT and _whole(d.canary_percent)):
+            if stepped and d.steps[0] > AWS_MAX_STEP_PERCENT:
                 found.append(Unsupported(
                     (*at, "serving", "delivery", "canary_percent"),
                     "SageMaker shifts a whole percentage of at most 50 % of the instances per step",
-                    f"{d.canary_percent:g}", "a whole number from 1 to 50"))
+                    str(d.steps[0]), "a whole number from 1 to 50"))
             if d.strategy == DeliveryStrategy.rolling and s.shadow is not None:
                 found.append(Unsupported(
                     (*at, "serving", "delivery", "strategy"),
@@ -170,7 +167,7 @@ def _aws_model(i: int, m: ModelPlan) -> list[Unsupported]:
         if monitor_schedule(schedule) is None:
             found.append(Unsupported(
                 (*at, "monitoring", kind, "schedule"), "SageMaker Model Monitor runs hourly or daily",
-                repr(schedule), "hourly, daily, weekly, monthly, or `0 H * * *` / `0 */N * * *` (UTC)"))
+                repr(schedule.text), "hourly, daily, weekly, monthly, or `0 H * * *` / `0 */N * * *` (UTC)"))
     if mon.quality is not None and mon.quality.metric not in AWS_QUALITY_METRICS:
         found.append(Unsupported(
             (*at, "monitoring", "quality", "metric"),
@@ -179,12 +176,9 @@ def _aws_model(i: int, m: ModelPlan) -> list[Unsupported]:
     return found
 
 
-def eventbridge_cron_problem(schedule: str) -> str | None:
+def eventbridge_cron_problem(schedule: Schedule) -> str | None:
     """Why EventBridge cron (six fields, `?` in day-of-month or day-of-week) cannot run a schedule, or None."""
-    fields = schedule.split()
-    if len(fields) != 5:
-        return None  # a keyword (hourly, daily, weekly, monthly)
-    _, _, day_of_month, _, day_of_week = fields
+    _, _, day_of_month, _, day_of_week = schedule.fields()
     if day_of_month != "*" and day_of_week != "*":
         return "EventBridge cron cannot restrict both day of month and day of week"
     if "/" in day_of_week:
@@ -210,8 +204,8 @@ def _aws_training(i: int, m: ModelPlan) -> list[Unsupported]:
                 repr(m.framework), f"framework {', '.join(AWS_TUNABLE_FRAMEWORKS)}, or remove hyperparameter_search"))
     schedule = m.retraining.schedule
     problem = eventbridge_cron_problem(schedule) if schedule else None
-    if problem:
-        found.append(Unsupported((*at, "retraining", "schedule"), problem, repr(schedule),
+    if schedule is not None and problem:
+        found.append(Unsupported((*at, "retraining", "schedule"), problem, repr(schedule.text),
                                  "hourly, daily, weekly, monthly, or cron with day of month or day of week `*` "
                                  "(days of the week as a list or range)"))
     return found

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mlops.blueprint.model import Cloud, DeliveryStrategy, DriftMethod, ServingMode
+from mlops.blueprint.model import Cloud, DriftMethod, ServingMode
 
 from . import azure_platform
 from .types import CloudFacts, Unsupported
@@ -79,11 +79,8 @@ def _serving_online(at: tuple[str | int, ...], m: ModelPlan) -> list[Unsupported
             found.append(Unsupported((*at, "serving", "shadow", "sample_percent"),
                                      "Azure ML mirrors a whole percentage of at most 50 % of the traffic",
                                      f"{share:g}", f"a whole number from 1 to {AZURE_MAX_MIRROR_PERCENT}"))
-    d = s.delivery
-    if d.strategy == DeliveryStrategy.canary and not (0 < d.canary_percent < 100 and _whole(d.canary_percent)):
-        found.append(Unsupported((*at, "serving", "delivery", "canary_percent"),
-                                 "Azure ML endpoint traffic is split in whole percentages",
-                                 f"{d.canary_percent:g}", "a whole number from 1 to 99"))
+    # Canary and rolling shares are whole percentages from 1 to 99 on every cloud (blueprint rule
+    # delivery-step-percent): the plan's delivery steps are what Azure ML traffic splits take.
     return found
 
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from mlops.blueprint.model import DeliveryStrategy, DriftMethod, ServingMode
+from mlops.blueprint.model import DriftMethod, ServingMode
+from mlops.plan.schedule import KEYWORDS, Schedule
 
 from .types import Unsupported
 
@@ -30,9 +31,10 @@ GCP_QUALITY_METRICS = ("accuracy", "ctr", "f1", "mae", "mse", "precision", "reca
 """Metrics the quality query computes (components/gcp/quality.py keeps the SQL; a test checks they agree)."""
 GCP_DRIFT_METHODS = (DriftMethod.jensen_shannon, DriftMethod.l_infinity)
 CATEGORICAL_TYPES = ("string", "bool")
-KEYWORD_HOURS = {"hourly": 1, "daily": 24, "weekly": 24 * 7, "monthly": 24 * 30}
-_EVERY_N_HOURS = re.compile(r"^0 \*/([1-9]|1\d|2[0-4]) \* \* \*$")
-_DAILY_AT = re.compile(r"^0 ([01]?\d|2[0-3]) \* \* \*$")
+# Vertex runs a monitoring job every N whole hours: the shapes whose runs are that regular (besides weekly
+# and monthly, which keep their period from the job's creation, see GCP_FALLBACKS).
+_EVERY_N_HOURS = re.compile(r"^0 (\*|\*/([1-9]|1\d|2[0-4])|[01]?\d|2[0-3]) \* \* \*$")
+_LONGER = (KEYWORDS["weekly"], KEYWORDS["monthly"])
 
 GCP_FALLBACKS: dict[str, str] = {
     "drift over all features": "with `drift.features` empty, Vertex applies Jensen-Shannon to numerical and "
@@ -42,15 +44,11 @@ GCP_FALLBACKS: dict[str, str] = {
 }
 
 
-def monitor_interval_hours(schedule: str) -> int | None:
-    """Vertex runs monitoring every N whole hours: the blueprint schedule's period, or None."""
-    if schedule in KEYWORD_HOURS:
-        return KEYWORD_HOURS[schedule]
-    every = _EVERY_N_HOURS.match(schedule)
-    if every:
-        return int(every.group(1))
-    if _DAILY_AT.match(schedule):
-        return 24
+def monitor_interval_hours(schedule: Schedule) -> int | None:
+    """Vertex runs monitoring every N whole hours: the schedule's `period_hours`, or None when Vertex cannot
+    run it (minutes other than 0, or days restricted other than weekly and monthly)."""
+    if schedule.cron in _LONGER or _EVERY_N_HOURS.match(schedule.cron):
+        return schedule.period_hours
     return None
 
 
@@ -93,12 +91,6 @@ def serving(plan: Plan, i: int, m: ModelPlan) -> list[Unsupported]:
                 found.append(Unsupported((*at, "serving", "min_instances"),
                                          "a Vertex deployed model keeps at least one replica", str(s.min_instances),
                                          "1 or more"))
-            d = s.delivery
-            stepped = d.strategy in (DeliveryStrategy.canary, DeliveryStrategy.rolling)
-            if stepped and not float(d.canary_percent).is_integer():
-                found.append(Unsupported((*at, "serving", "delivery", "canary_percent"),
-                                         "Vertex splits traffic in whole percentages", f"{d.canary_percent:g}",
-                                         "a whole number from 1 to 99"))
     mon = m.monitoring
     logging = mon.prediction_logging_percent
     if s is not None and s.mode == ServingMode.batch:
@@ -126,7 +118,7 @@ def serving(plan: Plan, i: int, m: ModelPlan) -> list[Unsupported]:
                     "jensen_shannon), or one model entry per method"))
         if monitor_interval_hours(drift.schedule) is None:
             found.append(Unsupported((*at, "monitoring", "drift", "schedule"),
-                                     "Vertex model monitoring runs every N whole hours", repr(drift.schedule),
+                                     "Vertex model monitoring runs every N whole hours", repr(drift.schedule.text),
                                      "hourly, daily, weekly, monthly, `0 */N * * *` or `0 H * * *`"))
     q = mon.quality
     if q is not None:

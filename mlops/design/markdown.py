@@ -15,6 +15,8 @@ import re
 from collections.abc import Callable, Sequence
 from html import escape
 
+from mlops.plan.schedule import Schedule
+
 
 def blocks(*parts: str) -> str:
     """Markdown blocks separated by one blank line (tables and lists need it), ending in a newline."""
@@ -185,10 +187,13 @@ def to_html(markdown: str, title: str, image: Callable[[str, str], str | None] =
 _DAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-def schedule(expression: str | None) -> str:
-    """`daily`, or a cron expression in words: `0 4 * * *` → daily at 04:00 UTC (`0 4 * * *`)."""
-    if expression is None:
+def schedule(resolved: Schedule | None) -> str:
+    """`daily`, or a cron expression in words: `0 4 * * *` → daily at 04:00 UTC (`0 4 * * *`).
+
+    Documents quote the schedule as the blueprint wrote it (`text`), which its readers recognise."""
+    if resolved is None:
         return "—"
+    expression = resolved.text
     fields = expression.split()
     if len(fields) != 5:
         return expression

@@ -46,12 +46,12 @@ def delivery(s: ServingPlan, alarms: bool) -> tuple[str, str]:
         return how, "re-point the batch job at the previous version"
     how = {
         DeliveryStrategy.canary: (
-            f"A/B test gate: canary {d.canary_percent:g}% of traffic for {_duration(d.bake_minutes)} against the "
+            f"A/B test gate: canary {d.steps[0]}% of traffic for {_duration(d.bake_minutes)} against the "
             "champion, then all traffic" if d.bake_minutes >= AB_TEST_MIN_BAKE_MINUTES else
-            f"canary: {d.canary_percent:g}% of traffic for {_duration(d.bake_minutes)}, then all traffic"),
+            f"canary: {d.steps[0]}% of traffic for {_duration(d.bake_minutes)}, then all traffic"),
         DeliveryStrategy.blue_green: f"blue/green: a full new fleet takes all traffic after {_duration(d.bake_minutes)}"
                                      " of baking",
-        DeliveryStrategy.rolling: f"rolling: {d.canary_percent:g}% of instances per step, "
+        DeliveryStrategy.rolling: f"rolling: {d.steps[0]}% of instances per step, "
                                   f"{_duration(d.bake_minutes)} per step",
         DeliveryStrategy.all_at_once: "all at once",
     }[d.strategy]

@@ -230,14 +230,14 @@ def _delivery(plan: Plan) -> Iterator[Expect]:
             continue
         if d.strategy.value == "rolling":
             checks = (Check(("deploymentConfig", "rollingUpdatePolicy", "maximumBatchSize", "value"),
-                            int(d.canary_percent)),)
+                            d.steps[0]),)
         else:
             routing = ("deploymentConfig", "blueGreenUpdatePolicy", "trafficRoutingConfiguration")
             kind = "CANARY" if d.strategy.value == "canary" else "ALL_AT_ONCE"
             checks = (Check((*routing, "type"), kind),
                       Check((*routing, "waitIntervalInSeconds"), d.bake_minutes * 60))
             if kind == "CANARY":
-                checks += (Check((*routing, "canarySize", "value"), int(d.canary_percent)),)
+                checks += (Check((*routing, "canarySize", "value"), d.steps[0]),)
         yield Expect(ENDPOINT, f"{base}-serving-endpoint", checks, why=f"{m.name} {d.strategy.value}")
 
 

@@ -15,7 +15,6 @@ meaning is caught, and so that this module imports no pulumi.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -69,8 +68,6 @@ WORKFLOW = "azure-native:logic:Workflow"
 TOPIC = "azure-native:eventgrid:SystemTopic"
 EVENT_SUBSCRIPTION = "azure-native:eventgrid:SystemTopicEventSubscription"
 
-CRON = {"hourly": "0 * * * *", "daily": "0 0 * * *", "weekly": "0 0 * * 0", "monthly": "0 0 1 * *"}
-"""Blueprint schedule keywords as five cron fields (the meaning Vixie cron gives @hourly … @monthly)."""
 DRIFT_METRIC: dict[DriftMethod, str] = {
     DriftMethod.psi: "PopulationStabilityIndex",
     DriftMethod.jensen_shannon: "JensenShannonDistance",
@@ -122,10 +119,6 @@ def _object_id(principal: str) -> str:
 def _unique(principals: Any) -> list[str]:
     """Object ids in order, each once (the components assign each principal once, numbered in this order)."""
     return list(dict.fromkeys(_object_id(p) for p in principals))
-
-
-def _cron(schedule: str) -> str:
-    return CRON.get(schedule, schedule)
 
 
 def _check(path: tuple[str | int, ...], test: Callable[[Any], bool], label: str) -> Check:
@@ -454,7 +447,7 @@ def _scheduled(plan: Plan) -> Iterator[Expect]:
         if m.training is None or m.retraining.schedule is None:
             continue
         yield Expect(SCHEDULE, f"{base}-training-retraining", (
-            Check(("properties", "trigger", "expression"), _cron(m.retraining.schedule)),
+            Check(("properties", "trigger", "expression"), m.retraining.schedule.cron),
             Check(("properties", "trigger", "timeZone"), "UTC"),
             Check((*JOB, "jobType"), "Pipeline"), Check((*JOB, "inputs", "trigger", "value"), "schedule")),
             why=m.name)
@@ -517,7 +510,7 @@ def _batch(base: str, m: ModelPlan) -> Iterator[Expect]:
     s = m.serving
     assert s is not None and s.schedule is not None
     run = (*JOB, "environmentVariables")
-    checks = [Check(("properties", "trigger", "expression"), _cron(s.schedule)),
+    checks = [Check(("properties", "trigger", "expression"), s.schedule.cron),
               Check(("properties", "trigger", "timeZone"), "UTC")]
     if s.output_uri is not None:
         account, filesystem, path = _output(s.output_uri)
@@ -562,13 +555,10 @@ def _autoscaling(plan: Plan) -> Iterator[Expect]:
             why=m.name)
 
 
-def _first_step(strategy: DeliveryStrategy, percent: float, bake: int) -> Callable[[Any], bool]:
-    """The deploy step's first move for a new version (in `green`), as the blueprint's strategy asks."""
+def _first_step(share: int, bake: int) -> Callable[[Any], bool]:
+    """The deploy step's first move for a new version (in `green`): the plan's first delivery step."""
     def holds(config: Any) -> bool:
         steps = _json(config).get("steps") or []
-        # canary and rolling: green first takes `percent` (rounded up); rolling then grows by as much per step.
-        stepped = strategy in (DeliveryStrategy.canary, DeliveryStrategy.rolling)
-        share = math.ceil(percent) if stepped else 100
         first = steps[0] if steps and isinstance(steps[0], dict) else {}
         return (first.get("traffic") or {}).get("green") == share and first.get("bake_minutes") == bake
     return holds
@@ -583,8 +573,8 @@ def _delivery(plan: Plan) -> Iterator[Expect]:
             continue
         config = (*JOB, "environmentVariables", "MLOPS_CONFIG")
         yield Expect(SCHEDULE, f"{base}-deployer-schedule", (
-            _check(config, _first_step(d.strategy, d.canary_percent, d.bake_minutes),
-                   f"a {d.strategy.value} first step of {d.canary_percent:g} %, baked {d.bake_minutes} min"),
+            _check(config, _first_step(d.steps[0], d.bake_minutes),
+                   f"a {d.strategy.value} first step of {d.steps[0]} %, baked {d.bake_minutes} min"),
             _check(config, lambda c, want=d.auto_rollback: _json(c).get("auto_rollback") == want,
                    f"auto_rollback {d.auto_rollback}")), why=f"{m.name} {d.strategy.value}")
 
@@ -652,7 +642,7 @@ def _drift(plan: Plan) -> Iterator[Expect]:
             else {"filterType": "AllFeatures"}
         label = f"{metric} above {drift.threshold:g}"
         yield Expect(SCHEDULE, f"{base}-monitoring-monitor", (
-            Check(("properties", "trigger", "expression"), _cron(drift.schedule)),
+            Check(("properties", "trigger", "expression"), drift.schedule.cron),
             _check((*signals, "data-drift", "metricThresholds"), _drift_metric(metric, drift.threshold), label),
             _check((*signals, "prediction-drift", "metricThresholds"), _drift_metric(metric, drift.threshold), label),
             Check((*signals, "data-drift", "features"), features)), why=m.name)
@@ -665,7 +655,7 @@ def _quality(plan: Plan) -> Iterator[Expect]:
             continue
         env = (*JOB, "environmentVariables")
         yield Expect(SCHEDULE, f"{base}-quality-schedule", (
-            Check(("properties", "trigger", "expression"), _cron(q.schedule)),
+            Check(("properties", "trigger", "expression"), q.schedule.cron),
             Check((*env, "MLOPS_METRIC"), q.metric), Check((*env, "MLOPS_DIRECTION"), q.direction.value),
             _check((*env, "MLOPS_THRESHOLD"), lambda v, want=q.threshold: _number(v) == want, f"{q.threshold:g}"),
             Check((*env, "MLOPS_DELAY_HOURS"), str(q.label_delay_hours))), why=m.name)

@@ -30,7 +30,6 @@ from typing import Any
 import yaml
 
 from mlops.blueprint.model import DeliveryStrategy, Direction, ServingMode
-from mlops.clouds.gcp_serving import monitor_interval_hours
 from mlops.plan import Capability, ModelPlan, Plan
 
 from . import Check, Expect, Rule
@@ -65,7 +64,6 @@ ENDPOINT = "gcp:vertex/aiEndpoint:AiEndpoint"
 SECONDS_PER_DAY = 86_400
 CHECK_SECONDS = 300
 """How often the deployer's bake reads the new version's metrics (components/gcp/deployer_workflow.py)."""
-CRON_KEYWORDS = {"hourly": "0 * * * *", "daily": "0 0 * * *", "weekly": "0 0 * * 0", "monthly": "0 0 1 * *"}
 SPEC_PATH = ("createPipelineJobRequest", "pipelineJob", "pipelineSpec")
 ALGORITHMS = {"bayesian": "ALGORITHM_UNSPECIFIED", "random": "RANDOM_SEARCH"}
 AUDITED = ("aiplatform", "storage", "bigquery")
@@ -127,10 +125,6 @@ def _member_slug(member: str) -> str:
 def _id(name: str) -> str:
     """The id synth's mocks give the resource of this logical name."""
     return f"{name}-id"
-
-
-def _cron(schedule: str) -> str:
-    return CRON_KEYWORDS.get(schedule, schedule)
 
 
 def _models(plan: Plan) -> Iterator[tuple[str, ModelPlan]]:
@@ -432,7 +426,7 @@ def _scheduled(plan: Plan) -> Iterator[Expect]:
     for base, m in _models(plan):
         if m.retraining.schedule is not None:
             yield Expect(SCHEDULE, f"{base}-retraining-schedule", (
-                Check(("cron",), f"TZ=UTC {_cron(m.retraining.schedule)}"),
+                Check(("cron",), f"TZ=UTC {m.retraining.schedule.cron}"),
                 Check((*SPEC_PATH[:-1], "runtimeConfig", "parameterValues", "triggered_by"), "schedule")),
                 why=m.name)
 
@@ -504,7 +498,7 @@ def _batch_checks(m: ModelPlan) -> tuple[Check, ...]:
         except ValueError:
             return {}
 
-    checks = [Check(("schedule",), _cron(s.schedule)),
+    checks = [Check(("schedule",), s.schedule.cron),
               Check(("httpTarget", "body"), lambda b: str(body(b).get("model", "")).endswith("@champion"),
                     "a batch prediction job of the champion")]
     if s.output_uri:
@@ -523,16 +517,6 @@ def _autoscaling(plan: Plan) -> Iterator[Expect]:
         yield Expect(WORKFLOW, f"{base}-deployer-workflow", (
             _deployed(("minReplicaCount",), s.min_instances), _deployed(("maxReplicaCount",), s.max_instances),
             _deployed(("autoscalingMetricSpecs", 0, "target"), target)), why=m.name)
-
-
-def _traffic_steps(strategy: DeliveryStrategy, percent: float) -> list[int]:
-    """components/gcp/deployer_workflow.py `traffic_steps`: the new version's share after each step."""
-    step = max(1, round(percent))
-    if strategy == DeliveryStrategy.canary:
-        return [step, 100]
-    if strategy == DeliveryStrategy.rolling:
-        return [min(100, step * i) for i in range(1, math.ceil(100 / step) + 1)]
-    return [100]
 
 
 def _bake_checks(source: Any) -> Any:
@@ -558,7 +542,7 @@ def _delivery(plan: Plan) -> Iterator[Expect]:
         d = m.serving.delivery
         if d.strategy == DeliveryStrategy.all_at_once:
             continue
-        steps = _traffic_steps(d.strategy, d.canary_percent)
+        steps = list(d.steps)
         checks = [_workflow(lambda s, want=steps: _assigned(s).get("steps") == want, f"traffic steps {steps}")]
         if d.bake_minutes:
             bakes = math.ceil(d.bake_minutes * 60 / CHECK_SECONDS)
@@ -621,7 +605,7 @@ def _drift(plan: Plan) -> Iterator[Expect]:
         drift = m.monitoring.drift
         if drift is None:
             continue
-        hours = monitor_interval_hours(drift.schedule)
+        hours = drift.schedule.period_hours
         objective = ("modelDeploymentMonitoringObjectiveConfigs", 0, "objectiveConfig",
                      "predictionDriftDetectionConfig")
         thresholds = (_monitoring_job((*objective, "driftThresholds"),
@@ -629,7 +613,7 @@ def _drift(plan: Plan) -> Iterator[Expect]:
                       else _monitoring_job((*objective, "defaultDriftThreshold"), {"value": drift.threshold}))
         yield Expect(WORKFLOW, f"{base}-deployer-workflow", (
             thresholds, _monitoring_job(("modelDeploymentMonitoringScheduleConfig", "monitorInterval"),
-                                        f"{(hours or 0) * 3600}s")), why=f"{m.name}: the monitoring job")
+                                        f"{hours * 3600}s")), why=f"{m.name}: the monitoring job")
         yield Expect(ALERT, f"{base}-monitoring-drift-alert", (Check(
             ("conditions", 0, "conditionMatchedLog", "filter"), lambda f, e=_endpoint_id(plan, m.name): e in str(f),
             "anomalies of the model's endpoint"),), why=m.name)
@@ -644,7 +628,7 @@ def _quality(plan: Plan) -> Iterator[Expect]:
         yield Expect(WORKFLOW, f"{base}-monitoring-quality-workflow", (_workflow(
             lambda s, want=delay: want in str(value_at(_main(s, "score"), "args", "body", "query")),
             f"labels {q.label_delay_hours} h late"),), why=f"{m.name} scoring")
-        yield Expect(JOB, f"{base}-monitoring-quality-schedule", (Check(("schedule",), _cron(q.schedule)),),
+        yield Expect(JOB, f"{base}-monitoring-quality-schedule", (Check(("schedule",), q.schedule.cron),),
                      why=m.name)
         yield Expect(METRIC_DESCRIPTOR, f"{base}-monitoring-quality-metric", (Check(
             ("description",), lambda d, metric=q.metric: str(d).startswith(f"{metric} of "), f"the {q.metric} score"),),

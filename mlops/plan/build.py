@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import cast
 
+from mlops import clouds  # the facts modules read the plan's types: a module import keeps the cycle harmless
 from mlops.blueprint.diagnostics import BlueprintError, Diagnostic
 from mlops.blueprint.loader import LoadedBlueprint
 from mlops.blueprint.model import (
@@ -15,22 +16,25 @@ from mlops.blueprint.model import (
     ModelSpec,
     ServingMode,
 )
-from mlops.clouds import facts, unsupported
 
 from .gating import Capability, GateDecision, decide
 from .model import (
     ApprovalPlan,
     CostPlan,
+    DeliveryPlan,
+    DriftPlan,
     GovernancePlan,
     ModelPlan,
     MonitoringPlan,
     NetworkPlan,
     Plan,
     QualityGatePlan,
+    QualityPlan,
     RetrainingPlan,
     ServingPlan,
     TrainingPlan,
 )
+from .schedule import Schedule
 
 MANAGED_BY = "mlops-blueprints"
 # Operational (not audit) log retention per environment, in days.
@@ -78,11 +82,14 @@ def _model_plan(bp: Blueprint, env: EnvironmentName, model: ModelSpec, on: set[C
         if production and online and s.multi_az:
             low = max(low, 2)  # one instance per availability zone at least
         high = max(high, low)
-        delivery = s.delivery
+        d = s.delivery
+        strategy, bake_minutes = d.strategy, d.bake_minutes
         if Capability.progressive_delivery not in on or not online:
-            delivery = Delivery(strategy=DeliveryStrategy.all_at_once, auto_rollback=s.delivery.auto_rollback)
-        elif "strategy" not in s.delivery.model_fields_set and s.mode == ServingMode.realtime:
-            delivery = s.delivery.model_copy(update={"strategy": DeliveryStrategy.canary})
+            # Replaced at once, as a blueprint that writes no delivery would be (its default bake included).
+            strategy, bake_minutes = DeliveryStrategy.all_at_once, Delivery().bake_minutes
+        elif "strategy" not in d.model_fields_set and s.mode == ServingMode.realtime:
+            strategy = DeliveryStrategy.canary
+        delivery = DeliveryPlan.of(strategy, d.canary_percent, bake_minutes, d.auto_rollback)
         serving = ServingPlan(
             mode=s.mode,
             instance=override.serving.instance or s.instance,
@@ -96,7 +103,7 @@ def _model_plan(bp: Blueprint, env: EnvironmentName, model: ModelSpec, on: set[C
             shadow=s.shadow if Capability.shadow_deployment in on and env != "dev" else None,
             batching=s.batching,
             caching=s.caching,
-            schedule=s.schedule,
+            schedule=Schedule.of(s.schedule) if s.schedule is not None else None,
             output_uri=s.output_uri,
             stream=s.stream,
         )
@@ -107,10 +114,15 @@ def _model_plan(bp: Blueprint, env: EnvironmentName, model: ModelSpec, on: set[C
     drift_off = drift is None and "drift" in m.model_fields_set
     if drift is None and not drift_off and online and Capability.drift_monitoring in on and serving is not None:
         # The monitoring level asks for drift detection on every online model, by the measure the cloud computes.
-        drift = Drift(method=facts(bp.cloud.provider).default_drift_method)
+        drift = Drift(method=clouds.facts(bp.cloud.provider).default_drift_method)
+    q = m.quality
     monitoring = MonitoringPlan(
-        drift=drift if Capability.drift_monitoring in on and serving is not None else None,
-        quality=m.quality if Capability.quality_monitoring in on else None,
+        drift=DriftPlan(method=drift.method, threshold=drift.threshold, features=tuple(drift.features),
+                        schedule=Schedule.of(drift.schedule))
+        if drift is not None and Capability.drift_monitoring in on and serving is not None else None,
+        quality=QualityPlan(metric=q.metric, threshold=q.threshold, direction=q.direction,
+                            label_delay_hours=q.label_delay_hours, schedule=Schedule.of(q.schedule))
+        if q is not None and Capability.quality_monitoring in on else None,
         prediction_logging_percent=m.prediction_logging_percent
         if online and serving is not None and Capability.prediction_logging in on else None,
         sre=m.sre.model_copy(update={"latency_p99_ms": m.sre.latency_p99_ms or s.latency_p99_ms})
@@ -118,21 +130,22 @@ def _model_plan(bp: Blueprint, env: EnvironmentName, model: ModelSpec, on: set[C
     )
 
     r = model.retraining
-    q = model.quality_gates
+    g = model.quality_gates
     retraining = RetrainingPlan(
-        schedule=r.schedule if Capability.scheduled_retraining in on else None,
+        schedule=Schedule.of(r.schedule) if r.schedule is not None and Capability.scheduled_retraining in on
+        else None,
         on_drift=r.on_drift and Capability.drift_retraining in on,
         on_performance=r.on_performance and Capability.performance_retraining in on,
-        champion_challenger=r.champion_challenger and bool(q.metrics) and Capability.champion_challenger in on,
+        champion_challenger=r.champion_challenger and bool(g.metrics) and Capability.champion_challenger in on,
         min_interval_hours=r.min_interval_hours,
     )
     gates = QualityGatePlan(
-        metrics=tuple(q.metrics),
+        metrics=tuple(g.metrics),
         # Without a metric there is nothing to compare on (an explicit request is a blueprint error).
-        compare_to_champion=q.compare_to_champion and bool(q.metrics) and Capability.champion_challenger in on,
-        min_improvement=q.min_improvement,
-        fairness=tuple(q.fairness),
-        max_latency_p99_ms=q.max_latency_p99_ms,
+        compare_to_champion=g.compare_to_champion and bool(g.metrics) and Capability.champion_challenger in on,
+        min_improvement=g.min_improvement,
+        fairness=tuple(g.fairness),
+        max_latency_p99_ms=g.max_latency_p99_ms,
     )
     return ModelPlan(name=model.name, framework=model.framework, training=training, quality_gates=gates,
                      serving=serving, monitoring=monitoring, retraining=retraining)
@@ -162,7 +175,7 @@ def plan(bp: Blueprint, environment_name: str) -> Plan:
         # Production audit storage is locked so that nobody can shorten or delete it, at every governance
         # level (the audit-lock policies require it); dev and staging keep an administrator's override. Azure
         # creates immutability policies unlocked (locking is an operator's API action), so it says governance.
-        audit_lock_mode="compliance" if production and facts(bp.cloud.provider).locks_audit_storage else "governance",
+        audit_lock_mode="compliance" if production and clouds.facts(bp.cloud.provider).locks_audit_storage else "governance",
         compliance=tuple(gov.compliance),
         risk_tier=gov.risk_tier,
     )
@@ -214,7 +227,7 @@ def plan(bp: Blueprint, environment_name: str) -> Plan:
         databricks=bp.data.databricks,
     )
     # What the cloud's back end cannot honour is an error here, before any Pulumi code runs.
-    problems = unsupported(result, bp)
+    problems = clouds.unsupported(result, bp)
     if problems:
         raise PlanError([Diagnostic(p.path, p.message, got=p.got, allowed=p.allowed) for p in problems])
     return result

@@ -1,7 +1,9 @@
 """The Plan: blueprint x environment after gating, overrides and defaults. Plain, frozen data.
 
 Back ends read only this. It reuses the blueprint's setting types where a setting passes
-through unchanged, and resolves everything that depends on the environment.
+through unchanged, and resolves everything that depends on the environment. After `plan()` nothing
+is left to decide: schedules are `Schedule`s (cron and period once, for every cloud), delivery is the
+list of traffic steps in whole percentages.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from mlops.blueprint.model import (
     Caching,
     Cloud,
     Compliance,
-    Delivery,
-    Drift,
+    DeliveryStrategy,
+    Direction,
+    DriftMethod,
     EnvironmentName,
     FairnessGate,
     FeatureStore,
@@ -27,7 +30,6 @@ from mlops.blueprint.model import (
     InstanceSize,
     MaturityLevels,
     MetricThreshold,
-    QualityMonitor,
     RiskTier,
     Roles,
     ServingMode,
@@ -36,6 +38,7 @@ from mlops.blueprint.model import (
 )
 
 from .gating import Capability, GateDecision
+from .schedule import Schedule
 
 
 class _Plan(BaseModel):
@@ -63,6 +66,33 @@ class QualityGatePlan(_Plan):
     max_latency_p99_ms: int | None
 
 
+class DeliveryPlan(_Plan):
+    """How a new version takes over an endpoint: the strategy and the new version's share after each step."""
+
+    strategy: DeliveryStrategy
+    steps: tuple[int, ...]
+    """The new version's share of traffic after each step, whole percentages ending at 100 (see `of`). On AWS
+    the first step is a share of the endpoint's instances (SageMaker sizes canaries and rolling batches so)."""
+    bake_minutes: int
+    """How long each step is watched before traffic moves on."""
+    auto_rollback: bool
+    """Roll back automatically when the serving alarms fire during a rollout."""
+
+    @classmethod
+    def of(cls, strategy: DeliveryStrategy, canary_percent: float, bake_minutes: int,
+           auto_rollback: bool) -> DeliveryPlan:
+        """The steps of a strategy: canary (p, 100); rolling (p, 2p, … below 100, 100); blue_green and
+        all_at_once (100,). `canary_percent` is a whole number from 1 to 99 (the blueprint rule
+        `delivery-step-percent` refuses others); ValueError otherwise, where it would be a step."""
+        steps: tuple[int, ...] = (100,)
+        if strategy in (DeliveryStrategy.canary, DeliveryStrategy.rolling):
+            if not (float(canary_percent).is_integer() and 1 <= canary_percent <= 99):
+                raise ValueError(f"canary_percent {canary_percent:g} is not a whole number from 1 to 99")
+            share = int(canary_percent)
+            steps = (share, 100) if strategy == DeliveryStrategy.canary else (*range(share, 100, share), 100)
+        return cls(strategy=strategy, steps=steps, bake_minutes=bake_minutes, auto_rollback=auto_rollback)
+
+
 class ServingPlan(_Plan):
     mode: ServingMode
     instance: InstanceSize | str
@@ -71,26 +101,48 @@ class ServingPlan(_Plan):
     multi_az: bool
     latency_p99_ms: int | None
     autoscaling: Autoscaling | None
-    delivery: Delivery
+    delivery: DeliveryPlan
     """all_at_once when progressive delivery is gated off."""
     shadow: Shadow | None
     batching: Batching | None
     caching: Caching | None
-    schedule: str | None
+    schedule: Schedule | None
+    """Batch mode: when predictions run."""
     output_uri: str | None
     stream: str | None
 
 
+class DriftPlan(_Plan):
+    """Drift monitoring of a model's live inputs."""
+
+    method: DriftMethod
+    threshold: float
+    features: tuple[str, ...]
+    """Features to watch; empty means every feature of the model."""
+    schedule: Schedule
+
+
+class QualityPlan(_Plan):
+    """Quality monitoring: a metric on labelled production predictions."""
+
+    metric: str
+    threshold: float
+    direction: Direction
+    label_delay_hours: int
+    """How long ground-truth labels take to arrive."""
+    schedule: Schedule
+
+
 class MonitoringPlan(_Plan):
-    drift: Drift | None
-    quality: QualityMonitor | None
+    drift: DriftPlan | None
+    quality: QualityPlan | None
     prediction_logging_percent: float | None
     sre: SreThresholds | None
     """SRE alarm thresholds (latency defaults to the serving SLA); None when SRE alarms are gated off."""
 
 
 class RetrainingPlan(_Plan):
-    schedule: str | None
+    schedule: Schedule | None
     on_drift: bool
     on_performance: bool
     champion_challenger: bool
