@@ -175,7 +175,8 @@ def plan(bp: Blueprint, environment_name: str) -> Plan:
         # Production audit storage is locked so that nobody can shorten or delete it, at every governance
         # level (the audit-lock policies require it); dev and staging keep an administrator's override. Azure
         # creates immutability policies unlocked (locking is an operator's API action), so it says governance.
-        audit_lock_mode="compliance" if production and clouds.facts(bp.cloud.provider).locks_audit_storage else "governance",
+        audit_lock_mode="compliance" if production and clouds.facts(bp.cloud.provider).locks_audit_storage
+        else "governance",
         compliance=tuple(gov.compliance),
         risk_tier=gov.risk_tier,
     )
