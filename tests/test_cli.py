@@ -67,9 +67,10 @@ def test_validate_reports_every_file_and_fails_if_one_is_bad(tmp_path: Path) -> 
     assert f"{bad}:1:1: use_case: required key is missing" in result.stderr
 
 
-def test_validate_does_not_import_pulumi() -> None:
+@pytest.mark.parametrize("command", ["validate", "plan"])
+def test_validate_and_plan_do_not_import_pulumi(command: str) -> None:
     code = ("import sys; from mlops.cli import app\n"
-            "try:\n    app(['validate', 'blueprints/fraud-detection-aws.yaml'])\n"
+            f"try:\n    app(['{command}', 'blueprints/fraud-detection-aws.yaml'])\n"
             "except SystemExit as e:\n    assert e.code in (0, None), e.code\n"
             "loaded = [m for m in sys.modules if m.startswith('pulumi')]\n"
             "assert not loaded, loaded\n")
