@@ -141,8 +141,8 @@ def test_deployment_2_keeps_an_explicit_strategy() -> None:
 
 
 def test_batch_and_streaming_models_are_not_defaulted_to_canary(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Gating is cloud-neutral; no back end builds streaming serving today (mlops.clouds.aws refuses it).
-    monkeypatch.setattr("mlops.plan.build.unsupported", lambda _: [])
+    # Gating is cloud-neutral; no back end builds streaming serving today (every cloud's facts refuse it).
+    monkeypatch.setattr("mlops.clouds.unsupported", lambda *_: [])
     bp = blueprint(cloud={"provider": "gcp", "region": "europe-west4"},
                    models=[model(name="nightly", serving={"mode": "batch", "schedule": "daily"}),
                            model(name="events", serving={"mode": "streaming", "stream": "kinesis://events"})])
