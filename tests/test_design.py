@@ -1,8 +1,8 @@
 """`mlops design`: what each section says for each example, the diagram, the roadmap formula, golden files.
 
-The sections other than the architecture are pure functions of the plans and of the coverage table, so
-most tests run without synth. The golden files (tests/golden/design/) hold those sections with the
-coverage pinned to `GOLDEN_BUILT`, so that back ends growing in parallel do not churn them; the
+The sections other than the architecture are pure functions of the plans and of what is built (the evidence
+of the synthesized graph), so most tests run without synth. The golden files (tests/golden/design/) hold
+those sections with what is built pinned to `GOLDEN_BUILT`, so that back ends growing in parallel do not churn them; the
 architecture, which is drawn from the synthesized graph, is checked by content instead.
 """
 

@@ -2,8 +2,8 @@
 
 Pure: `architecture(plan, graph, built, …)` reads the recorded graph (type, name, parent of every
 resource), classifies each resource to a capability, groups capabilities into the areas of the
-ML life cycle and adds a dashed "planned" box for what the plan turns on but the cloud's back
-end does not build yet. Mermaid (here) and SVG (`svg.py`) render the same `Architecture`.
+ML life cycle and adds a dashed "planned" box for what the plan turns on but `built` (the graph's
+evidence) does not hold. Mermaid (here) and SVG (`svg.py`) render the same `Architecture`.
 
 Classification, in one place (`CLASS_RULES`, `NAME_RULES`, `TYPE_RULES`): a component
 (`mlops:index:<Class>`) by its class name, else by the last capability word of its own name

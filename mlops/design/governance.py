@@ -1,10 +1,9 @@
 """Section 5, the governance model: approvals per stage, roles, documentation, audit, compliance matrix.
 
 The compliance matrix reads the plan's controls table (`mlops.plan.compliance`) and says, for
-each control, what builds it here: the resources of the synthesized graph when the cloud's back
-end builds the capability, "planned, not yet built on <cloud>" when it does not (components/
-coverage.py), or why this environment's plan leaves it out. It never claims more than the stack
-builds.
+each control, what builds it here: the resources of the synthesized graph when its evidence holds there,
+"planned, not yet built on <cloud>" when it does not (mlops/evidence), or why this environment's plan
+leaves it out. It never claims more than the stack builds.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ blueprint's quality gates, sweep budget and model card exists in the graph only 
 it — the retraining `Schedule`'s CreateJob action and the retraining workflow (Logic App) of
 event-driven retraining. The rules read the job body there (`_submitters`).
 
-The blueprint's words are restated here in Azure's vocabulary (cron keywords, drift methods, sweep
+The blueprint's words are restated here in Azure's vocabulary (drift methods, sweep
 samplers) rather than imported from components/azure, so that a component that changes their
 meaning is caught, and so that this module imports no pulumi.
 """
