@@ -258,7 +258,7 @@ def design(
         raise typer.Exit(EXIT_BAD_INPUT) from None
     written = write_files(output, files(inp, fmt))
     out.print("[green]wrote[/] " + ", ".join(str(p) for p in written))
-    pending = [c for c in inp.plan.capabilities if c not in inp.built]
+    pending = [c for c in inp.plan.capabilities if c not in inp.covered]
     if pending:
         status.print(f"[yellow]note:[/] the design marks {len(pending)} capabilities as planned, not built: the "
                      f"synthesized graph lacks their evidence ({', '.join(c.value for c in pending)})")

@@ -18,7 +18,7 @@ PICTURE = "architecture.svg"
 
 
 def architecture_of(inp: DesignInput) -> Architecture:
-    return architecture(inp.plan, inp.graph, inp.built, inp.sources, inp.alerts)
+    return architecture(inp.plan, inp.graph, inp.covered, inp.sources, inp.alerts)
 
 
 def _architecture_section(inp: DesignInput, picture: str) -> str:
@@ -33,7 +33,7 @@ def _architecture_section(inp: DesignInput, picture: str) -> str:
         external = [b.title for b in area.boxes if b.kind == "external"]
         if external:
             found.append("external: " + ", ".join(external))
-        missing = [c for c in turned_on if c not in inp.built]
+        missing = [c for c in turned_on if c not in inp.covered]
         status = ("—" if not turned_on else "built" if not missing else
                   f"planned, not yet built on {plan.cloud.value}" if len(missing) == len(turned_on) else
                   f"partly built; planned: {codes([c.value for c in missing])}")

@@ -150,13 +150,15 @@ def _matrix(inp: DesignInput) -> str:
         return blocks("### Compliance matrix", "The blueprint names no compliance regime.")
     gaps = compliance_gaps(plan)
     cloud = plan.cloud.value
-    arch = architecture(plan, inp.graph, inp.built) if inp.graph else None
+    arch = architecture(plan, inp.graph, inp.covered) if inp.graph else None
     rows = []
     for regime in gov.compliance:
         for requirement in REGIME_CONTROLS[regime]:
             capability = CONTROL_CAPABILITIES[requirement.control]
             if requirement.control in gaps:
                 state = _why_missing(inp, requirement.control, capability)
+            elif capability in inp.unused:
+                state = f"on, unused in {inp.environment}"
             elif capability not in inp.built:
                 state = f"planned, not yet built on {cloud}"
             else:

@@ -26,11 +26,19 @@ class DesignInput:
     built: frozenset[Capability]
     """Capabilities whose evidence the synthesized graph of `environment` holds (mlops.evidence); empty
     without a graph: a design never calls built what it has not seen in the graph."""
+    unused: frozenset[Capability] = frozenset()
+    """Capabilities the plan turns on that nothing of `environment` uses (a shadow in dev, an approval role where
+    no approval is asked): neither built nor missing."""
     sources: tuple[DataSource, ...] = ()
     """The blueprint's data sources (drawn as external systems)."""
     controls: dict[Control, str] = field(default_factory=dict)
     """How the cloud's back end implements each compliance control, in its own words (e.g.
     `components.aws.governance.AWS_CONTROLS`); empty when the back end does not say."""
+
+    @property
+    def covered(self) -> frozenset[Capability]:
+        """What the design need not mark as planned: built, or unused in this environment."""
+        return self.built | self.unused
 
     @property
     def plan(self) -> Plan:
@@ -47,4 +55,6 @@ class DesignInput:
             return f"off: {decision.reason}"
         if capability in self.built:
             return "built"
+        if capability in self.unused:
+            return f"on, unused in {self.environment}"
         return f"planned, not yet built on {self.plan.cloud.value}"  # no evidence in this environment's graph

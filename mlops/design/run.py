@@ -32,9 +32,16 @@ def design_input(blueprint: str | Path, environment: str, graph: Sequence[GraphN
     plans = tuple(plan_environments(loaded))
     if environment not in bp.environments:
         plan_loaded(loaded, environment)  # raises the located "does not declare this environment" error
+    plan = next(p for p in plans if p.environment == environment)
     return DesignInput(Path(blueprint).name, plans, environment, tuple(graph),
-                       built_in(next(p for p in plans if p.environment == environment), graph),
-                       tuple(bp.data.sources))
+                       built_in(plan, graph), unused_in(plan, graph), tuple(bp.data.sources))
+
+
+def unused_in(plan: Plan, graph: Sequence[GraphNode]) -> frozenset[Capability]:
+    """Turned on, yet nothing of this environment needs it (its evidence expects nothing)."""
+    if not graph:
+        return frozenset()
+    return frozenset(c for c, found in evidence(plan, graph).items() if not found.applies)
 
 
 def built_in(plan: Plan, graph: Sequence[GraphNode]) -> frozenset[Capability]:
