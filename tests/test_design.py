@@ -454,3 +454,12 @@ def test_readme_excerpt_is_a_real_design() -> None:
     for line in lines:
         assert line in golden, f"README excerpt line not in the generated design: {line}"
     assert "mlops design blueprints/fraud-detection-aws.yaml" in match.group(1)
+
+
+def test_a_capability_nothing_of_the_environment_uses_is_neither_built_nor_planned() -> None:
+    # Dev mirrors no traffic and asks no approval: the shadow and the approver role are on, yet unused there.
+    dev = design_input(FRAUD.relative_to(ROOT), "dev", synthesized_graph(FRAUD.relative_to(ROOT), "dev"))
+    assert {Capability.shadow_deployment, Capability.enforced_approval} <= dev.unused
+    assert not dev.unused & dev.built
+    assert dev.status(Capability.shadow_deployment) == "on, unused in dev"
+    assert "planned" not in render_markdown(dev, ["governance"])
