@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -463,3 +464,24 @@ def test_a_capability_nothing_of_the_environment_uses_is_neither_built_nor_plann
     assert not dev.unused & dev.built
     assert dev.status(Capability.shadow_deployment) == "on, unused in dev"
     assert "planned" not in render_markdown(dev, ["governance"])
+
+
+def test_a_manifest_without_one_evidence_resource_stops_the_design_claiming_it() -> None:
+    # The same check on a saved manifest (`mlops synth --json`), as a reviewer would hold one.
+    import json
+
+    from shared_synth import synthesized
+
+    manifest = json.loads(synthesized(str(FRAUD.relative_to(ROOT)), "prod").manifest_json())
+    monitor = "fraud-detection-prod-fraud-scorer-monitoring-data-quality-schedule"
+    kept = [r for r in manifest["resources"] if r["name"] != monitor]
+    assert len(kept) == len(manifest["resources"]) - 1
+
+    def nodes(entries: list[dict[str, Any]]) -> tuple[GraphNode, ...]:
+        return tuple(GraphNode(r["urn"], r["type"], r["name"], r["parent"], r["custom"], r["inputs"]) for r in entries)
+
+    whole = design_input(FRAUD.relative_to(ROOT), "prod", nodes(manifest["resources"]))
+    less = design_input(FRAUD.relative_to(ROOT), "prod", nodes(kept))
+    assert Capability.drift_monitoring in whole.built and Capability.drift_monitoring not in less.built
+    assert row(render_markdown(less, ["monitoring"]), "drift: every input feature").endswith(
+        "| planned, not yet built on aws |")
