@@ -2,8 +2,8 @@
 
 Stacks: every Azure example blueprint in each environment, and variants that exercise what the example
 does not (real-time serving with canary and shadow, blue/green, hyperparameter search, event-driven
-retraining, rolling updates, a pipeline nothing submits). Each stack is synthesized once per module.
-Truth gaps (the plan asks, the graph lacks) are listed in GAPS and kept as strict xfails.
+retraining, rolling updates, a pipeline nothing triggers). Each stack is synthesized once per module, and
+each must build everything its plan turns on.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -87,19 +86,8 @@ VARIANT_STACKS = [("realtime", "dev"), ("realtime", "prod"), ("tuned", "prod"),
 STACKS = [*((e, env) for e in EXAMPLES for env in ENVIRONMENTS), *VARIANT_STACKS]
 
 
-@dataclass(frozen=True)
-class Gap:
-    """A capability the plan turns on and the graph does not hold: why, and the words its evidence says it with."""
-
-    reason: str
-    sign: str
-
-
-GAPS: dict[tuple[str, str], dict[Capability, Gap]] = {}
-"""Where the plan asks for a capability and the Azure graph does not hold it. Found and closed: the prod audit
-lock (Azure's plan now says governance mode: its immutability policy is created unlocked), rolling delivery
-(the deployer now walks `canary_percent` steps), multi-node sweeps (a plan error) and untriggered pipelines
-(kept in a disabled schedule for manual runs)."""
+# The truth gaps this table found (the prod audit lock, rolling delivery, multi-node sweeps, untriggered
+# pipelines) are closed: every stack below must build everything its plan turns on.
 
 
 @pytest.fixture(scope="module")
@@ -137,26 +125,7 @@ def test_everything_the_plan_turns_on_is_built(stack: Callable[[str, str], Synth
                                                environment: str) -> None:
     result = stack(source, environment)
     assert result.plan.cloud == Cloud.azure
-    gaps = GAPS.get((source, environment), {})
-    not_built = _not_built(result)
-    assert not {c: m for c, m in not_built.items() if c not in gaps}
-    # A known gap is not built for exactly the reason it is listed for (and nothing else).
-    for capability, gap in gaps.items():
-        assert not_built.get(capability), capability
-        assert all(gap.sign in line for line in not_built[capability]), not_built[capability]
-
-
-GAP_CASES = [pytest.param(s, e, c, id=f"{s}-{e}-{c.value}",
-                          marks=pytest.mark.xfail(strict=True, reason=gap.reason))
-             for (s, e), gaps in GAPS.items() for c, gap in gaps.items()]
-
-
-@pytest.mark.parametrize(("source", "environment", "capability"), GAP_CASES)
-def test_truth_gap(stack: Callable[[str, str], SynthResult], source: str, environment: str,
-                   capability: Capability) -> None:
-    result = stack(source, environment)
-    assert capability in result.plan.capabilities
-    assert capability not in _not_built(result), _not_built(result)[capability]
+    assert _not_built(result) == {}
 
 
 def test_variants_exercise_every_rule(stack: Callable[[str, str], SynthResult]) -> None:
