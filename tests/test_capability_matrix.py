@@ -1,7 +1,7 @@
 """Every cloud, capability and option: refused by validate with a located error, or built with evidence.
 
 The options come from tests/capability_matrix.py. For each cloud, each option is validated on its own
-(every environment). A refusal must be located (a YAML path that exists in the file, a line and column)
+(every environment). A refusal must be located (a YAML path, rendered with its file, line and column)
 and say what the cloud offers instead. An accepted option is synthesized (model options grouped into
 multi-model blueprints) and must pass every mandatory policy, and the evidence of the capabilities it
 asks for must hold in the graph, naming its model: never neither.
