@@ -66,15 +66,9 @@ GRANTS: tuple[Grant, ...] = (
 )
 
 
-def locked(plan: Plan) -> bool:
-    """Production, or an environment whose promotion only approvers may make."""
-    approval = plan.governance.approval
-    return plan.production or (approval is not None and approval.enforced)
-
-
 def grants_for(plan: Plan) -> list[Grant]:
     """The grants that apply to this environment."""
-    return [g for g in GRANTS if g.production is None or g.production == locked(plan)]
+    return [g for g in GRANTS if g.production is None or g.production == plan.guarded]
 
 
 def member_slug(member: str) -> str:

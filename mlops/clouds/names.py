@@ -26,9 +26,10 @@ def suggest(value: str, names: frozenset[str]) -> str:
     return ("did you mean " + ", ".join(close) + "?") if close else "e.g. " + ", ".join(sorted(names)[:4]) + " …"
 
 
-def _regions(bp: Blueprint, environment: str) -> Iterator[tuple[YamlPath, str]]:
+def _region(bp: Blueprint, environment: str) -> tuple[YamlPath, str]:
+    """The environment's region and where it is written (its override, else `cloud.region`)."""
     override = bp.environments[environment].region  # type: ignore[index]
-    yield (("environments", environment, "region"), override) if override else (("cloud", "region"), bp.cloud.region)
+    return (("environments", environment, "region"), override) if override else (("cloud", "region"), bp.cloud.region)
 
 
 def _aws_instances(bp: Blueprint, environment: str) -> Iterator[tuple[YamlPath, str, frozenset[str], str]]:
@@ -51,10 +52,9 @@ def problems(bp: Blueprint, environment: str) -> list[Unsupported]:
     """Every region and (on AWS) instance type the environment names that its cloud does not have."""
     cloud = bp.cloud.provider
     found: list[Unsupported] = []
-    for path, region in _regions(bp, environment):
-        if region not in REGIONS[cloud]:
-            found.append(Unsupported(path, f"not a region of {cloud.value}", repr(region),
-                                     suggest(region, REGIONS[cloud])))
+    path, region = _region(bp, environment)
+    if region not in REGIONS[cloud]:
+        found.append(Unsupported(path, f"not a region of {cloud.value}", repr(region), suggest(region, REGIONS[cloud])))
     if cloud == Cloud.aws:
         for path, value, names, what in _aws_instances(bp, environment):
             # Cloud-neutral sizes map to types the back end picks; only the cloud's own types are looked up.

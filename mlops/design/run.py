@@ -33,22 +33,19 @@ def design_input(blueprint: str | Path, environment: str, graph: Sequence[GraphN
     if environment not in bp.environments:
         plan_loaded(loaded, environment)  # raises the located "does not declare this environment" error
     plan = next(p for p in plans if p.environment == environment)
-    return DesignInput(Path(blueprint).name, plans, environment, tuple(graph),
-                       built_in(plan, graph), unused_in(plan, graph), tuple(bp.data.sources))
+    built, unused = seen_in(plan, graph)
+    return DesignInput(Path(blueprint).name, plans, environment, tuple(graph), built, unused,
+                       tuple(bp.data.sources))
 
 
-def unused_in(plan: Plan, graph: Sequence[GraphNode]) -> frozenset[Capability]:
-    """Turned on, yet nothing of this environment needs it (its evidence expects nothing)."""
+def seen_in(plan: Plan, graph: Sequence[GraphNode]) -> tuple[frozenset[Capability], frozenset[Capability]]:
+    """What the graph holds the evidence of, and what the plan turns on that nothing of this environment needs.
+    Both empty without a graph: nothing is claimed unseen."""
     if not graph:
-        return frozenset()
-    return frozenset(c for c, found in evidence(plan, graph).items() if not found.applies)
-
-
-def built_in(plan: Plan, graph: Sequence[GraphNode]) -> frozenset[Capability]:
-    """The capabilities the graph holds the evidence of (none without a graph: nothing is claimed unseen)."""
-    if not graph:
-        return frozenset()
-    return frozenset(c for c, found in evidence(plan, graph).items() if found.built)
+        return frozenset(), frozenset()
+    found = evidence(plan, graph)
+    return (frozenset(c for c, e in found.items() if e.built),
+            frozenset(c for c, e in found.items() if not e.applies))
 
 
 class SynthFailed(Exception):

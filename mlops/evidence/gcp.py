@@ -81,11 +81,6 @@ PERSONA_ROLES: dict[str, tuple[str, str]] = {
 
 
 
-def _locked(plan: Plan) -> bool:
-    """Where the personas only look: production, and wherever an enforced approval gates promotion."""
-    approval = plan.governance.approval
-    return plan.production or (approval is not None and approval.enforced)
-
 def _hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:6]
 
@@ -279,7 +274,7 @@ def _grant(plan: Plan, persona: str, member: str, role: str, why: str) -> Expect
 
 def _rbac(plan: Plan) -> Iterator[Expect]:
     for persona, (anywhere, in_production) in PERSONA_ROLES.items():
-        role = in_production if _locked(plan) else anywhere
+        role = in_production if plan.guarded else anywhere
         for member in _persona_members(plan, persona):
             yield _grant(plan, persona, member, role, f"{persona} {member}")
 

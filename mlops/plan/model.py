@@ -238,5 +238,12 @@ class Plan(_Plan):
         return any(g.capability == capability and g.enabled for g in self.gates)
 
     @property
+    def guarded(self) -> bool:
+        """Production, or an environment whose promotion only approvers may make: where the other personas must
+        not be able to change what is served (or move a model alias) themselves."""
+        approval = self.governance.approval
+        return self.production or (approval is not None and approval.enforced)
+
+    @property
     def capabilities(self) -> tuple[Capability, ...]:
         return tuple(g.capability for g in self.gates if g.enabled)
