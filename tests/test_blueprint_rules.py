@@ -158,6 +158,8 @@ CASES = [
          ("got '0 24 * * *'", "hour 0-23"), name="hour-out-of-range"),
     Case("schedule-format", {"models.0.retraining.schedule": "0 3 * * 5-1"}, "models[0].retraining.schedule",
          {"models.0.retraining.schedule": "0 3 * * 1-5"}, name="backwards-range"),
+    Case("schedule-format", {"models.0.retraining.schedule": "0 3 * * MON-FRY"}, "models[0].retraining.schedule",
+         {"models.0.retraining.schedule": "0 3 * * MON-FRI"}, ("day of week 0-7 or SUN-SAT",), name="day-names"),
     Case("target-not-below-current",
          {"maturity": {"current": 2, "target": {"experiment_tracking": 2, "model_versioning": 2,
                                                 "deployment": 1, "monitoring": 2, "governance": 2}}},

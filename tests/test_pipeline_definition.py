@@ -393,6 +393,8 @@ def test_search_on_a_script_framework_is_a_plan_error() -> None:
     ("monthly", "cron(0 0 1 * ? *)"),
     ("0 3 * * 1", "cron(0 3 ? * MON *)"),
     ("30 1 * * 1-5", "cron(30 1 ? * MON-FRI *)"),
+    ("30 1 * * mon-fri", "cron(30 1 ? * MON-FRI *)"),
+    ("0 4 1 JAN,JUL *", "cron(0 4 1 1,7 ? *)"),
     ("0 0 * * 5-7", "cron(0 0 ? * SUN,FRI-SAT *)"),
     ("0 2 1,15 * *", "cron(0 2 1,15 * ? *)"),
 ])

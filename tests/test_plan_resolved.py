@@ -58,7 +58,24 @@ def test_the_text_is_kept_as_written_and_the_cron_normalised() -> None:
     assert schedule.fields() == ("0", "4", "*", "*", "*")
 
 
-@pytest.mark.parametrize("text", ["every day", "0 3 * *", "0 24 * * *", "61 * * * *", "0 0 5-1 * *", "0 0 * * */0"])
+@pytest.mark.parametrize(("text", "cron", "hours"), [
+    ("0 2 * * MON-FRI", "0 2 * * 1-5", 24),
+    ("0 2 * * SUN", "0 2 * * 0", 168),
+    ("0 6 * * mon,Thu", "0 6 * * 1,4", 84),    # names are case-insensitive, as in cron
+    ("0 0 1 JAN,JUL *", "0 0 1 1,7 *", 4320),
+    ("0 0 * * SAT-SUN", None, None),           # a range that runs backwards in numbers (6-0) too
+])
+def test_month_and_day_names_become_numbers(text: str, cron: str | None, hours: int | None) -> None:
+    if cron is None:
+        with pytest.raises(ValueError):
+            Schedule.of(text)
+        return
+    schedule = Schedule.of(text)
+    assert (schedule.text, schedule.cron, schedule.period_hours) == (text, cron, hours)
+
+
+@pytest.mark.parametrize("text", ["every day", "0 3 * *", "0 24 * * *", "61 * * * *", "0 0 5-1 * *", "0 0 * * */0",
+                                  "0 2 * * MONDAY", "0 2 MON * *", "0 2 * * FOO"])
 def test_what_is_not_a_schedule_does_not_resolve(text: str) -> None:
     with pytest.raises(ValueError):
         Schedule.of(text)

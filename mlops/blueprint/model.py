@@ -45,7 +45,7 @@ Cron = Annotated[
     str,
     Field(
         description="When it runs: `hourly`, `daily`, `weekly`, `monthly`, or a five-field cron "
-        "expression in UTC such as `0 3 * * 1`.",
+        "expression in UTC such as `0 3 * * 1` or `0 2 * * MON-FRI` (months and days may be named).",
     ),
 ]
 

@@ -229,11 +229,33 @@ def cron_values(field: str, low: int, high: int) -> set[int]:
     return values
 
 
+_FIELD_NAMES: dict[int, dict[str, int]] = {
+    3: {name: number for number, name in enumerate(
+        ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), start=1)},
+    4: {name: number for number, name in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"))},
+}
+"""Names cron accepts for months (field 3) and days of the week (field 4), as Vixie cron, Cloud Scheduler,
+EventBridge and Azure ML's CronTrigger all do: `0 2 * * MON-FRI`, `0 0 1 JAN,JUL *`."""
+_NAME = re.compile(r"[A-Za-z]+")
+
+
+def numeric_cron(text: str) -> str:
+    """Five cron fields with month and day names replaced by their numbers (`MON-FRI` → `1-5`), single-spaced.
+
+    Names are matched case-insensitively (three letters, as cron spells them); anything else is left for
+    `cron_values` to refuse. The plan stores this form, so every back end translates one syntax."""
+    fields = text.split()
+    for index, names in _FIELD_NAMES.items():
+        if index < len(fields):
+            fields[index] = _NAME.sub(lambda m, n=names: str(n.get(m.group().upper(), m.group())), fields[index])
+    return " ".join(fields)
+
+
 def is_schedule(text: str) -> bool:
-    """A keyword, or five cron fields each within its bounds."""
+    """A keyword, or five cron fields each within its bounds (month and day names allowed)."""
     if text in _CRON_WORDS:
         return True
-    fields = text.split()
+    fields = numeric_cron(text).split()
     if len(fields) != len(CRON_BOUNDS):
         return False
     try:
@@ -631,7 +653,7 @@ RULES: tuple[Rule, ...] = (
          _performance_retraining_needs_quality),
     Rule("schedule-format", "not a schedule", _schedules,
          "hourly, daily, weekly, monthly, or five cron fields such as '0 3 * * 1' (minute 0-59, hour 0-23, "
-         "day of month 1-31, month 1-12, day of week 0-7)"),
+         "day of month 1-31, month 1-12 or JAN-DEC, day of week 0-7 or SUN-SAT)"),
     Rule("target-not-below-current", "the maturity target is below the current level", _target_below_current,
          ">= maturity.current"),
     Rule("deployment-needs-monitoring",

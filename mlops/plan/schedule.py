@@ -1,7 +1,8 @@
 """A resolved schedule: what the blueprint wrote, as five UTC cron fields, and the hours between runs (no pulumi).
 
 Blueprint schedules are a keyword (`hourly`, `daily`, `weekly`, `monthly`) or five Unix cron fields in
-UTC (minute hour day-of-month month day-of-week). `Schedule.of(text)` resolves one once, in the plan;
+UTC (minute hour day-of-month month day-of-week; months and days may be named, `JAN`, `MON-FRI`).
+`Schedule.of(text)` resolves one once, in the plan;
 back ends translate `cron` into their own syntax (EventBridge `cron(...)`, Cloud Scheduler, Azure ML
 CronTrigger) and read `period_hours` where a cloud runs "every N hours" or a monitor scores one period.
 No back end keeps a keyword table of its own.
@@ -35,7 +36,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from mlops.blueprint.rules import CRON_BOUNDS, cron_values
+from mlops.blueprint.rules import CRON_BOUNDS, cron_values, numeric_cron
 
 KEYWORDS: dict[str, str] = {
     "hourly": "0 * * * *",
@@ -95,14 +96,15 @@ class Schedule(BaseModel):
     text: str
     """As the blueprint wrote it (`daily`, `0 4 * * *`): descriptions and documents quote it."""
     cron: str
-    """Five cron fields in UTC, keywords expanded (`daily` → `0 0 * * *`), single spaces between fields."""
+    """Five cron fields in UTC, keywords expanded (`daily` → `0 0 * * *`), month and day names as numbers
+    (`MON-FRI` → `1-5`), single spaces between fields."""
     period_hours: int
     """Hours between runs (hourly 1, daily 24, weekly 168, monthly 720; cron as the module docstring says)."""
 
     @classmethod
     def of(cls, text: str) -> Schedule:
         """Resolve a blueprint schedule. Raises ValueError for text that is neither a keyword nor five cron fields."""
-        cron = KEYWORDS.get(text) or " ".join(text.split())
+        cron = KEYWORDS.get(text) or numeric_cron(text)
         return cls(text=text, cron=cron, period_hours=period_hours(cron))
 
     def fields(self) -> tuple[str, str, str, str, str]:
