@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from .diagnostics import Diagnostic, YamlPath, shorten
+from .metrics import FRACTION, MetricRange, metric_range
 from .model import (
     AlertKind,
     Blueprint,
@@ -21,6 +22,7 @@ from .model import (
     Compliance,
     DeliveryStrategy,
     Dimension,
+    DriftMethod,
     InstanceSize,
     ModelSpec,
     RiskTier,
@@ -34,6 +36,8 @@ class Finding:
     got: object = None
     detail: str | None = None
     """Said after the rule's message, e.g. which regime asked for it."""
+    allowed: str | None = None
+    """What is allowed here, when it depends on the finding (else the rule's `allowed`)."""
 
 
 @dataclass(frozen=True)
@@ -154,6 +158,33 @@ def _duplicate_gates(bp: Blueprint) -> Iterator[Finding]:
                 yield Finding((*path, "quality_gates", "metrics", j, "metric"), gate.metric,
                               f"{gate.metric} {gate.direction.value.replace('_', ' ')} is already gated")
             seen.add(key)
+
+
+# Drift statistics bounded by 1 (a KS statistic, a Jensen-Shannon distance, an L-infinity distance between
+# two distributions); PSI and Wasserstein distance have no upper bound.
+_BOUNDED_DRIFT = MetricRange(0, 1, "a distance between distributions that is at most 1")
+_DRIFT_RANGES = {DriftMethod.ks: _BOUNDED_DRIFT, DriftMethod.jensen_shannon: _BOUNDED_DRIFT,
+                 DriftMethod.l_infinity: _BOUNDED_DRIFT}
+
+
+def _metric_thresholds(bp: Blueprint) -> Iterator[Finding]:
+    def outside(at: YamlPath, metric: str, threshold: float, bounds: MetricRange | None) -> Iterator[Finding]:
+        if bounds is not None and not bounds.holds(threshold):
+            yield Finding((*at, "threshold"), threshold, f"{metric} is {bounds.meaning}", bounds.text())
+
+    for path, m in _models(bp):
+        for j, gate in enumerate(m.quality_gates.metrics):
+            yield from outside((*path, "quality_gates", "metrics", j), gate.metric, gate.threshold,
+                               metric_range(gate.metric))
+        for j, fair in enumerate(m.quality_gates.fairness):
+            # Parity and opportunity differences and the disparate-impact ratio (lower rate / higher) are in 0-1.
+            yield from outside((*path, "quality_gates", "fairness", j), fair.metric.value, fair.threshold, FRACTION)
+        if (quality := m.monitoring.quality) is not None:
+            yield from outside((*path, "monitoring", "quality"), quality.metric, quality.threshold,
+                               metric_range(quality.metric))
+        if (drift := m.monitoring.drift) is not None:
+            yield from outside((*path, "monitoring", "drift"), drift.method.value, drift.threshold,
+                               _DRIFT_RANGES.get(drift.method))
 
 
 def _search_parallelism(bp: Blueprint) -> Iterator[Finding]:
@@ -651,6 +682,7 @@ RULES: tuple[Rule, ...] = (
     Rule("performance-retraining-needs-quality-monitoring",
          "performance-triggered retraining needs quality monitoring: add `monitoring.quality`",
          _performance_retraining_needs_quality),
+    Rule("metric-threshold-range", "threshold outside the range of its metric", _metric_thresholds),
     Rule("schedule-format", "not a schedule", _schedules,
          "hourly, daily, weekly, monthly, or five cron fields such as '0 3 * * 1' (minute 0-59, hour 0-23, "
          "day of month 1-31, month 1-12 or JAN-DEC, day of week 0-7 or SUN-SAT)"),
@@ -730,7 +762,7 @@ def check_rules(bp: Blueprint, rules: Iterable[Rule] = RULES) -> list[Diagnostic
     found: list[Diagnostic] = []
     for rule in rules:
         for finding in rule.find(bp):
-            allowed = rule.allowed
+            allowed = finding.allowed or rule.allowed
             if rule.id == "instance-types-fit-cloud":
                 allowed = f"{allowed} ({_INSTANCE_PATTERNS[bp.cloud.provider][1]})"
             detail = f": {finding.detail}" if finding.detail else ""
