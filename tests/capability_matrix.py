@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from accounts import environments
+
 CLOUDS = ("aws", "gcp", "azure")
 REGION = {"aws": "us-east-1", "gcp": "europe-west4", "azure": "westeurope"}
 OUTPUT = {"aws": "s3://scores/out/", "gcp": "gs://scores/out/",
@@ -172,6 +174,7 @@ def base(cloud: str, name: str = "matrix") -> dict[str, Any]:
     return {
         "name": name, "use_case": "Capability matrix", "organisation": {"name": "Acme", "industry": "finance"},
         "cloud": {"provider": cloud, "region": REGION[cloud]}, "maturity": {"target": 3},
+        "environments": environments(cloud),
         "models": [base_model("m0")],
         "alerts": [{"kind": "email", "target": "ml@example.com", "severity": "warning"}],
         "governance": {"roles": copy.deepcopy(PRINCIPALS[cloud])},

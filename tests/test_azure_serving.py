@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
+from accounts import environments
 from azure_serving_examples import ROOT, as_azure, azure_example
 from evidence_checks import not_built
 from shared_synth import synthesized
@@ -561,6 +562,7 @@ def test_azure_serving_limits_are_plan_errors_at_the_yaml_path(edit: Any, path: 
 def test_quality_of_an_online_model_needs_collected_outputs() -> None:
     doc = {"name": "demo", "use_case": "limits", "organisation": {"name": "Acme"},
            "cloud": {"provider": "azure", "region": "westeurope"}, "maturity": {"target": 1},
+           "environments": environments("azure"),
            "models": [{"name": "scorer", "monitoring": {"prediction_logging_percent": 0,
                                                         "quality": {"metric": "auc", "threshold": 0.8}}}],
            "alerts": [{"kind": "email", "target": "ml@example.com", "severity": "warning"}]}

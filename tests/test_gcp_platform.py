@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+from accounts import environments
 from shared_synth import synthesized
 
 import mlops.program
@@ -455,6 +456,7 @@ def gcp_blueprint(**extra: Any) -> str:
     return yaml.safe_dump({
         "name": "demo", "use_case": "Limits", "organisation": {"name": "Acme"},
         "cloud": {"provider": "gcp", "region": "europe-west4"}, "maturity": {"target": 3},
+        "environments": environments("gcp"),
         "models": [{"name": "scorer", "quality_gates": {"metrics": [{"metric": "auc", "threshold": 0.8}]}}],
         **extra}, sort_keys=False)
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
+from accounts import environments
 
 from mlops.blueprint import Blueprint, BlueprintError, Dimension, format_path, load_blueprint, load_text
 from mlops.blueprint.model import DeliveryStrategy, DriftMethod
@@ -40,6 +41,8 @@ BASE: dict[str, Any] = {
 
 def text(**top: Any) -> str:
     doc = {**BASE, **top}
+    if "environments" not in top:
+        doc["environments"] = environments(doc["cloud"]["provider"])
     if doc["cloud"]["provider"] != "aws" and "cost" not in top:
         del doc["cost"]  # the AWS budget; GCP budgets name a billing account
     return yaml.safe_dump({k: v for k, v in doc.items() if v is not None}, sort_keys=False)
@@ -406,6 +409,7 @@ use_case: gating
 organisation: {name: Acme}
 cloud: {provider: aws, region: us-east-1}
 maturity: {target: 2}
+environments: {prod: {account: "333333333333"}}
 models: [{name: scorer}]
 cost: {monthly_budget_usd: 1000}
 alerts: [{kind: email, target: ml@example.com}]
@@ -438,3 +442,33 @@ models:
             "champion challenger needs maturity.target.model_versioning >= 2") in found
     assert (("models", 0, "monitoring", "prediction_logging_percent"),
             "prediction logging needs maturity.target.monitoring >= 1") in found
+
+
+@pytest.mark.parametrize(("cloud", "region", "kind"), [
+    ("aws", "us-east-1", "the AWS account id (12 digits)"),
+    ("gcp", "europe-west4", "the GCP project id"),
+    ("azure", "westeurope", "the Azure subscription id"),
+])
+def test_staging_and_prod_without_an_account_are_located_errors(cloud: str, region: str, kind: str) -> None:
+    # Without an account the provider is not pinned: `pulumi up` would deploy wherever the credentials point.
+    routes = [{"kind": "email", "target": "ml@example.com", "severity": "warning"}]  # Azure's warning group
+    bp = blueprint(cloud={"provider": cloud, "region": region}, environments={"dev": {}, "staging": {}, "prod": {}},
+                   alerts=routes)
+    assert plan(bp, "dev").account is None  # dev may deploy where the engineer's credentials point
+    for env in ("staging", "prod"):
+        (diagnostic,) = plan_error(bp, env).diagnostics
+        assert diagnostic.path == ("environments", env, "account")
+        assert (diagnostic.got, diagnostic.allowed) == ("nothing", kind)
+    assert plan(blueprint(cloud={"provider": cloud, "region": region}, alerts=routes), "prod").account is not None
+
+
+def test_default_environments_need_accounts_too() -> None:
+    from mlops.blueprint import BlueprintError, load_text
+    from mlops.plan import plan_environments
+
+    doc = {**BASE, "cost": {"monthly_budget_usd": 5000}}
+    with pytest.raises(BlueprintError) as caught:
+        plan_environments(load_text(yaml.safe_dump(doc, sort_keys=False), FILE))
+    assert [(d.path, d.message.endswith("(in staging)") or d.message.endswith("(in prod)"))
+            for d in caught.value.diagnostics] == [(("environments", "staging", "account"), True),
+                                                   (("environments", "prod", "account"), True)]

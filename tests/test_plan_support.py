@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 import yaml
+from accounts import environments
 
 from mlops.blueprint import format_path, load_text
 from mlops.clouds import unsupported
@@ -23,6 +24,7 @@ def blueprint_text(*models: dict[str, Any], cloud: str = "aws") -> str:
     return yaml.safe_dump({
         "name": "demo", "use_case": "Support tests", "organisation": {"name": "Acme"},
         "cloud": {"provider": cloud, "region": region}, "maturity": {"target": 3},
+        "environments": environments(cloud),
         "models": list(models) or [model()],
         # What every cloud's production stack needs of the platform-wide sections: a budget on AWS, a
         # warning route on Azure (both action groups need a receiver).

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
+from accounts import environments, pinned
 
 from mlops.blueprint import format_path, load_blueprint, load_text
 from mlops.clouds import unsupported
@@ -23,6 +24,7 @@ def blueprint_text(*models: dict[str, Any], features: list[dict[str, str]] | Non
     data: dict[str, Any] = {
         "name": "demo", "use_case": "Support tests", "organisation": {"name": "Acme"},
         "cloud": {"provider": "gcp", "region": "europe-west4"}, "maturity": {"target": 3},
+        "environments": environments("gcp"),
         "models": list(models) or [model()],
     }
     if features:
@@ -106,7 +108,7 @@ def test_aws_examples_moved_to_gcp_name_what_vertex_cannot_do(example: str, expe
     data["cloud"] = {"provider": "gcp", "region": "us-central1"}
     for env in data.get("environments", {}).values():
         env.pop("region", None)
-        env.pop("account", None)
+    data = pinned(data)
     data["governance"].setdefault("roles", {})["group_domain"] = "example.com"
     if "cost" in data:
         data["cost"]["billing_account"] = "012345-6789AB-CDEF01"

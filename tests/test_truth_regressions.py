@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
+from accounts import environments
 from typer.testing import CliRunner
 
 from mlops.blueprint import BlueprintError, format_path, load_text
@@ -29,6 +30,7 @@ def document(cloud: str, *models: dict[str, Any], **top: Any) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "name": "truth", "use_case": "Regression cases", "organisation": {"name": "Acme"},
         "cloud": {"provider": cloud, "region": REGION[cloud]}, "maturity": {"target": 2},
+        "environments": environments(cloud),
         "models": list(models) or [model()],
         "alerts": [{"kind": "email", "target": "ml@example.com", "severity": "warning"}],
         "cost": {"monthly_budget_usd": 5000, **({"billing_account": "012345-6789AB-CDEF01"} if cloud == "gcp" else {})},

@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 
 from mlops.blueprint import BlueprintError, LoadedBlueprint, load_blueprint
+from mlops.blueprint.diagnostics import format_path
 from mlops.plan import Plan, plan_environments
 
 from .render import capability_table, evidence_lines, model_table, resource_tree, undecided_table, violation_table
@@ -66,6 +67,18 @@ def _plans(loaded: LoadedBlueprint, env: str | None) -> list[Plan]:
         raise _fail(exc) from None
 
 
+def _warn(loaded: LoadedBlueprint, plans: list[Plan]) -> None:
+    """Print each plan caution once, located in the blueprint, naming the environments it is true in."""
+    where: dict[tuple[tuple[str | int, ...], str], list[str]] = {}
+    for p in plans:
+        for caution in p.cautions:
+            where.setdefault((caution.path, caution.message), []).append(p.environment)
+    for (path, message), environments in where.items():
+        line, col = loaded.source.locate(path) or (1, 1)
+        err.print(f"{loaded.path}:{line}:{col}: {format_path(path)}: [yellow]warning:[/] {message} "
+                  f"(in {', '.join(environments)})", highlight=False, soft_wrap=True)
+
+
 def _stack_settings(pairs: list[str]) -> dict[str, str]:
     """`KEY=VALUE` pairs as stack config; a key without a namespace belongs to `mlops:`."""
     settings: dict[str, str] = {}
@@ -98,17 +111,20 @@ def validate(
     """Check blueprints: YAML, schema, cross-field rules and maturity gating in every environment.
 
     Every problem is reported at once as `file:line:col: yaml.path: message (got X; allowed: …)`.
-    Exit code 2 when any blueprint has a problem.
+    Exit code 2 when any blueprint has a problem. Settings the cloud honours differently than their
+    words suggest (an AWS canary is a share of instances, not of traffic) are printed as located
+    warnings and do not fail.
     """
     failed = False
     for path in blueprints:
         try:
             loaded = load_blueprint(path)
-            plan_environments(loaded)
+            plans = plan_environments(loaded)
         except BlueprintError as exc:
             failed = True
             _fail(exc)
             continue
+        _warn(loaded, plans)
         bp = loaded.blueprint
         out.print(f"[green]valid[/] {path}: {bp.cloud.provider.value}, {len(bp.models)} model(s), "
                   f"environments {', '.join(bp.environments)}")
@@ -127,7 +143,9 @@ def plan(
     The table lists every capability with the maturity gate it needs, and for each environment
     whether it is built or why not. Raise `maturity.target` in the blueprint to turn more on.
     """
-    plans = _plans(_load(blueprint), env)
+    loaded = _load(blueprint)
+    plans = _plans(loaded, env)
+    _warn(loaded, plans)
     if as_json:
         sys.stdout.write(json.dumps([p.model_dump(mode="json") for p in plans], indent=2) + "\n")
         return
@@ -174,7 +192,7 @@ def synth(
     """
     settings = _stack_settings(config or [])
     loaded = _load(blueprint)
-    _plans(loaded, env)  # plan errors are located in the blueprint before any Pulumi code runs
+    _warn(loaded, _plans(loaded, env))  # plan errors are located in the blueprint before any Pulumi code runs
     status = err if json_path == "-" else out
     with status.status(f"synthesizing {blueprint} ({env}) under Pulumi mocks…"):
         from mlops.synth import SynthError

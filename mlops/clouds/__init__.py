@@ -16,7 +16,7 @@ from . import aws, azure, gcp, names
 from .types import CloudFacts, Unsupported
 
 if TYPE_CHECKING:
-    from mlops.plan.model import Plan
+    from mlops.plan.model import Caution, Plan
 
 FACTS: dict[Cloud, CloudFacts] = {Cloud.aws: aws.FACTS, Cloud.gcp: gcp.FACTS, Cloud.azure: azure.FACTS}
 """The registry: one line per cloud."""
@@ -61,4 +61,9 @@ def unsupported(plan: Plan, blueprint: Blueprint | None = None) -> list[Unsuppor
     return found + _shared(plan) + facts(plan.cloud).unsupported(plan)
 
 
-__all__ = ["FACTS", "CloudFacts", "Unsupported", "facts", "unsupported"]
+def cautions(plan: Plan) -> list[Caution]:
+    """What the plan's cloud honours differently than the blueprint's words suggest (located warnings)."""
+    return facts(plan.cloud).cautions(plan)
+
+
+__all__ = ["FACTS", "CloudFacts", "Unsupported", "cautions", "facts", "unsupported"]

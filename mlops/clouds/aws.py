@@ -32,7 +32,7 @@ from mlops.plan.schedule import KEYWORDS, Schedule
 from .types import CloudFacts, Unsupported
 
 if TYPE_CHECKING:
-    from mlops.plan.model import ModelPlan, Plan
+    from mlops.plan.model import Caution, ModelPlan, Plan
 
 ProblemType = Literal["BinaryClassification", "MulticlassClassification", "Regression"]
 
@@ -226,7 +226,41 @@ def unsupported(plan: Plan) -> list[Unsupported]:
         problem for i, m in enumerate(plan.models) for problem in (*_aws_model(i, m), *_aws_training(i, m))]
 
 
+def instance_share(percent: int, instances: int) -> int:
+    """Instances SageMaker turns on for a canary or rolling batch of `percent` % of `instances`: whole instances,
+    at least one (CapacitySize sizes capacity, not traffic; it cannot turn on a fraction of an instance)."""
+    return max(1, percent * instances // 100)
+
+
+def cautions(plan: Plan) -> list[Caution]:
+    """Canaries and rolling batches are shares of instances on SageMaker, not of traffic: with few instances the
+    first step carries far more traffic than the blueprint's percentage (5 % of 2 instances is 1 = 50 %)."""
+    from mlops.plan.model import Caution  # the plan imports this module: import its types when called
+
+    found: list[Caution] = []
+    for i, m in enumerate(plan.models):
+        s = m.serving
+        if s is None or s.mode != ServingMode.realtime:
+            continue
+        d = s.delivery
+        if d.strategy not in (DeliveryStrategy.canary, DeliveryStrategy.rolling):
+            continue
+        step, fleet = d.steps[0], s.min_instances
+        on = instance_share(step, fleet)
+        real = round(100 * on / fleet)
+        if real != step:
+            what = "the canary" if d.strategy == DeliveryStrategy.canary else "each rolling batch"
+            needed = -(-100 // step)  # the fleet on which the step is one whole instance
+            found.append(Caution(path=("models", i, "serving", "delivery", "canary_percent"), message=(
+                f"on AWS {what} is a share of the endpoint's instances, not of its traffic: {step} % of "
+                f"{fleet} instance{'s' if fleet > 1 else ''} is {on} instance{'s' if on > 1 else ''}, about "
+                f"{real} % of the traffic (SageMaker turns on whole instances; with autoscaling, more instances "
+                f"make the share smaller). For {step} % of the traffic run at least {needed} instances "
+                "(serving.min_instances), or accept the larger share")))
+    return found
+
+
 FACTS = CloudFacts(
-    cloud=Cloud.aws, name="AWS (SageMaker)", unsupported=unsupported, fallbacks=AWS_FALLBACKS,
+    cloud=Cloud.aws, name="AWS (SageMaker)", unsupported=unsupported, fallbacks=AWS_FALLBACKS, cautions=cautions,
     default_drift_method=DriftMethod.psi, locks_audit_storage=True, builds_databricks=False,
     approval_mechanism="a SageMaker model package is approved by one UpdateModelPackage call of one approver")

@@ -10,7 +10,7 @@ from mlops.blueprint.diagnostics import YamlPath
 from mlops.blueprint.model import Cloud, DriftMethod
 
 if TYPE_CHECKING:
-    from mlops.plan.model import Plan
+    from mlops.plan.model import Caution, Plan
 
 
 @dataclass(frozen=True)
@@ -46,3 +46,5 @@ class CloudFacts:
     """`data.databricks` builds a workspace here."""
     approval_mechanism: str
     """How one approval is given (why more than one cannot be enforced)."""
+    cautions: Callable[[Plan], list[Caution]] = lambda plan: []
+    """What a plan of this cloud gets as asked but not as its words suggest (warnings, not errors)."""

@@ -9,6 +9,7 @@ from mlops.blueprint.diagnostics import BlueprintError, Diagnostic
 from mlops.blueprint.loader import LoadedBlueprint
 from mlops.blueprint.model import (
     Blueprint,
+    Cloud,
     Delivery,
     DeliveryStrategy,
     Drift,
@@ -151,12 +152,29 @@ def _model_plan(bp: Blueprint, env: EnvironmentName, model: ModelSpec, on: set[C
                      serving=serving, monitoring=monitoring, retraining=retraining)
 
 
+PINNED_ENVIRONMENTS = ("staging", "prod")
+"""Environments that must name their account: the provider is pinned to it (AWS `allowed_account_ids`, the GCP
+project, the Azure subscription), so a `pulumi up` with another environment's credentials fails instead of
+deploying staging or production wherever the credentials point."""
+_ACCOUNT_KIND = {Cloud.aws: "the AWS account id (12 digits)", Cloud.gcp: "the GCP project id",
+                 Cloud.azure: "the Azure subscription id"}
+
+
+def _unpinned(bp: Blueprint, environment: EnvironmentName) -> Diagnostic:
+    return Diagnostic(("environments", environment, "account"),
+                      "staging and prod must name the account they deploy to, or `pulumi up` deploys them wherever "
+                      "the credentials point (or list only the environments you deploy)",
+                      got="nothing", allowed=_ACCOUNT_KIND[bp.cloud.provider])
+
+
 def plan(bp: Blueprint, environment_name: str) -> Plan:
     """The Plan for one environment. Raises PlanError for settings above the maturity target."""
     if environment_name not in bp.environments:
         raise PlanError([Diagnostic(("environments",), "the blueprint does not declare this environment",
                                     got=repr(environment_name), allowed=", ".join(bp.environments))])
     environment = cast(EnvironmentName, environment_name)
+    if environment in PINNED_ENVIRONMENTS and bp.environments[environment].account is None:
+        raise PlanError([_unpinned(bp, environment)])
     decisions, violations = decide(bp)
     if violations:
         raise PlanError([Diagnostic(v.path, v.message, got=str(v.got), allowed=v.allowed)
@@ -231,7 +249,7 @@ def plan(bp: Blueprint, environment_name: str) -> Plan:
     problems = clouds.unsupported(result, bp)
     if problems:
         raise PlanError([Diagnostic(p.path, p.message, got=p.got, allowed=p.allowed) for p in problems])
-    return result
+    return result.model_copy(update={"cautions": tuple(clouds.cautions(result))})
 
 
 def plan_environments(loaded: LoadedBlueprint, environments: list[str] | None = None) -> list[Plan]:

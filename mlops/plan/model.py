@@ -194,6 +194,16 @@ class CostPlan(_Plan):
     """The Cloud Billing account a GCP budget watches (blueprint `cost.billing_account`)."""
 
 
+class Caution(_Plan):
+    """Something the plan builds as asked that behaves differently than its words suggest on this cloud.
+
+    Not an error (the setting is honoured as far as the cloud can), but a reader must know: `validate`, `plan`
+    and `synth` print each as a located warning, and the plan's JSON carries them."""
+
+    path: tuple[str | int, ...]
+    message: str
+
+
 class Plan(_Plan):
     """Everything one environment's stack builds, cloud-neutral."""
 
@@ -231,6 +241,8 @@ class Plan(_Plan):
     cost: CostPlan | None
     data_versioning: str
     databricks: bool
+    cautions: tuple[Caution, ...] = ()
+    """What the cloud honours differently than the blueprint's words suggest (see `Caution`)."""
 
     def enabled(self, capability: Capability) -> bool:
         """Whether gating turned a capability on (the plan's documents and evidence ask this; back ends read the
