@@ -83,7 +83,10 @@ class SageMakerTrainingPipeline(pulumi.ComponentResource):
 
         images = {
             "training": self._image(plan, model, "training", gpu),
-            "inference": self._image(plan, model, "inference", gpu),
+            # The registered version is served on the serving instances (the RegisterModel step lists them
+            # as its supported instance types; `medium` without serving): their image, not the training one's.
+            "inference": self._image(plan, model, "inference", is_gpu(ml_instance_type(
+                model.serving.instance if model.serving else "medium"))),
             "processing": self._prebuilt(plan, PROCESSING, gpu=False),
         }
         policy = aws.iam.RolePolicy(
