@@ -25,6 +25,8 @@ STEP_OPERATIONS = {
     "Training": ("CreateTrainingJob", "TrainingJobName"),
     "Tuning": ("CreateHyperParameterTuningJob", "HyperParameterTuningJobName"),
     "Transform": ("CreateTransformJob", "TransformJobName"),
+    # A RegisterModel step's Arguments are the CreateModelPackage request (the group names the package).
+    "RegisterModel": ("CreateModelPackage", None),
 }
 """Pipeline step type → the SageMaker operation its Arguments are the request of, and the name it adds."""
 
@@ -149,13 +151,24 @@ def problems(definition: str | dict[str, Any], computed: frozenset[str] = frozen
     doc = json.loads(definition) if isinstance(definition, str) else definition
     parameters = {p["Name"]: p.get("DefaultValue", UNKNOWN) for p in doc.get("Parameters", [])}
     found: list[str] = []
-    for step in doc.get("Steps", []):
+    for step in steps(doc.get("Steps", [])):
         if step.get("Type") not in STEP_OPERATIONS:
             continue
         name, job_name = STEP_OPERATIONS[step["Type"]]
-        request = {job_name: "placeholder-job-name", **_resolve(step.get("Arguments") or {}, parameters, computed)}
+        request = _resolve(step.get("Arguments") or {}, parameters, computed)
+        if job_name is not None:
+            request = {job_name: "placeholder-job-name", **request}
         found += walk(operation(name).input_shape, request, f"{step['Name']} ({name})")
     return found
+
+
+def steps(listed: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Every step, those a Condition step runs (IfSteps, ElseSteps) included."""
+    for step in listed:
+        yield step
+        if step.get("Type") == "Condition":
+            arguments = step.get("Arguments") or {}
+            yield from steps([*arguments.get("IfSteps", []), *arguments.get("ElseSteps", [])])
 
 
 def pipeline_problems(resources: Any) -> list[str]:

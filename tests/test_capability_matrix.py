@@ -14,8 +14,11 @@ from typing import Any
 
 import pytest
 import yaml
+from aws_image_pins import image_problems
 from capability_matrix import CLOUDS, MODEL_OPTIONS, TOP_OPTIONS, Option, grouped, with_model_option, with_top_option
+from deployer_requests import deployer_problems
 from sagemaker_requests import pipeline_problems
+from sagemaker_stack_requests import resource_problems
 
 from mlops.blueprint import BlueprintError, load_blueprint
 from mlops.evidence import evidence
@@ -54,8 +57,9 @@ def _assert_evidenced(cloud: str, path: Path, models: dict[str, Option]) -> list
     """Synth prod; no mandatory violation; every capability built; each option's model named in its evidence."""
     result = synth(str(path), "prod")
     problems = [f"{v.policy}: {v.message}" for v in result.violations if v.mandatory]
-    if cloud == "aws":  # every pipeline step is a request SageMaker's own API model accepts
-        problems += pipeline_problems(result.resources)
+    if cloud == "aws":  # every SageMaker request is one its own API model accepts; every image is pinned
+        problems += pipeline_problems(result.resources) + resource_problems(result.resources)
+        problems += deployer_problems(result.resources)[0] + image_problems(result)
     found = evidence(result.plan, result.resources)
     problems += [f"{c.value} not built: {'; '.join(e.missing)}" for c, e in found.items() if e.applies and not e.built]
     for model, option in models.items():

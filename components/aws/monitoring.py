@@ -20,6 +20,7 @@ the schedule's length); see `mlops.clouds.aws`.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from mlops.plan.vocabulary import Direction
 
 from .account import account_arn, account_id
 from .iam import Statement, sagemaker_role
+from .images import MODEL_MONITOR_REPOSITORY
 from .instances import ml_instance_type, vcpus
 from .names import (
     CHAMPION_VARIANT,
@@ -50,7 +52,8 @@ from .network import VpcConfig
 from .serving import ENDPOINT_METRICS, error_rate_queries, network_statements
 
 SCRIPT = Path(__file__).parent / "scripts" / "drift_postprocessor.py"
-ANALYZER = ("sagemaker-model-monitor-analyzer", "latest")
+DIGEST_SETTING = "modelMonitorImageDigest"
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 MONITOR_INSTANCE = "ml.m5.xlarge"
 MONITOR_VOLUME_GB = 20
 DATA_METRICS = "aws/sagemaker/Endpoints/data-metrics"
@@ -60,6 +63,20 @@ OUTPUT = "/opt/ml/processing/output"
 # Model quality on binary classifiers: the endpoint's output (CSV) is the positive-class probability.
 PROBABILITY_COLUMN = "0"
 PROBABILITY_THRESHOLD = 0.5
+
+
+def analyzer_image(parent: pulumi.Resource, plan: Plan) -> pulumi.Output[str]:
+    """Model Monitor's analyzer in the region's SageMaker registry, as AWS documents it: without a tag (AWS
+    publishes no versions of it; SageMaker runs the current one), or pinned to the digest of stack setting
+    `mlops:modelMonitorImageDigest` (`sha256:<64 hex>`)."""
+    digest = pulumi.Config("mlops").get(DIGEST_SETTING)
+    if digest is not None and not _DIGEST.match(digest):
+        raise pulumi.RunError(f"mlops:{DIGEST_SETTING}: not an image digest (got {digest!r}; expected sha256:<64 hex>)")
+    found = aws.sagemaker.get_prebuilt_ecr_image_output(
+        repository_name=MODEL_MONITOR_REPOSITORY, region=plan.region, opts=pulumi.InvokeOutputOptions(parent=parent))
+    suffix = ".amazonaws.com.cn" if plan.region.startswith("cn-") else ".amazonaws.com"
+    return pulumi.Output.concat(found.registry_id, ".dkr.ecr.", plan.region, suffix, "/", MODEL_MONITOR_REPOSITORY,
+                                f"@{digest}" if digest else "")
 
 
 def quality_offsets(schedule: Schedule, label_delay_hours: int) -> dict[str, str]:
@@ -114,9 +131,7 @@ class SageMakerModelMonitor(pulumi.ComponentResource):
             role, policy = sagemaker_role(self, name, plan, account, f"monitors {model.name}",
                                           self._statements(plan, model, account, kms_key_arn, artifact_bucket,
                                                            data_bucket, vpc))
-            image = aws.sagemaker.get_prebuilt_ecr_image_output(
-                repository_name=ANALYZER[0], image_tag=ANALYZER[1], region=plan.region,
-                opts=pulumi.InvokeOutputOptions(parent=self)).registry_path
+            image = analyzer_image(self, plan)
             jobs = _JobParts(role_arn=role.arn, image=image, kms_key_arn=kms_key_arn,
                              artifact_bucket=artifact_bucket.bucket, data_bucket=data_bucket.bucket, vpc=vpc,
                              depends_on=[policy, endpoint])

@@ -66,8 +66,9 @@ def budget_name(plan: Plan) -> str:
 
 
 def image_repository_name(plan: Plan, model: str) -> str:
-    """ECR repository holding a model's own training/serving image (LightGBM, custom frameworks)."""
-    return f"{plan.prefix}-{model}"
+    """ECR repository holding a model's own training/serving image (LightGBM, custom frameworks):
+    `<prefix>/<model>`, so the environment's repositories share the path `container_registry` names."""
+    return f"{plan.prefix}/{model}"
 
 
 def partition(region: str) -> str:

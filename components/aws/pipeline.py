@@ -15,9 +15,10 @@ from . import pipeline_definition as definition
 from .account import account_arn, account_id
 from .function import AwsFunction
 from .iam import Statement, policy_document
+from .image_repository import OwnImage
 from .images import PROCESSING, PrebuiltImage, prebuilt
 from .instances import is_gpu, ml_instance_type
-from .names import image_repository_name, model_package_group_name, pipeline_name, pipeline_steps_function_name
+from .names import model_package_group_name, pipeline_name, pipeline_steps_function_name
 from .network import VpcConfig
 from .registry import APPROVAL_TAG, approval_mode
 
@@ -50,8 +51,9 @@ class SageMakerTrainingPipeline(pulumi.ComponentResource):
     def __init__(self, name: str, plan: Plan, model: ModelPlan, *, kms_key_arn: pulumi.Input[str],
                  data_bucket: aws.s3.Bucket, artifact_bucket: aws.s3.Bucket,
                  model_package_group: aws.sagemaker.ModelPackageGroup | None, vpc: VpcConfig | None,
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+                 own_image: OwnImage | None = None, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TYPE_PREFIX}SageMakerTrainingPipeline", name, None, opts)
+        self.own_image = own_image
         if model.training is None:
             raise ValueError(f"{model.name}: the plan builds no training pipeline for this model")
         # Settings the definition cannot express fail here, before any resource is registered.
@@ -80,8 +82,11 @@ class SageMakerTrainingPipeline(pulumi.ComponentResource):
             reserved_concurrency=2, timeout_seconds=60, retries=0, opts=child(self))
 
         images = {
-            "training": self._image(plan, model, "training", gpu, account),
-            "inference": self._image(plan, model, "inference", gpu, account),
+            "training": self._image(plan, model, "training", gpu),
+            # The registered version is served on the serving instances (the RegisterModel step lists them
+            # as its supported instance types; `medium` without serving): their image, not the training one's.
+            "inference": self._image(plan, model, "inference", is_gpu(ml_instance_type(
+                model.serving.instance if model.serving else "medium"))),
             "processing": self._prebuilt(plan, PROCESSING, gpu=False),
         }
         policy = aws.iam.RolePolicy(
@@ -156,15 +161,14 @@ class SageMakerTrainingPipeline(pulumi.ComponentResource):
             repository_name=image.repository, image_tag=image.tag_for(gpu), region=plan.region,
             opts=pulumi.InvokeOutputOptions(parent=self)).registry_path
 
-    def _image(self, plan: Plan, model: ModelPlan, role: Any, gpu: bool,
-               account: pulumi.Input[str]) -> pulumi.Output[str]:
+    def _image(self, plan: Plan, model: ModelPlan, role: Any, gpu: bool) -> pulumi.Output[str]:
         image = prebuilt(model.framework, role)
         if image is not None:
             return self._prebuilt(plan, image, gpu=gpu)
-        # The team's own image, in the platform account's registry (pushed by the team's CI).
-        suffix = ".amazonaws.com.cn" if plan.region.startswith("cn-") else ".amazonaws.com"
-        return pulumi.Output.concat(account, ".dkr.ecr.", plan.region, suffix, "/",
-                                    image_repository_name(plan, model.name), ":latest")
+        # The team's own image at the stack's tag, in the model's repository (pushed by the team's CI).
+        if self.own_image is None:
+            raise ValueError(f"{model.name}: the {model.framework} framework needs its image repository")
+        return self.own_image.uri
 
     # ----------------------------------------------------------------- the role's policy
 
@@ -242,16 +246,8 @@ class SageMakerTrainingPipeline(pulumi.ComponentResource):
                     Action=["sagemaker:ListModelPackages", "sagemaker:DescribeModelPackage",
                             "sagemaker:DescribeModelPackageGroup"],
                     Resource=[group.arn, versions]))
-        if prebuilt(model.framework, "training") is None:
-            statements += [
-                Statement(Sid="PullOwnImage", Effect="Allow",
-                          Action=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
-                                  "ecr:BatchCheckLayerAvailability"],
-                          Resource=[account_arn(plan, account, "ecr",
-                                                f"repository/{image_repository_name(plan, model.name)}")]),
-                # ecr:GetAuthorizationToken has no resource-level permission (it returns a registry login).
-                Statement(Sid="LogInToRegistry", Effect="Allow", Action="ecr:GetAuthorizationToken", Resource="*"),
-            ]
+        if prebuilt(model.framework, "training") is None and self.own_image is not None:
+            statements += self.own_image.pull_statements()
         if vpc is not None:
             subnets = pulumi.Output.from_input(vpc.subnet_ids).apply(
                 lambda ids: [account_arn(plan, account, "ec2", f"subnet/{i}") for i in ids])

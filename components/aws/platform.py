@@ -9,12 +9,14 @@ from components.capabilities import builds
 from mlops.plan import Plan
 from mlops.plan.vocabulary import ServingMode
 
+from .account import account_id
 from .alerting import AwsAlerting
 from .cost import AwsBudget
 from .deployment import SageMakerDeployer
 from .feature_store import SageMakerFeatureStore
 from .foundation import AwsFoundation
 from .governance import AwsGovernance
+from .image_repository import AwsImageRepository, container_registry, image_tags, own_image_models
 from .monitoring import SageMakerModelMonitor
 from .names import endpoint_name
 from .network import AwsNetwork, VpcConfig
@@ -32,7 +34,9 @@ class SageMakerPlatform(pulumi.ComponentResource):
     Creates: `-foundation` (AwsFoundation: key, data/artifact/audit buckets, execution role);
     `-network` (AwsNetwork, isolated environments); `-alerting` (AwsAlerting: critical and warning
     topics with the blueprint's routes); `-tracking` (SageMakerExperimentTracking: managed MLflow);
-    `-features` (SageMakerFeatureStore); `-registry` (AwsModelRegistry); per model
+    `-features` (SageMakerFeatureStore); per model that brings its own image (LightGBM, custom)
+    `-<model>-images` (AwsImageRepository: ECR, the image at the stack's tag `mlops:imageTags`);
+    `-registry` (AwsModelRegistry); per model
     `-<model>-training` (SageMakerTrainingPipeline), `-<model>-serving` (SageMakerEndpoint) with
     `-<model>-monitoring` (SageMakerModelMonitor) or `-<model>-batch` (SageMakerBatchTransform),
     `-<model>-deployer` (SageMakerDeployer) and `-<model>-retraining` (AwsRetrainingTriggers);
@@ -42,8 +46,9 @@ class SageMakerPlatform(pulumi.ComponentResource):
     models get their role, model and endpoint configuration but no endpoint, alarms, autoscaling
     or Model Monitor; the stack output `deferred_endpoints` lists them.
 
-    Outputs: key_arn, data_bucket, artifact_bucket, audit_bucket, execution_role_arn, trail_arn and,
-    with experiment tracking, tracking_server_arn and tracking_uri.
+    Outputs: key_arn, data_bucket, artifact_bucket, audit_bucket, execution_role_arn, trail_arn; with
+    experiment tracking, tracking_server_arn and tracking_uri; with an own-image model, container_registry
+    (`<registry>/<prefix>`: a model's image is `<container_registry>/<model>:<tag>`).
     """
 
     outputs: dict[str, pulumi.Output[str]]
@@ -93,6 +98,18 @@ class SageMakerPlatform(pulumi.ComponentResource):
                                   data_bucket=foundation.data.bucket.bucket, data_bucket_arn=foundation.data.bucket.arn,
                                   kms_key_arn=foundation.key.arn, alert_topic_arn=alert_topic_arn, opts=child(self))
 
+        # --- images: an ECR repository per model that brings its own image (LightGBM, custom); its
+        # pipeline, endpoint or batch model run it at the stack's tag (`mlops:imageTags`).
+        tags = image_tags(plan)
+        images = {
+            m.name: AwsImageRepository(f"{name}-{m.name}-images", plan, m, tag=tags[m.name],
+                                       kms_key_arn=foundation.key.arn, opts=child(self))
+            for m in own_image_models(plan)
+        }
+        own_images = {model: repository.image for model, repository in images.items()}
+        if images:
+            self.outputs["container_registry"] = container_registry(plan, account_id(plan, self))
+
         # --- model registry, training pipelines
         # A model package group per model; a training pipeline per model the plan trains. Other sections
         # read `registry` (None below model_versioning 1) and `pipelines` (by model name).
@@ -102,7 +119,8 @@ class SageMakerPlatform(pulumi.ComponentResource):
             model.name: SageMakerTrainingPipeline(
                 f"{name}-{model.name}-training", plan, model, kms_key_arn=foundation.key.arn,
                 data_bucket=foundation.data.bucket, artifact_bucket=foundation.artifacts.bucket,
-                model_package_group=registry.groups[model.name] if registry else None, vpc=vpc, opts=child(self))
+                model_package_group=registry.groups[model.name] if registry else None, vpc=vpc,
+                own_image=own_images.get(model.name), opts=child(self))
             for model in plan.models if model.training is not None
         }
 
@@ -119,7 +137,7 @@ class SageMakerPlatform(pulumi.ComponentResource):
                     f"{name}-{model.name}-serving", plan, model, kms_key_arn=foundation.key.arn,
                     artifact_bucket=foundation.artifacts.bucket, data_bucket=foundation.data.bucket, vpc=vpc,
                     alarm_topic_arn=critical_alert_topic_arn, create_endpoint=not defer_endpoints,
-                    opts=child(self))
+                    own_image=own_images.get(model.name), opts=child(self))
                 if served.endpoint is None:
                     self.deferred_endpoints.append(endpoint_name(plan, model.name))
                 else:
@@ -133,7 +151,7 @@ class SageMakerPlatform(pulumi.ComponentResource):
                 served = SageMakerBatchTransform(
                     f"{name}-{model.name}-batch", plan, model, kms_key_arn=foundation.key.arn,
                     artifact_bucket=foundation.artifacts.bucket, data_bucket=foundation.data.bucket, vpc=vpc,
-                    opts=child(self))
+                    own_image=own_images.get(model.name), opts=child(self))
             else:  # streaming: refused by the plan (mlops.clouds.aws)
                 continue
             if registry is not None:

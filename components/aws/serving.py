@@ -39,6 +39,7 @@ from mlops.plan.vocabulary import Batching, Caching, DeliveryStrategy
 from .account import account_arn, account_id
 from .cron import eventbridge_cron
 from .iam import Statement, policy_document, sagemaker_role
+from .image_repository import OwnImage
 from .images import prebuilt
 from .instances import is_gpu, ml_instance_type, vcpus
 from .names import (
@@ -51,7 +52,6 @@ from .names import (
     challenger_model_key,
     champion_model_key,
     endpoint_name,
-    image_repository_name,
     partition,
     sagemaker_name,
 )
@@ -197,16 +197,16 @@ def shadow_instances(serving: ServingPlan) -> int:
 
 
 def serving_image(parent: pulumi.Resource, plan: Plan, model: ModelPlan, instance_type: str,
-                  account: pulumi.Input[str]) -> pulumi.Output[str]:
-    """SageMaker's inference image of the framework, or the team's own image (its platform repository)."""
+                  own_image: OwnImage | None) -> pulumi.Output[str]:
+    """SageMaker's inference image of the framework, or the team's own image (its repository, the stack's tag)."""
     image = prebuilt(model.framework, "inference")
     if image is not None:
         return aws.sagemaker.get_prebuilt_ecr_image_output(
             repository_name=image.repository, image_tag=image.tag_for(is_gpu(instance_type)), region=plan.region,
             opts=pulumi.InvokeOutputOptions(parent=parent)).registry_path
-    suffix = ".amazonaws.com.cn" if plan.region.startswith("cn-") else ".amazonaws.com"
-    return pulumi.Output.concat(account, ".dkr.ecr.", plan.region, suffix, "/",
-                                image_repository_name(plan, model.name), ":latest")
+    if own_image is None:
+        raise ValueError(f"{model.name}: the {model.framework} framework needs its image repository")
+    return own_image.uri
 
 
 def network_statements(plan: Plan, account: pulumi.Input[str], vpc: VpcConfig | None) -> list[Statement]:
@@ -234,16 +234,11 @@ def network_statements(plan: Plan, account: pulumi.Input[str], vpc: VpcConfig | 
     ]
 
 
-def own_image_statements(plan: Plan, model: ModelPlan, account: pulumi.Input[str]) -> list[Statement]:
-    if prebuilt(model.framework, "inference") is not None:
-        return []  # SageMaker pulls its own images
-    return [
-        Statement(Sid="PullOwnImage", Effect="Allow",
-                  Action=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-                  Resource=account_arn(plan, account, "ecr", f"repository/{image_repository_name(plan, model.name)}")),
-        # ecr:GetAuthorizationToken has no resource-level permission (it returns a registry login).
-        Statement(Sid="LogInToRegistry", Effect="Allow", Action="ecr:GetAuthorizationToken", Resource="*"),
-    ]
+def own_image_statements(model: ModelPlan, own_image: OwnImage | None) -> list[Statement]:
+    """Pulls of the team's own image, for the role that serves it (SageMaker pulls its prebuilt images itself)."""
+    if prebuilt(model.framework, "inference") is not None or own_image is None:
+        return []
+    return own_image.pull_statements()
 
 
 def _s3(bucket: pulumi.Input[str], key: str) -> pulumi.Output[str]:
@@ -303,7 +298,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
     def __init__(self, name: str, plan: Plan, model: ModelPlan, *, kms_key_arn: pulumi.Input[str],
                  artifact_bucket: aws.s3.Bucket, data_bucket: aws.s3.Bucket, vpc: VpcConfig | None,
                  alarm_topic_arn: pulumi.Input[str] | None, create_endpoint: bool = True,
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+                 own_image: OwnImage | None = None, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TYPE_PREFIX}SageMakerEndpoint", name, None, opts)
         serving = model.serving
         if serving is None or serving.mode.value != "realtime":
@@ -337,12 +332,12 @@ class SageMakerEndpoint(pulumi.ComponentResource):
             # cloudwatch:PutMetricData has no resource-level permission: limited to SageMaker's namespaces.
             Statement(Sid="PublishEndpointMetrics", Effect="Allow", Action="cloudwatch:PutMetricData", Resource="*",
                       Condition={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}}),
-            *own_image_statements(plan, model, account),
+            *own_image_statements(model, own_image),
             *network_statements(plan, account, vpc),
         ]
         role, policy = sagemaker_role(self, name, plan, account, f"serves {model.name}", statements)
         self.role = role
-        image = serving_image(self, plan, model, instance_type, account)
+        image = serving_image(self, plan, model, instance_type, own_image)
         environment = container_environment(model.framework, serving.batching, serving.caching)
         # Models and endpoint configurations cannot change in place: their names carry a digest of
         # what the plan sets, so a change creates the new one before the old one is deleted.
@@ -536,7 +531,7 @@ class SageMakerBatchTransform(pulumi.ComponentResource):
 
     def __init__(self, name: str, plan: Plan, model: ModelPlan, *, kms_key_arn: pulumi.Input[str],
                  artifact_bucket: aws.s3.Bucket, data_bucket: aws.s3.Bucket, vpc: VpcConfig | None,
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+                 own_image: OwnImage | None = None, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TYPE_PREFIX}SageMakerBatchTransform", name, None, opts)
         serving = model.serving
         if serving is None or serving.mode.value != "batch" or serving.schedule is None:
@@ -565,7 +560,7 @@ class SageMakerBatchTransform(pulumi.ComponentResource):
                       Resource=account_arn(plan, account, "logs", "log-group:/aws/sagemaker/TransformJobs:*")),
             Statement(Sid="PublishJobMetrics", Effect="Allow", Action="cloudwatch:PutMetricData", Resource="*",
                       Condition={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}}),
-            *own_image_statements(plan, model, account),
+            *own_image_statements(model, own_image),
             *network_statements(plan, account, vpc),
         ]
         role, policy = sagemaker_role(self, name, plan, account, f"batch predictions of {model.name}", statements)
@@ -577,7 +572,7 @@ class SageMakerBatchTransform(pulumi.ComponentResource):
         self.model = aws.sagemaker.Model(
             f"{name}-model",
             _model_args(plan, model, model_name=model_name,
-                        image=serving_image(self, plan, model, instance_type, account),
+                        image=serving_image(self, plan, model, instance_type, own_image),
                         model_data_url=_s3(artifact_bucket.bucket, champion_model_key(model.name)),
                         role_arn=role.arn, vpc=vpc, environment=environment),
             opts=child(self, depends_on=[policy]),

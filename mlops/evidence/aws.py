@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from mlops.clouds.aws import AWS_OWN_IMAGE_FRAMEWORKS
 from mlops.plan import Capability, ModelPlan, Plan
 
 from . import Check, Expect, Rule
@@ -33,6 +34,7 @@ SCALING_TARGET = "aws:appautoscaling/target:Target"
 MONITORING_SCHEDULE = "aws:sagemaker/monitoringSchedule:MonitoringSchedule"
 MODEL_CARD = "aws:sagemaker/modelCard:ModelCard"
 MODEL = "aws:sagemaker/model:Model"
+REPOSITORY = "aws:ecr/repository:Repository"
 
 
 def _steps(definition: Any) -> dict[str, dict[str, Any]]:
@@ -61,6 +63,14 @@ def _watches_alarm(alarm: str) -> Check:
 def _models(plan: Plan) -> Iterator[tuple[str, ModelPlan]]:
     for m in plan.models:
         yield f"{plan.prefix}-{m.name}", m
+
+
+def _image_repository(base: str, m: ModelPlan) -> Iterator[Expect]:
+    """The repository a model's own image runs from: tags immutable, scanned on push, KMS-encrypted."""
+    if m.framework in AWS_OWN_IMAGE_FRAMEWORKS:
+        yield Expect(REPOSITORY, f"{base}-images-repository", (
+            Check(("imageTagMutability",), "IMMUTABLE"), Check(("imageScanningConfiguration", "scanOnPush"), True),
+            Check(("encryptionConfigurations", 0, "encryptionType"), "KMS")), why=f"{m.name} own image")
 
 
 # --------------------------------------------------------------------------- platform
@@ -132,6 +142,7 @@ def _training(plan: Plan) -> Iterator[Expect]:
                        want=g.threshold: _parameters(d).get(key) == want,
                        f"gate parameter {g.metric} = {g.threshold:g}") for g in m.quality_gates.metrics]
         yield Expect(PIPELINE, f"{base}-training-pipeline", (_has_step("Condition"), *gates), why=m.name)
+        yield from _image_repository(base, m)
 
 
 def _search(plan: Plan) -> Iterator[Expect]:
@@ -198,6 +209,7 @@ def _serving(plan: Plan) -> Iterator[Expect]:
     for base, m in _models(plan):
         if m.serving is None:
             continue
+        yield from _image_repository(base, m)
         if m.serving.mode.value == "batch":
             yield Expect(SCHEDULE, f"{base}-batch-schedule", why=f"{m.name} batch runs")
             continue
