@@ -168,7 +168,7 @@ def test_existing_vpc_gets_only_the_platform_security_group(tmp_path: Path) -> N
     doc = yaml.safe_load((ROOT / BLUEPRINT).read_text())
     environments = doc["environments"]
     environments["prod"]["network"] = {"vpc": "vpc-0abc", "subnets": ["subnet-a", "subnet-b"]}
-    result = synth(variant(tmp_path, {"environments": environments}), "prod")
+    result = synth(variant(tmp_path, {"environments": environments}), "dev")  # staging and prod must name theirs
     counts = Counter(r.type for r in result.resources)
     assert counts["aws:ec2/vpc:Vpc"] == 0 and counts["aws:ec2/subnet:Subnet"] == 0
     assert counts["aws:ec2/vpcEndpoint:VpcEndpoint"] == 0 and counts["aws:ec2/flowLog:FlowLog"] == 0
@@ -200,7 +200,7 @@ def test_a_network_named_for_dev_is_used_in_dev(tmp_path: Path) -> None:
 def test_account_is_looked_up_when_the_blueprint_names_none(tmp_path: Path) -> None:
     doc = yaml.safe_load((ROOT / BLUEPRINT).read_text())
     environments = {env: {k: v for k, v in spec.items() if k != "account"} for env, spec in doc["environments"].items()}
-    result = synth(variant(tmp_path, {"environments": environments}), "prod")
-    trust = json.loads(one(result, "network-flow-log-role").inputs["assumeRolePolicy"])["Statement"][0]
+    result = synth(variant(tmp_path, {"environments": environments}), "dev")  # staging and prod must name theirs
+    trust = json.loads(one(result, "tracking-role").inputs["assumeRolePolicy"])["Statement"][0]
     assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
     assert result.violations == []

@@ -176,3 +176,25 @@ def test_every_command_has_help(command: str) -> None:
     result = runner.invoke(app, [command, "--help"], terminal_width=200)
     assert result.exit_code == 0
     assert len(result.output.strip().splitlines()) > 5
+
+
+def test_an_aws_canary_on_few_instances_is_a_located_warning_not_an_error(tmp_path: Path) -> None:
+    # 5 % of the fraud endpoint's 2 production instances is one instance: about half of the traffic.
+    result = runner.invoke(app, ["validate", FRAUD])
+    assert result.exit_code == 0
+    canary_line = 1 + Path(ROOT / FRAUD).read_text().splitlines().index(
+        next(line for line in Path(ROOT / FRAUD).read_text().splitlines() if "canary_percent" in line))
+    assert f"{FRAUD}:{canary_line}:" in result.output
+    assert "models[0].serving.delivery.canary_percent: warning: on AWS the canary is a share of the endpoint's " \
+           "instances, not of its traffic: 5 % of 2 instances is 1 instance, about 50 % of the traffic" in result.output
+    assert "(in staging, prod)" in result.output
+    # Enough instances for the share to be exact: no warning.
+    doc = yaml.safe_load(Path(ROOT / FRAUD).read_text())
+    for env in doc["environments"].values():
+        env.setdefault("serving", {}).update(min_instances=20, max_instances=40)
+    path = tmp_path / "fraud.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    result = runner.invoke(app, ["plan", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    assert "warning" not in result.stderr
+    assert [p["cautions"] for p in json.loads(result.stdout)] == [[], [], []]

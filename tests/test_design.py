@@ -96,7 +96,9 @@ def test_fraud_pipeline_has_shadow_and_human_approval_for_production_and_50ms_mu
     assert "shadow mode: fraud-scorer 20% of live traffic mirrored" in prod
     serving = next(line for line in text.splitlines() if line.startswith("| prod | realtime"))
     assert "| 50 ms |" in serving and "2 to 12, multi-AZ" in serving
-    assert "canary: 5% of traffic for 30 min" in serving and "automatic, when a serving alarm fires" in serving
+    # SageMaker sizes a canary in whole instances: 5 % of 2 is one instance, half of the traffic.
+    assert "canary: 5% of instances, in whole instances: 1 of 2, about 50% of traffic for 30 min" in serving
+    assert "automatic, when a serving alarm fires" in serving
     for gate in ("`auc` ≥ 0.92", "`false_positive_rate` ≤ 0.02", "`disparate_impact_ratio` ≥ 0.8", "p99 ≤ 50 ms",
                  "`auc` ≥ the production model's"):
         assert gate in text

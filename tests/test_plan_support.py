@@ -137,3 +137,33 @@ def test_quality_metric_table_maps_aliases_to_model_monitor_names() -> None:
     assert AWS_QUALITY_METRICS["auroc"] == ("BinaryClassification", "auc")
     assert AWS_QUALITY_METRICS["rmse"] == ("Regression", "rmse")
     assert AWS_QUALITY_METRICS["weighted_f1"] == ("MulticlassClassification", "weighted_f1")
+
+
+@pytest.mark.parametrize(("strategy", "percent", "instances", "words"), [
+    ("canary", 10, 1, "the canary is a share of the endpoint's instances, not of its traffic: 10 % of 1 instance is "
+                      "1 instance, about 100 % of the traffic"),
+    ("canary", 10, 4, "10 % of 4 instances is 1 instance, about 25 % of the traffic"),
+    ("rolling", 25, 2, "each rolling batch is a share of the endpoint's instances, not of its traffic: 25 % of 2 "
+                       "instances is 1 instance, about 50 %"),
+    ("canary", 10, 10, None),   # one instance of ten: the share is what the blueprint says
+    ("rolling", 20, 5, None),
+])
+def test_aws_canaries_warn_when_instances_make_the_share_larger(
+        strategy: str, percent: int, instances: int, words: str | None) -> None:
+    serving = {"min_instances": instances, "max_instances": instances + 2,
+               "delivery": {"strategy": strategy, "canary_percent": percent}}
+    bp = load_text(blueprint_text(model(serving=serving)), "support.yaml").blueprint
+    cautions = plan(bp, "staging").cautions  # prod runs at least two instances (multi-AZ)
+    if words is None:
+        assert cautions == ()
+    else:
+        (caution,) = cautions
+        assert caution.path == ("models", 0, "serving", "delivery", "canary_percent")
+        assert words in caution.message
+
+
+def test_only_aws_sizes_canaries_by_instances() -> None:
+    serving = {"min_instances": 2, "max_instances": 4, "delivery": {"strategy": "canary", "canary_percent": 10}}
+    for cloud in ("gcp", "azure"):
+        bp = load_text(blueprint_text(model(serving=serving), cloud=cloud), "support.yaml").blueprint
+        assert plan(bp, "prod").cautions == ()

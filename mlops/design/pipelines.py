@@ -7,7 +7,8 @@ register, or stop. CI/CD stages and serving are shown per environment, from each
 
 from __future__ import annotations
 
-from mlops.blueprint.model import DeliveryStrategy, Direction, FairnessMetric, ServingMode
+from mlops.blueprint.model import Cloud, DeliveryStrategy, Direction, FairnessMetric, ServingMode
+from mlops.clouds.aws import instance_share
 from mlops.plan import Capability, ModelPlan, Plan
 from mlops.plan.model import ServingPlan
 
@@ -38,7 +39,19 @@ def _duration(minutes: int) -> str:
     return f"{minutes} min"
 
 
-def delivery(s: ServingPlan, alarms: bool) -> tuple[str, str]:
+def _first_step(s: ServingPlan, cloud: Cloud) -> str:
+    """The first step's share as the cloud sizes it: of traffic, or on SageMaker of instances (whole ones)."""
+    step = s.delivery.steps[0]
+    if cloud != Cloud.aws:
+        return f"{step}% of traffic"
+    on = instance_share(step, s.min_instances)
+    real = round(100 * on / s.min_instances)
+    if real == step:
+        return f"{step}% of instances ({on} of {s.min_instances}), so of traffic"
+    return f"{step}% of instances, in whole instances: {on} of {s.min_instances}, about {real}% of traffic"
+
+
+def delivery(s: ServingPlan, alarms: bool, cloud: Cloud) -> tuple[str, str]:
     """(how a new version reaches traffic, how it is rolled back)."""
     d = s.delivery
     if s.mode == ServingMode.batch:
@@ -46,9 +59,9 @@ def delivery(s: ServingPlan, alarms: bool) -> tuple[str, str]:
         return how, "re-point the batch job at the previous version"
     how = {
         DeliveryStrategy.canary: (
-            f"A/B test gate: canary {d.steps[0]}% of traffic for {_duration(d.bake_minutes)} against the "
+            f"A/B test gate: canary {_first_step(s, cloud)} for {_duration(d.bake_minutes)} against the "
             "champion, then all traffic" if d.bake_minutes >= AB_TEST_MIN_BAKE_MINUTES else
-            f"canary: {d.steps[0]}% of traffic for {_duration(d.bake_minutes)}, then all traffic"),
+            f"canary: {_first_step(s, cloud)} for {_duration(d.bake_minutes)}, then all traffic"),
         DeliveryStrategy.blue_green: f"blue/green: a full new fleet takes all traffic after {_duration(d.bake_minutes)}"
                                      " of baking",
         DeliveryStrategy.rolling: f"rolling: {d.steps[0]}% of instances per step, "
@@ -139,7 +152,7 @@ def _serving_rows(inp: DesignInput, name: str) -> list[list[object]]:
         if s is None:
             rows.append([plan.environment, "off (deployment target 0)", "", "", "", "", "", "", "", ""])
             continue
-        how, rollback = delivery(s, model.monitoring.sre is not None)
+        how, rollback = delivery(s, model.monitoring.sre is not None, plan.cloud)
         if s.mode == ServingMode.batch:
             scaling = "—"
             sla = "—"
@@ -196,7 +209,7 @@ def _cicd(inp: DesignInput) -> str:
                          "its answers never returned")
         for m in env_plan.models:
             if m.serving:
-                gates.append(f"{m.name}: {delivery(m.serving, m.monitoring.sre is not None)[0]}")
+                gates.append(f"{m.name}: {delivery(m.serving, m.monitoring.sre is not None, env_plan.cloud)[0]}")
         owners = (", ".join(code(a) for a in approval.approval.approvers) if approval
                   else f"{engineers} (ML engineers)")
         automation = (f"{SERVICE['approval'][env_plan.cloud]} ({inp.status(Capability.approval_workflow)})"
