@@ -25,6 +25,9 @@ STEP_OPERATIONS = {
     "Training": ("CreateTrainingJob", "TrainingJobName"),
     "Tuning": ("CreateHyperParameterTuningJob", "HyperParameterTuningJobName"),
     "Transform": ("CreateTransformJob", "TransformJobName"),
+    # RegisterModel's Arguments are a CreateModelPackage request; its "name" (the versioned package's
+    # group) is among the Arguments already, so the placeholder never reaches the check.
+    "RegisterModel": ("CreateModelPackage", "ModelPackageGroupName"),
 }
 """Pipeline step type → the SageMaker operation its Arguments are the request of, and the name it adds."""
 
