@@ -4,6 +4,7 @@ monitor reads it. Checked against the published pipeline schema and botocore, an
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,14 @@ from components.aws.names import baseline_prefix
 from components.aws.scripts import baseline as script
 from components.aws.scripts.drift_postprocessor import drift_scores
 from mlops.blueprint import load_blueprint
-from mlops.plan import Plan, plan
+from mlops.clouds import facts
+from mlops.clouds.aws import MODEL_MONITOR_AVAILABILITY
+from mlops.design import render_markdown
+from mlops.design.run import design_input
+from mlops.evidence import aws as aws_evidence
+from mlops.evidence import evidence
+from mlops.plan import Capability, Plan, plan
+from mlops.plan.model import Cloud
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAUD = ROOT / "blueprints/fraud-detection-aws.yaml"
@@ -227,3 +235,37 @@ def test_synthesized_monitor_reads_the_prefix_the_deployer_writes() -> None:
     assert script_object.inputs["key"] == f"{pd.scripts_prefix('fraud-scorer')}/{pd.BASELINE_SCRIPT}"
     assert script_object.inputs["content"] == (ROOT / "components/aws/scripts/baseline.py").read_text()
     assert script_object.inputs["serverSideEncryption"] == "aws:kms"
+
+
+def test_evidence_and_components_agree_on_the_baseline_prefix() -> None:
+    assert aws_evidence.baseline_prefix("fraud-scorer") == baseline_prefix("fraud-scorer")
+
+
+@pytest.mark.parametrize("tamper", ["no-baseline-step", "not-registered", "deployer-elsewhere"])
+def test_drift_evidence_needs_the_baseline_computed_registered_and_staged(tamper: str) -> None:
+    result = synthesized("blueprints/fraud-detection-aws.yaml", "prod")
+    assert evidence(result.plan, result.resources)[Capability.drift_monitoring].built
+    changed = []
+    for r in result.resources:
+        if r.name.endswith("fraud-scorer-training-pipeline") and tamper != "deployer-elsewhere":
+            document = json.loads(r.inputs["pipelineDefinition"])
+            if tamper == "no-baseline-step":
+                document["Steps"] = [s for s in document["Steps"] if s["Name"] != "Baseline"]
+            else:
+                _steps(document)["Register"]["Arguments"]["ModelMetrics"].pop("ModelDataQuality")
+            r = dataclasses.replace(r, inputs={**r.inputs, "pipelineDefinition": json.dumps(document)})
+        if r.name.endswith("fraud-scorer-deployer-function-function") and tamper == "deployer-elsewhere":
+            variables = {**r.inputs["environment"]["variables"], "BASELINE_PREFIX": "monitoring/other/baseline"}
+            r = dataclasses.replace(r, inputs={**r.inputs, "environment": {"variables": variables}})
+        changed.append(r)
+    found = evidence(result.plan, changed)[Capability.drift_monitoring]
+    assert not found.built and found.missing, tamper
+
+
+def test_plan_facts_and_design_say_which_mechanism_monitors_and_that_it_is_closed_to_new_customers() -> None:
+    url, notice = MODEL_MONITOR_AVAILABILITY
+    assert url.endswith("/model-monitor-availability-change.html") and "no longer open to new customers" in notice
+    mechanism = facts(Cloud.aws).fallbacks["drift and quality mechanism"]
+    assert "SageMaker Model Monitor" in mechanism and "no longer open to new customers" in mechanism
+    text = render_markdown(design_input(Path("blueprints/fraud-detection-aws.yaml"), "prod"))
+    assert mechanism in text and "Baseline step computes from the train split" in text

@@ -38,11 +38,16 @@ class SageMakerTrainingPipeline(pulumi.ComponentResource):
     platform subnets where the environment asks; pass itself to SageMaker only; register versions in
     this model's group without setting an approval status (they register PendingManualApproval); invoke
     the steps function; read the data bucket, read/write the model's prefix of the artifact bucket; use
-    the platform key; job logs; pull the model's own image where it brings one), `-steps` (AwsFunction
+    the platform key; job logs; pull the model's own image where it brings one; with experiment tracking,
+    where one of its jobs can reach the server (`pipeline_definition.tracked_steps`), log runs on that
+    tracking server only (through the platform VPC where isolated) and write run artifacts under
+    `mlflow/` in the artifacts bucket), `-steps` (AwsFunction
     running `components/aws/lambdas/pipeline_steps.py` for the definition's Lambda steps; it may read
     this model's evaluation reports only), `-evaluation-spec` (the Evaluate step's spec, a KMS-encrypted
     object under the model's prefix of the artifacts bucket: SageMaker caps environment values at 256
-    characters) and `-pipeline` (sagemaker.Pipeline with the definition JSON).
+    characters), `-baseline-script` (where the model is drift-monitored and registered: the Baseline
+    step's script `components/aws/scripts/baseline.py`, KMS-encrypted, under
+    `<model>/pipeline-scripts/`) and `-pipeline` (sagemaker.Pipeline with the definition JSON).
 
     Outputs: pipeline_name, pipeline_arn, role_arn, steps_function_arn.
     """
@@ -53,7 +58,7 @@ class SageMakerTrainingPipeline(pulumi.ComponentResource):
     def __init__(self, name: str, plan: Plan, model: ModelPlan, *, kms_key_arn: pulumi.Input[str],
                  data_bucket: aws.s3.Bucket, artifact_bucket: aws.s3.Bucket,
                  model_package_group: aws.sagemaker.ModelPackageGroup | None, vpc: VpcConfig | None,
-                 tracking_server_arn: pulumi.Input[str] | None = None,
+                 tracking_server_arn: pulumi.Input[str] | None = None, vpc_id: pulumi.Input[str] | None = None,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TYPE_PREFIX}SageMakerTrainingPipeline", name, None, opts)
         if model.training is None:
@@ -92,7 +97,7 @@ class SageMakerTrainingPipeline(pulumi.ComponentResource):
             f"{name}-policy",
             aws.iam.RolePolicyArgs(role=self.role.id, policy=self._policy(
                 plan, model, account, kms_key_arn, data_bucket, artifact_bucket, model_package_group, vpc,
-                self.steps.function.arn, tracking_server_arn)),
+                self.steps.function.arn, tracking_server_arn, vpc_id)),
             opts=child(self),
         )
 
@@ -189,7 +194,8 @@ class SageMakerTrainingPipeline(pulumi.ComponentResource):
                 data_bucket: aws.s3.Bucket, artifact_bucket: aws.s3.Bucket,
                 group: aws.sagemaker.ModelPackageGroup | None, vpc: VpcConfig | None,
                 steps_function_arn: pulumi.Input[str],
-                tracking_server_arn: pulumi.Input[str] | None) -> pulumi.Output[str]:
+                tracking_server_arn: pulumi.Input[str] | None,
+                vpc_id: pulumi.Input[str] | None) -> pulumi.Output[str]:
         def sm(resource: str) -> pulumi.Output[str]:
             return account_arn(plan, account, "sagemaker", resource)
 
@@ -249,7 +255,7 @@ class SageMakerTrainingPipeline(pulumi.ComponentResource):
         if tracking_server_arn is not None and definition.logs_to_mlflow(plan, model, group is not None):
             # The jobs that get MLFLOW_TRACKING_URI log runs to this server and write run artifacts
             # straight into its artifact store (the MLflow client writes them, not the server).
-            statements += tracking_statements(tracking_server_arn, artifact_bucket.arn)
+            statements += tracking_statements(tracking_server_arn, artifact_bucket.arn, vpc_id)
         if group is not None:
             versions = sm(f"model-package/{model_package_group_name(plan, model.name)}/*")
             # No approval status in the request: versions register PendingManualApproval, so even an

@@ -105,7 +105,8 @@ class SageMakerPlatform(pulumi.ComponentResource):
                 f"{name}-{model.name}-training", plan, model, kms_key_arn=foundation.key.arn,
                 data_bucket=foundation.data.bucket, artifact_bucket=foundation.artifacts.bucket,
                 model_package_group=registry.groups[model.name] if registry else None, vpc=vpc,
-                tracking_server_arn=tracking_server_arn, opts=child(self))
+                tracking_server_arn=tracking_server_arn, vpc_id=network.vpc_id if network else None,
+                opts=child(self))
             for model in plan.models if model.training is not None
         }
 

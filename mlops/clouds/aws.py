@@ -12,6 +12,8 @@ AWS (SageMaker) facts behind the table:
   exclude multi-variant endpoints (a shadow variant makes two); sizes are whole percentages.
 - Data capture samples whole percentages (`InitialSamplingPercentage` is an integer); drift and
   quality monitoring read captured requests, so they need a sampling percentage above 0.
+- SageMaker Model Monitor is closed to new customers (MODEL_MONITOR_AVAILABILITY): the drift and quality
+  jobs below run only in accounts that already use it (AWS_FALLBACKS says so in the plan and design).
 - Model Monitor schedules run hourly, daily at a fixed hour, or every N hours
   (`cron(0 H ? * * *)`, `cron(0 H/N ? * * *)`); weekly and monthly (`0 0 * * 0`, `0 0 1 * *`) run daily (see
   AWS_FALLBACKS); other cron expressions are errors.
@@ -58,7 +60,21 @@ AWS_OWN_IMAGE_FRAMEWORKS = ("lightgbm", "custom")
 AWS_MAX_BAKE_MINUTES = 60
 AWS_MAX_STEP_PERCENT = 50
 
+MODEL_MONITOR_AVAILABILITY = (
+    "https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-availability-change.html",
+    "Amazon SageMaker Model Monitor is no longer open to new customers. Existing customers can continue to use "
+    "the service as normal.",
+)
+"""AWS's notice, on the Model Monitor pages of the SageMaker developer guide (undated there; looked up
+2026-12-03; SageMaker Clarify pages carry the same notice for Clarify). The drift and quality jobs this
+back end builds are Model Monitor jobs."""
+
 AWS_FALLBACKS: dict[str, str] = {
+    "drift and quality mechanism": "SageMaker Model Monitor jobs (data quality, model quality) against the baseline "
+                                   "the training pipeline's Baseline step computes; Model Monitor is closed to new "
+                                   "customers (AWS: \"no longer open to new customers\", "
+                                   "sagemaker/latest/dg/model-monitor-availability-change.html): an account that "
+                                   "has not used it cannot run them, and no replacement job is built yet",
     "drift methods": "Model Monitor computes L-infinity distances natively; psi, ks, jensen_shannon, "
                      "wasserstein and l_infinity are computed from its statistics by the shipped "
                      "post-analytics processor and published as CloudWatch metrics",
