@@ -269,3 +269,20 @@ def test_plan_facts_and_design_say_which_mechanism_monitors_and_that_it_is_close
     assert "SageMaker Model Monitor" in mechanism and "no longer open to new customers" in mechanism
     text = render_markdown(design_input(Path("blueprints/fraud-detection-aws.yaml"), "prod"))
     assert mechanism in text and "Baseline step computes from the train split" in text
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+@pytest.mark.parametrize("blueprint", ["blueprints/fraud-detection-aws.yaml", "blueprints/readmission-risk-aws.yaml"])
+def test_every_synthesized_step_including_register_is_a_request_sagemaker_accepts(blueprint: str, env: str) -> None:
+    """The Condition step's branches (Register: CreateModelPackage) too, with the synthesized values."""
+    resources = synthesized(blueprint, env).resources
+    computed = frozenset(f"{r.name}-id" for r in resources)
+    pipelines = [r for r in resources if r.type == "aws:sagemaker/pipeline:Pipeline"]
+    assert pipelines
+    registered = 0
+    for r in pipelines:
+        document = json.loads(r.inputs["pipelineDefinition"])
+        flat = {"Parameters": document["Parameters"], "Steps": _flat(document)}
+        registered += sum(s["Type"] == "RegisterModel" for s in flat["Steps"])
+        assert problems(flat, computed) == [], r.name
+    assert registered  # the examples register their versions
