@@ -128,3 +128,12 @@ def test_the_evidence_fails_when_jobs_lose_the_uri_or_the_role_its_access() -> N
             tampered.append(r)
         found = evidence(result.plan, tampered)[Capability.experiment_tracking]
         assert not found.built and found.missing, suffix
+
+
+@needs_schema
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_tracked_definitions_validate_against_the_published_schema(env: str) -> None:
+    p = _plan(env)
+    for model in p.models:
+        if model.training is not None:
+            assert errors(official_schema(), pd.pipeline_definition(p, model, TRACKED)) == []
