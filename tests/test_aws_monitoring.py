@@ -188,12 +188,12 @@ def test_dev_monitors_outside_a_vpc() -> None:
 def test_drift_features_and_method_reach_the_job(tmp_path: Path) -> None:
     def edit(doc: dict[str, Any]) -> None:
         doc["models"][0]["monitoring"]["drift"] = {"method": "wasserstein", "threshold": 0.3,
-                                                   "features": ["avg_amount_7d", "txn_count_1h"],
+                                                   "features": ["_c1", "_c0"],
                                                    "schedule": "0 */6 * * *"}
     result = variant(tmp_path, edit)
     env = one(result, DATA_QUALITY, "-data-quality").inputs["dataQualityAppSpecification"]["environment"]
     assert (env["MLOPS_DRIFT_METHOD"], env["MLOPS_DRIFT_THRESHOLD"], env["MLOPS_DRIFT_FEATURES"]) == \
-        ("wasserstein", "0.3", "avg_amount_7d,txn_count_1h")
+        ("wasserstein", "0.3", "_c1,_c0")
     schedule = one(result, SCHEDULE, "-data-quality-schedule").inputs["monitoringScheduleConfig"]
     assert schedule["scheduleConfig"]["scheduleExpression"] == "cron(0 0/6 ? * * *)"
     drift = alarm(result, "fraud-scorer", "drift")

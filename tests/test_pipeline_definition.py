@@ -187,8 +187,8 @@ def _definition(p: Plan, index: int = 0, context: pd.PipelineContext = IN_VPC) -
 
 def test_dag_with_tuning() -> None:
     steps = _steps(_definition(_plan()))
-    assert list(steps) == ["RunContext", "Preprocess", "Tune", "BestModel", "Evaluate", "ReadEvaluation",
-                           "QualityGates", "Register", "GatesFailed"]
+    assert list(steps) == ["RunContext", "Preprocess", "Baseline", "Tune", "BestModel", "Evaluate",
+                           "ReadEvaluation", "QualityGates", "Register", "GatesFailed"]
     assert steps["BestModel"]["Arguments"]["TrainingJobName"] == {
         "Get": "Steps.Tune.TrainingJobSummaries[0].TrainingJobName"}
     register = steps["Register"]["Arguments"]
@@ -199,7 +199,7 @@ def test_dag_with_tuning() -> None:
 
 def test_dag_without_tuning_reads_the_training_job() -> None:
     steps = _steps(_definition(_plan(hyperparameter_search=None)))
-    assert list(steps)[:4] == ["RunContext", "Preprocess", "Train", "Evaluate"]
+    assert list(steps)[:5] == ["RunContext", "Preprocess", "Baseline", "Train", "Evaluate"]
     assert "BestModel" not in steps
     register = steps["Register"]["Arguments"]
     assert register["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] == {

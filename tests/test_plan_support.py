@@ -69,6 +69,10 @@ CASES = [
      "drift monitoring reads the captured requests; none are captured at 0 %"),
     ("monitor-cron", model(monitoring={"drift": {"schedule": "30 3 * * 1"}}),
      "models[0].monitoring.drift.schedule", "'30 3 * * 1'", "SageMaker Model Monitor runs hourly or daily"),
+    ("drift-feature-names", model(monitoring={"drift": {"features": ["amount", "_c1", "_c01"]}}),
+     "models[0].monitoring.drift.features", "amount, _c01",
+     "SageMaker names the columns of header-less CSV requests `_c0`, `_c1`, … (features only, the label is not "
+     "sent), and the drift baseline uses the same names: other names would never be watched"),
     ("hyperband", model(training={"hyperparameter_search": {"objective_metric": "auc", "strategy": "hyperband"}}),
      "models[0].training.hyperparameter_search.strategy", "'hyperband'",
      "SageMaker Pipelines' published definition schema takes Bayesian and Random tuning only"),
@@ -111,7 +115,8 @@ def test_limits_aws_can_honour_plan_cleanly() -> None:
     plans_cleanly(model(framework="pytorch", serving={"batching": {"max_batch_size": 16},
                                                       "delivery": {"strategy": "canary", "canary_percent": 50,
                                                                    "bake_minutes": 60}},
-                        monitoring={"drift": {"method": "wasserstein", "schedule": "0 */6 * * *"},
+                        monitoring={"drift": {"method": "wasserstein", "schedule": "0 */6 * * *",
+                                              "features": ["_c0", "_c12"]},
                                     "quality": {"metric": "auroc", "threshold": 0.7, "schedule": "weekly"}}),
                   model(name="own", framework="custom", serving={"caching": {"ttl_seconds": 5}}))
 

@@ -1,8 +1,12 @@
 """AWS monitoring: Model Monitor drift and quality jobs, and the SRE, drift and quality alarms of a model.
 
+SageMaker Model Monitor is closed to new customers (`mlops.clouds.aws.MODEL_MONITOR_AVAILABILITY`):
+these jobs run only in accounts that already use it; the plan's AWS fallbacks and the design say so.
+
 Drift: a SageMaker Model Monitor data-quality job per endpoint, on the blueprint's drift schedule,
-against the champion's baseline (statistics and constraints the deployer stages from the approved
-package's drift-check baselines). Model Monitor itself compares distributions by L-infinity distance
+against the champion's baseline: statistics and constraints the training pipeline's Baseline step
+computes from the train split and registers with the version, which the deployer stages under
+`names.baseline_prefix` when the version is approved. Model Monitor itself compares distributions by L-infinity distance
 only; the blueprint's method (psi, ks, jensen_shannon, l_infinity, wasserstein) is computed from the
 job's statistics by the post-analytics processor shipped in `components/aws/scripts/` and published
 as the `mlops_drift_<method>` metric, which the drift alarm watches.

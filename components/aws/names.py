@@ -155,8 +155,8 @@ def challenger_model_key(model: str) -> str:
 
 def baseline_prefix(model: str) -> str:
     """Artifacts bucket: Model Monitor baselines of the champion (`statistics.json`, `constraints.json`,
-    `model-quality/constraints.json`); the deployer copies them from the approved package's
-    DriftCheckBaselines."""
+    `model-quality/constraints.json`); the deployer copies them from the approved package (its
+    DriftCheckBaselines, else the ModelMetrics.ModelDataQuality the training pipeline registers)."""
     return f"monitoring/{model}/baseline"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, cast
 
 import pulumi
@@ -21,9 +22,11 @@ from .instances import is_gpu, ml_instance_type
 from .names import model_package_group_name, pipeline_name, pipeline_steps_function_name
 from .network import VpcConfig
 from .registry import APPROVAL_TAG, approval_mode
+from .tracking import tracking_statements
 
 # The DAG is a chain: one step at a time is all it needs, and it caps what an edited definition can spend.
 MAX_PARALLEL_STEPS = 1
+BASELINE_SCRIPT = Path(__file__).parent / "scripts" / definition.BASELINE_SCRIPT
 
 
 @builds(Capability.training_pipeline, Capability.hyperparameter_search, Capability.champion_challenger)
@@ -36,11 +39,16 @@ class SageMakerTrainingPipeline(pulumi.ComponentResource):
     platform subnets where the environment asks; pass itself to SageMaker only; register versions in
     this model's group without setting an approval status (they register PendingManualApproval); invoke
     the steps function; read the data bucket, read/write the model's prefix of the artifact bucket; use
-    the platform key; job logs; pull the model's own image where it brings one), `-steps` (AwsFunction
+    the platform key; job logs; pull the model's own image where it brings one; with experiment tracking,
+    where one of its jobs can reach the server (`pipeline_definition.tracked_steps`), log runs on that
+    tracking server only (through the platform VPC where isolated) and write run artifacts under
+    `mlflow/` in the artifacts bucket), `-steps` (AwsFunction
     running `components/aws/lambdas/pipeline_steps.py` for the definition's Lambda steps; it may read
     this model's evaluation reports only), `-evaluation-spec` (the Evaluate step's spec, a KMS-encrypted
     object under the model's prefix of the artifacts bucket: SageMaker caps environment values at 256
-    characters) and `-pipeline` (sagemaker.Pipeline with the definition JSON).
+    characters), `-baseline-script` (where the model is drift-monitored and registered: the Baseline
+    step's script `components/aws/scripts/baseline.py`, KMS-encrypted, under
+    `<model>/pipeline-scripts/`) and `-pipeline` (sagemaker.Pipeline with the definition JSON).
 
     Outputs: pipeline_name, pipeline_arn, role_arn, steps_function_arn.
     """
@@ -51,7 +59,8 @@ class SageMakerTrainingPipeline(pulumi.ComponentResource):
     def __init__(self, name: str, plan: Plan, model: ModelPlan, *, kms_key_arn: pulumi.Input[str],
                  data_bucket: aws.s3.Bucket, artifact_bucket: aws.s3.Bucket,
                  model_package_group: aws.sagemaker.ModelPackageGroup | None, vpc: VpcConfig | None,
-                 own_image: OwnImage | None = None, opts: pulumi.ResourceOptions | None = None) -> None:
+                 own_image: OwnImage | None = None, tracking_server_arn: pulumi.Input[str] | None = None,
+                 vpc_id: pulumi.Input[str] | None = None, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TYPE_PREFIX}SageMakerTrainingPipeline", name, None, opts)
         self.own_image = own_image
         if model.training is None:
@@ -93,7 +102,7 @@ class SageMakerTrainingPipeline(pulumi.ComponentResource):
             f"{name}-policy",
             aws.iam.RolePolicyArgs(role=self.role.id, policy=self._policy(
                 plan, model, account, kms_key_arn, data_bucket, artifact_bucket, model_package_group, vpc,
-                self.steps.function.arn)),
+                self.steps.function.arn, tracking_server_arn, vpc_id)),
             opts=child(self),
         )
 
@@ -102,15 +111,17 @@ class SageMakerTrainingPipeline(pulumi.ComponentResource):
             network = pulumi.Output.all(pulumi.Output.from_input(vpc.subnet_ids),
                                         pulumi.Output.from_input(vpc.security_group_ids))
         group_name: pulumi.Input[str] = model_package_group.model_package_group_name if model_package_group else ""
+        tracking: pulumi.Input[str] = tracking_server_arn if tracking_server_arn is not None else ""
 
         def document(values: list[Any]) -> str:
-            role_arn, steps_arn, key_arn, data, artifacts, training, inference, processing, group, net = values
+            role_arn, steps_arn, key_arn, data, artifacts, training, inference, processing, group, net, server = values
             context = definition.PipelineContext(
                 role_arn=role_arn, steps_function_arn=steps_arn, kms_key_arn=key_arn, data_bucket=data,
                 artifact_bucket=artifacts,
                 training_image=training, inference_image=inference, processing_image=processing,
                 model_package_group=group or None,
-                network=definition.Network(tuple(net[0]), tuple(net[1])) if net else None)
+                network=definition.Network(tuple(net[0]), tuple(net[1])) if net else None,
+                tracking_server_arn=server or None)
             return definition.definition_json(plan, model, context)
 
         def spec(values: list[Any]) -> str:
@@ -128,9 +139,19 @@ class SageMakerTrainingPipeline(pulumi.ComponentResource):
                 server_side_encryption="aws:kms", kms_key_id=kms_key_arn, tags=tags),
             opts=child(self),
         )
+        scripts: list[pulumi.Resource] = [self.evaluation_spec]
+        if definition.builds_baseline(model, model_package_group is not None):
+            scripts.append(aws.s3.BucketObjectv2(
+                f"{name}-baseline-script",
+                aws.s3.BucketObjectv2Args(
+                    bucket=artifact_bucket.id,
+                    key=f"{definition.scripts_prefix(model.name)}/{definition.BASELINE_SCRIPT}",
+                    content=BASELINE_SCRIPT.read_text(encoding="utf-8"), content_type="text/x-python",
+                    server_side_encryption="aws:kms", kms_key_id=kms_key_arn, tags=tags),
+                opts=child(self)))
         pipeline_definition = pulumi.Output.all(
             self.role.arn, self.steps.function.arn, kms_key_arn, data_bucket.bucket, artifact_bucket.bucket,
-            images["training"], images["inference"], images["processing"], group_name, network,
+            images["training"], images["inference"], images["processing"], group_name, network, tracking,
         ).apply(document)
         self.pipeline = aws.sagemaker.Pipeline(
             f"{name}-pipeline",
@@ -144,8 +165,9 @@ class SageMakerTrainingPipeline(pulumi.ComponentResource):
                     max_parallel_execution_steps=MAX_PARALLEL_STEPS),
                 tags={**tags, APPROVAL_TAG: approval_mode(plan)},
             ),
-            # The role must be able to act, and the Evaluate step's spec be there, before a run can start.
-            opts=child(self, depends_on=[policy, self.evaluation_spec]),
+            # The role must be able to act, and the Evaluate step's spec (and the Baseline step's script)
+            # be there, before a run can start.
+            opts=child(self, depends_on=[policy, *scripts]),
         )
         self.register_outputs({
             "pipeline_name": self.pipeline.pipeline_name,
@@ -175,7 +197,9 @@ class SageMakerTrainingPipeline(pulumi.ComponentResource):
     def _policy(self, plan: Plan, model: ModelPlan, account: pulumi.Input[str], kms_key_arn: pulumi.Input[str],
                 data_bucket: aws.s3.Bucket, artifact_bucket: aws.s3.Bucket,
                 group: aws.sagemaker.ModelPackageGroup | None, vpc: VpcConfig | None,
-                steps_function_arn: pulumi.Input[str]) -> pulumi.Output[str]:
+                steps_function_arn: pulumi.Input[str],
+                tracking_server_arn: pulumi.Input[str] | None,
+                vpc_id: pulumi.Input[str] | None) -> pulumi.Output[str]:
         def sm(resource: str) -> pulumi.Output[str]:
             return account_arn(plan, account, "sagemaker", resource)
 
@@ -232,6 +256,10 @@ class SageMakerTrainingPipeline(pulumi.ComponentResource):
             Statement(Sid="PublishJobMetrics", Effect="Allow", Action="cloudwatch:PutMetricData", Resource="*",
                       Condition={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}}),
         ]
+        if tracking_server_arn is not None and definition.logs_to_mlflow(plan, model, group is not None):
+            # The jobs that get MLFLOW_TRACKING_URI log runs to this server and write run artifacts
+            # straight into its artifact store (the MLflow client writes them, not the server).
+            statements += tracking_statements(tracking_server_arn, artifact_bucket.arn, vpc_id)
         if group is not None:
             versions = sm(f"model-package/{model_package_group_name(plan, model.name)}/*")
             # No approval status in the request: versions register PendingManualApproval, so even an

@@ -9,11 +9,14 @@ The DAG:
 
     RunContext (Lambda: this run's S3 locations, under the pipeline execution id)
       → Preprocess (processing: validate the input data, split train/validation/test)
+      → Baseline (processing, where the model has drift monitoring and a registry: the drift baseline,
+        statistics.json and constraints.json of the train split, components/aws/scripts/baseline.py)
       → Train (training job) — or Tune (tuning job) → BestModel (Lambda: the best job's artifact)
       → Evaluate (processing: writes evaluation.json)
       → ReadEvaluation (Lambda: each gate's value from evaluation.json, and a summary message)
       → QualityGates (condition on every gate)
-          ├─ if all pass → Register (model package in the model's group, PendingManualApproval)
+          ├─ if all pass → Register (model package in the model's group, PendingManualApproval; with a
+          │                baseline, its files as the package's ModelMetrics.ModelDataQuality)
           └─ else        → GatesFailed (fail step; the message lists each gate's value and bar)
 
 The document keeps to the published definition schema: values are literals or `Get` references, so
@@ -60,6 +63,7 @@ Json = dict[str, Any]
 PREPROCESS, TRAIN, TUNE, EVALUATE, GATES, REGISTER, FAIL = (
     "Preprocess", "Train", "Tune", "Evaluate", "QualityGates", "Register", "GatesFailed")
 RUN_CONTEXT, BEST_MODEL, READ_EVALUATION = "RunContext", "BestModel", "ReadEvaluation"
+BASELINE = "Baseline"
 
 EVALUATION_REPORT = """evaluation.json written by evaluate.py:
 {
@@ -129,9 +133,26 @@ class PipelineContext:
     """None where the plan builds no registry: the pipeline then stops after the gates."""
     network: Network | None = None
     """Subnets and security groups of the platform network; None where the plan is not isolated."""
+    tracking_server_arn: str | None = None
+    """The MLflow tracking server (None without experiment tracking): jobs that can reach it get it as
+    `MLFLOW_TRACKING_URI`, which the sagemaker-mlflow plugin resolves."""
 
 
 SPEC_FILE = "evaluation-spec.json"
+
+
+BASELINE_SCRIPT = "baseline.py"
+
+
+def scripts_prefix(model: str) -> str:
+    """Where in the artifacts bucket the platform's own step scripts live (components/aws/scripts)."""
+    return f"{model}/pipeline-scripts"
+
+
+def builds_baseline(model: ModelPlan, has_registry: bool) -> bool:
+    """A drift baseline is computed where the model is drift-monitored and registered: the registered
+    package carries it, and the deployer stages the approved version's baseline for the monitor."""
+    return model.monitoring.drift is not None and model.serving is not None and has_registry
 
 
 def evaluation_spec_key(model: str) -> str:
@@ -203,6 +224,7 @@ class _Builder:
         self.gates = self._gates()
         # The champion is the approved version in the registry: no registry, nothing to compare with.
         self.champion = model.quality_gates.compare_to_champion and ctx.model_package_group is not None
+        self.with_baseline = builds_baseline(model, ctx.model_package_group is not None)
 
     # ----------------------------------------------------------------- parameters and gates
 
@@ -244,11 +266,19 @@ class _Builder:
         return {"SecurityGroupIds": list(self.ctx.network.security_group_ids),
                 "Subnets": list(self.ctx.network.subnet_ids)}
 
+    def _tracking(self, isolate: bool) -> dict[str, Any]:
+        """MLflow settings for a job that can reach the tracking server: not network-isolated (an
+        isolated container has no network at all, not even the VPC's `mlflow` endpoint)."""
+        if self.ctx.tracking_server_arn is None or isolate:
+            return {}
+        return {"MLFLOW_TRACKING_URI": self.ctx.tracking_server_arn, "MLFLOW_EXPERIMENT_NAME": self.model.name}
+
     def _processing(self, *, image: str, script: str, inputs: list[Json], outputs: list[str],
-                    isolate: bool, environment: dict[str, Any] | None = None) -> Json:
+                    isolate: bool, environment: dict[str, Any] | None = None, code_uri: Any = None,
+                    track: bool = True) -> Json:
         # The whole code prefix: the published schema has no string joining to pick one file.
         code = {"InputName": "code", "S3Input": {
-            "S3Uri": _param("CodeUri"), "LocalPath": f"{_LOCAL}/input/code",
+            "S3Uri": _param("CodeUri") if code_uri is None else code_uri, "LocalPath": f"{_LOCAL}/input/code",
             "S3DataType": "S3Prefix", "S3InputMode": "File", "S3DataDistributionType": "FullyReplicated"}}
         arguments: Json = {
             "ProcessingResources": {"ClusterConfig": {
@@ -266,6 +296,7 @@ class _Builder:
             "StoppingCondition": {"MaxRuntimeInSeconds": _hours(self.training.max_runtime_hours)},
             "Tags": self.tags,
         }
+        environment = {**(environment or {}), **(self._tracking(isolate) if track else {})}
         if environment:
             arguments["Environment"] = environment
         return arguments
@@ -286,6 +317,16 @@ class _Builder:
                                               isolate=self.isolated,
                                               environment={"MLOPS_MODEL": self.model.name,
                                                            "MLOPS_TRIGGERED_BY": _param("TriggeredBy")})}
+
+    def baseline(self) -> Json:
+        """The drift baseline of the train split, by the platform's own script (not the team's code)."""
+        train = self._s3_input("train", _output_uri(PREPROCESS, "train"), f"{_LOCAL}/input/train")
+        scripts = f"s3://{self.ctx.artifact_bucket}/{scripts_prefix(self.model.name)}/"
+        return {"Name": BASELINE, "Type": "Processing",
+                "Description": "Drift baseline of the train split: statistics.json and constraints.json",
+                "Arguments": self._processing(image=self.ctx.processing_image, script=BASELINE_SCRIPT,
+                                              inputs=[train], outputs=["baseline"], isolate=self.isolated,
+                                              code_uri=scripts, track=False)}
 
     def _channel(self, name: str, uri: Any, content_type: str | None) -> Json:
         channel: Json = {"ChannelName": name, "DataSource": {"S3DataSource": {
@@ -424,9 +465,12 @@ class _Builder:
 
     def run_context(self) -> Json:
         names = ["TrainUri", "ValidationUri", "TestUri", "EvaluationUri", "CheckpointUri", "SourceArchiveUri"]
+        if self.with_baseline:
+            names += ["BaselineUri", "BaselineStatisticsUri", "BaselineConstraintsUri"]
         return self._lambda(RUN_CONTEXT, "This run's S3 locations (data splits, evaluation, checkpoints)", {
             "ExecutionId": _EXECUTION_ID, "RunsUri": self.runs, "CodeUri": _param("CodeUri"),
             "CheckpointsUri": f"s3://{self.ctx.artifact_bucket}/{self.model.name}/checkpoints",
+            **({"Baseline": "yes"} if self.with_baseline else {}),
         }, dict.fromkeys(names, "String"))
 
     def best_model(self) -> Json:
@@ -491,6 +535,14 @@ class _Builder:
         metrics: Json = {"ModelQuality": {"Statistics": evidence}}
         if self.model.quality_gates.fairness:
             metrics["Bias"] = {"Report": evidence}
+        if self.with_baseline:
+            # The published definition schema has no DriftCheckBaselines in RegisterModel: the baseline
+            # travels as the package's data-quality metrics, where the deployer reads it on approval.
+            metrics["ModelDataQuality"] = {
+                "Statistics": {"ContentType": "application/json",
+                               "S3Uri": _output(RUN_CONTEXT, "BaselineStatisticsUri")},
+                "Constraints": {"ContentType": "application/json",
+                                "S3Uri": _output(RUN_CONTEXT, "BaselineConstraintsUri")}}
         arguments: Json = {
             "ModelPackageGroupName": group,
             "ModelPackageDescription": f"{self.model.name}: passed the quality gates of {self.plan.prefix}",
@@ -501,8 +553,11 @@ class _Builder:
                 "SupportedTransformInstanceTypes": [instance]},
             "ModelMetrics": metrics,
         }
-        return {"Name": REGISTER, "Type": "RegisterModel",
-                "Description": "Registers the model version that passed every gate", "Arguments": arguments}
+        step: Json = {"Name": REGISTER, "Type": "RegisterModel",
+                      "Description": "Registers the model version that passed every gate", "Arguments": arguments}
+        if self.with_baseline:
+            step["DependsOn"] = [BASELINE]  # its files are referenced by URI, not by a step property
+        return step
 
     def _conditions(self) -> list[Json]:
         conditions: list[Json] = []
@@ -535,6 +590,8 @@ class _Builder:
         self._parameter("TriggeredBy", "String", "manual")
         group = self.ctx.model_package_group
         steps = [self.run_context(), self.preprocess()]
+        if self.with_baseline:
+            steps.append(self.baseline())
         steps += [self.tune(), self.best_model()] if self.training.search else [self.train()]
         steps.append(self.evaluate())
         conditions = self._conditions()  # declares the gate parameters before ReadEvaluation refers to them
@@ -565,10 +622,35 @@ def evaluation_spec_json(plan: Plan, model: ModelPlan, context: PipelineContext)
     return json.dumps(_Builder(plan, model, context).evaluation_spec(), sort_keys=True)
 
 
+_PLACEHOLDER = PipelineContext(role_arn="role", steps_function_arn="function", kms_key_arn="key",
+                               data_bucket="data", artifact_bucket="artifacts",
+                               training_image="image", inference_image="image", processing_image="image",
+                               model_package_group="group")
+
+
 def check(plan: Plan, model: ModelPlan) -> None:
     """Raise PlanError now (before any resource) for settings the definition cannot express."""
-    placeholder = PipelineContext(role_arn="role", steps_function_arn="function", kms_key_arn="key",
-                                  data_bucket="data", artifact_bucket="artifacts",
-                                  training_image="image", inference_image="image", processing_image="image",
-                                  model_package_group="group")
-    pipeline_definition(plan, model, placeholder)
+    pipeline_definition(plan, model, _PLACEHOLDER)
+
+
+def tracked_steps(document: Json) -> list[str]:
+    """The steps whose jobs get the MLflow tracking URI (processing steps that are not network-isolated;
+    the published schema gives training and tuning steps no Environment)."""
+    return [step["Name"] for step in _all_steps(document.get("Steps", []))
+            if "MLFLOW_TRACKING_URI" in ((step.get("Arguments") or {}).get("Environment") or {})]
+
+
+def _all_steps(steps: list[Json]) -> list[Json]:
+    found: list[Json] = []
+    for step in steps:
+        found.append(step)
+        arguments = step.get("Arguments") or {}
+        found += _all_steps([*arguments.get("IfSteps", []), *arguments.get("ElseSteps", [])])
+    return found
+
+
+def logs_to_mlflow(plan: Plan, model: ModelPlan, has_registry: bool = True) -> bool:
+    """Whether any job of the model's pipeline can log to the tracking server (its role then needs access)."""
+    context = PipelineContext(**{**_PLACEHOLDER.__dict__, "tracking_server_arn": "server",
+                                 "model_package_group": "group" if has_registry else None})
+    return model.training is not None and bool(tracked_steps(pipeline_definition(plan, model, context)))

@@ -84,7 +84,8 @@ class SageMakerPlatform(pulumi.ComponentResource):
         alert_topic_arn = alerting.warning_topic_arn
         critical_alert_topic_arn: pulumi.Output[str] = alerting.critical_topic_arn
 
-        # --- experiment tracking, feature store
+        # --- experiment tracking, feature store; sets `tracking_server_arn` (None without tracking).
+        tracking_server_arn: pulumi.Output[str] | None = None
         if plan.experiment_tracking:
             tracking = SageMakerExperimentTracking(
                 f"{name}-tracking", plan, artifact_bucket=foundation.artifacts.bucket.bucket,
@@ -93,6 +94,7 @@ class SageMakerPlatform(pulumi.ComponentResource):
             self.outputs["tracking_server_arn"] = tracking.tracking_server_arn
             # The SageMaker MLflow plugin takes the tracking server's ARN as its tracking URI.
             self.outputs["tracking_uri"] = tracking.tracking_server_arn
+            tracking_server_arn = tracking.tracking_server_arn
         if plan.feature_store is not None:
             SageMakerFeatureStore(f"{name}-features", plan, plan.feature_store,
                                   data_bucket=foundation.data.bucket.bucket, data_bucket_arn=foundation.data.bucket.arn,
@@ -120,7 +122,8 @@ class SageMakerPlatform(pulumi.ComponentResource):
                 f"{name}-{model.name}-training", plan, model, kms_key_arn=foundation.key.arn,
                 data_bucket=foundation.data.bucket, artifact_bucket=foundation.artifacts.bucket,
                 model_package_group=registry.groups[model.name] if registry else None, vpc=vpc,
-                own_image=own_images.get(model.name), opts=child(self))
+                own_image=own_images.get(model.name), tracking_server_arn=tracking_server_arn,
+                vpc_id=network.vpc_id if network else None, opts=child(self))
             for model in plan.models if model.training is not None
         }
 

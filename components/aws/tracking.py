@@ -23,6 +23,29 @@ SIZES: tuple[tuple[int, str], ...] = ((25, "Small"), (50, "Medium"))
 LARGEST = "Large"
 
 
+RUN_LOGGING_ACTIONS = ("GetExperimentByName", "GetExperiment", "CreateExperiment", "SearchRuns", "GetRun",
+                       "CreateRun", "UpdateRun", "LogBatch", "LogMetric", "LogParam", "LogInputs", "SetTag",
+                       "ListArtifacts")
+"""`sagemaker-mlflow` actions a job needs to log runs (IAM service reference, "Amazon SageMaker with
+MLflow"): experiments and runs, no model registration (models reach the registry through the pipeline)."""
+
+
+def tracking_statements(tracking_server_arn: pulumi.Input[str], artifact_bucket_arn: pulumi.Input[str],
+                        vpc_id: pulumi.Input[str] | None) -> list[Statement]:
+    """What a role whose jobs log to MLflow needs: run logging on this tracking server only, and its run
+    artifacts under `mlflow/` in the artifacts bucket (the MLflow client writes them to S3 itself).
+    Inside an isolated environment only through the platform network (its `mlflow` interface endpoint)."""
+    logging = Statement(Sid="LogRunsToMlflow", Effect="Allow",
+                        Action=[f"sagemaker-mlflow:{a}" for a in RUN_LOGGING_ACTIONS], Resource=tracking_server_arn)
+    if vpc_id is not None:
+        logging["Condition"] = {"StringEquals": {"aws:SourceVpc": vpc_id}}
+    return [
+        logging,
+        Statement(Sid="ReadWriteMlflowArtifacts", Effect="Allow", Action=["s3:GetObject", "s3:PutObject"],
+                  Resource=pulumi.Output.concat(artifact_bucket_arn, f"/{ARTIFACT_PREFIX}/*")),
+    ]
+
+
 def server_size(team_size: int) -> str:
     """Small, Medium or Large for a team of this size."""
     return next((size for limit, size in SIZES if team_size <= limit), LARGEST)

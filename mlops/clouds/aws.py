@@ -12,10 +12,14 @@ AWS (SageMaker) facts behind the table:
   exclude multi-variant endpoints (a shadow variant makes two); sizes are whole percentages.
 - Data capture samples whole percentages (`InitialSamplingPercentage` is an integer); drift and
   quality monitoring read captured requests, so they need a sampling percentage above 0.
+- SageMaker Model Monitor is closed to new customers (MODEL_MONITOR_AVAILABILITY): the drift and quality
+  jobs below run only in accounts that already use it (AWS_FALLBACKS says so in the plan and design).
 - Model Monitor schedules run hourly, daily at a fixed hour, or every N hours
   (`cron(0 H ? * * *)`, `cron(0 H/N ? * * *)`); weekly and monthly (`0 0 * * 0`, `0 0 1 * *`) run daily (see
   AWS_FALLBACKS); other cron expressions are errors.
 - Model quality monitoring computes a fixed set of metrics per problem type (AWS_QUALITY_METRICS).
+- Drift features are CSV column names `_c0`, `_c1`, …: requests carry no header, so that is what
+  Model Monitor and the drift baseline call them.
 - SageMaker endpoints have no response cache, and only the TorchServe (PyTorch) and TensorFlow
   Serving images batch requests server-side; the XGBoost and scikit-learn servers do not.
 - Streaming serving (a consumer in front of an endpoint) is not built on AWS.
@@ -58,7 +62,21 @@ AWS_OWN_IMAGE_FRAMEWORKS = ("lightgbm", "custom")
 AWS_MAX_BAKE_MINUTES = 60
 AWS_MAX_STEP_PERCENT = 50
 
+MODEL_MONITOR_AVAILABILITY = (
+    "https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-availability-change.html",
+    "Amazon SageMaker Model Monitor is no longer open to new customers. Existing customers can continue to use "
+    "the service as normal.",
+)
+"""AWS's notice, on the Model Monitor pages of the SageMaker developer guide (undated there; looked up
+2026-12-03; SageMaker Clarify pages carry the same notice for Clarify). The drift and quality jobs this
+back end builds are Model Monitor jobs."""
+
 AWS_FALLBACKS: dict[str, str] = {
+    "drift and quality mechanism": "SageMaker Model Monitor jobs (data quality, model quality) against the baseline "
+                                   "the training pipeline's Baseline step computes; Model Monitor is closed to new "
+                                   "customers (AWS: \"no longer open to new customers\", "
+                                   "sagemaker/latest/dg/model-monitor-availability-change.html): an account that "
+                                   "has not used it cannot run them, and no replacement job is built yet",
     "drift methods": "Model Monitor computes L-infinity distances natively; psi, ks, jensen_shannon, "
                      "wasserstein and l_infinity are computed from its statistics by the shipped "
                      "post-analytics processor and published as CloudWatch metrics",
@@ -76,6 +94,8 @@ the published pipeline definition schema takes Bayesian and Random tuning only (
 AWS_TUNABLE_FRAMEWORKS = ("xgboost",)
 """Frameworks with a built-in search space (script frameworks define their hyperparameters in the script)."""
 
+# A feature column of a header-less CSV request, as Model Monitor and the drift baseline name it.
+_CSV_COLUMN = re.compile(r"^_c(0|[1-9]\d*)$")
 # Model Monitor cron: `cron(0 H ? * * *)` with H = `*`, an hour, or `H/N`.
 _MONITOR_HOURS = re.compile(r"^(\*|[01]?\d|2[0-3])(/([1-9]|1\d|2[0-4]))?$")
 # Longer than Model Monitor runs: weekly and monthly run daily at midnight (AWS_FALLBACKS).
@@ -168,6 +188,15 @@ def _aws_model(i: int, m: ModelPlan) -> list[Unsupported]:
             found.append(Unsupported(
                 (*at, "monitoring", kind, "schedule"), "SageMaker Model Monitor runs hourly or daily",
                 repr(schedule.text), "hourly, daily, weekly, monthly, or `0 H * * *` / `0 */N * * *` (UTC)"))
+    if mon.drift is not None:
+        named = [f for f in mon.drift.features if not _CSV_COLUMN.match(f)]
+        if named:
+            found.append(Unsupported(
+                (*at, "monitoring", "drift", "features"),
+                "SageMaker names the columns of header-less CSV requests `_c0`, `_c1`, … (features only, the label "
+                "is not sent), and the drift baseline uses the same names: other names would never be watched",
+                ", ".join(named), "`_c<N>` (N counts the features from 0, after the label column of the train "
+                "split), or no features (every feature)"))
     if mon.quality is not None and mon.quality.metric not in AWS_QUALITY_METRICS:
         found.append(Unsupported(
             (*at, "monitoring", "quality", "metric"),

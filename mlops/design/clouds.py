@@ -75,11 +75,13 @@ def drift_computation(cloud: Cloud, method: DriftMethod) -> str:
     """How `method` is computed on `cloud`: natively by the managed monitor, or by a custom job."""
     name = METHOD_NAME[method]
     if cloud == Cloud.aws:
+        baseline = ("the baseline the training pipeline's Baseline step computes from the train split (registered "
+                    "with the version, staged for the monitor when it is approved)")
         if method == DriftMethod.l_infinity:
-            return ("native: SageMaker Model Monitor data-quality job, L-infinity distance between the training "
-                    "baseline and captured requests → CloudWatch metric → alarm")
+            return ("native: SageMaker Model Monitor data-quality job, L-infinity distance between "
+                    f"{baseline} and captured requests → CloudWatch metric → alarm")
         return (f"derived: SageMaker Model Monitor data-quality job on captured requests; its post-analytics "
-                f"processor computes the {name} from the baseline and current statistics → CloudWatch metric → "
+                f"processor computes the {name} from {baseline} and the current statistics → CloudWatch metric → "
                 "alarm")
     if cloud == Cloud.gcp:
         if method in _VERTEX_DRIFT_METRIC:

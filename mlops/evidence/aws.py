@@ -35,6 +35,16 @@ MONITORING_SCHEDULE = "aws:sagemaker/monitoringSchedule:MonitoringSchedule"
 MODEL_CARD = "aws:sagemaker/modelCard:ModelCard"
 MODEL = "aws:sagemaker/model:Model"
 REPOSITORY = "aws:ecr/repository:Repository"
+DATA_QUALITY_JOB = "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition"
+OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+FUNCTION = "aws:lambda/function:Function"
+
+
+def baseline_prefix(model: str) -> str:
+    """Where the deployer stages the champion's drift baseline and the monitor reads it (the components'
+    `names.baseline_prefix`; tests/test_aws_drift_baseline.py checks they agree)."""
+    return f"monitoring/{model}/baseline"
 
 
 def _steps(definition: Any) -> dict[str, dict[str, Any]]:
@@ -116,8 +126,43 @@ def _freshness(plan: Plan) -> Iterator[Expect]:
                      (Check(("period",), store.freshness_sla_minutes * 60),))
 
 
+def _all_steps(definition: Any) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for step in _steps(definition).values():
+        found.append(step)
+        arguments = step.get("Arguments") or {}
+        found += [s for s in (*arguments.get("IfSteps", []), *arguments.get("ElseSteps", [])) if isinstance(s, dict)]
+    return found
+
+
+def _statement_allows(policy: Any, action: str, resource_part: str) -> bool:
+    statements = (document(policy) or {}).get("Statement") or []
+    for s in statements:
+        actions = s.get("Action") if isinstance(s.get("Action"), list) else [s.get("Action")]
+        resources = s.get("Resource") if isinstance(s.get("Resource"), list) else [s.get("Resource")]
+        if s.get("Effect") == "Allow" and action in actions and any(resource_part in str(r) for r in resources):
+            return True
+    return False
+
+
 def _tracking(plan: Plan) -> Iterator[Expect]:
     yield Expect(MLFLOW, f"{plan.prefix}-tracking-server")
+    server = f"{plan.prefix}-tracking-server"  # the logical name: the mocks' ARN carries it
+
+    def tracked(d: Any) -> bool:
+        # Jobs that can reach the server (not network-isolated) carry its ARN as MLFLOW_TRACKING_URI.
+        uris = [((s.get("Arguments") or {}).get("Environment") or {}).get("MLFLOW_TRACKING_URI")
+                for s in _all_steps(d)]
+        return any(isinstance(u, str) and u.endswith(server) for u in uris)
+    for base, m in _models(plan):
+        if m.training is None:
+            continue
+        yield Expect(PIPELINE, f"{base}-training-pipeline", (Check(
+            ("pipelineDefinition",), tracked, f"a job with MLFLOW_TRACKING_URI = the {server} ARN"),),
+            why=f"{m.name}: runs log to MLflow")
+        yield Expect(ROLE_POLICY, f"{base}-training-policy", (Check(
+            ("policy",), lambda p: _statement_allows(p, "sagemaker-mlflow:CreateRun", server),
+            f"sagemaker-mlflow:CreateRun on {server}"),), why=f"{m.name}: its jobs may log runs")
 
 
 def _cards(plan: Plan) -> Iterator[Expect]:
@@ -284,11 +329,45 @@ def _capture(plan: Plan) -> Iterator[Expect]:
                 Check(("dataCaptureConfig", "initialSamplingPercentage"), int(percent))), why=m.name)
 
 
+def _baselined(d: Any) -> bool:
+    """The pipeline computes the drift baseline and registers it with the version it trained."""
+    steps = {s.get("Name"): s for s in _all_steps(d)}
+    baseline, register = steps.get("Baseline") or {}, steps.get("Register") or {}
+    quality = (((register.get("Arguments") or {}).get("ModelMetrics") or {}).get("ModelDataQuality") or {})
+    return (baseline.get("Type") == "Processing" and "Baseline" in (register.get("DependsOn") or [])
+            and quality.get("Statistics", {}).get("S3Uri") == {
+                "Get": "Steps.RunContext.OutputParameters['BaselineStatisticsUri']"}
+            and quality.get("Constraints", {}).get("S3Uri") == {
+                "Get": "Steps.RunContext.OutputParameters['BaselineConstraintsUri']"})
+
+
+def _drift_baseline(plan: Plan, base: str, m: ModelPlan) -> Iterator[Expect]:
+    """The monitor's baseline exists and is wired: computed and registered by the training pipeline,
+    staged on approval by the deployer where the monitor's job definition reads it."""
+    prefix = baseline_prefix(m.name)
+    # Without training or a registry nothing computes or stages a baseline: this check then fails.
+    yield Expect(PIPELINE, f"{base}-training-pipeline", (Check(
+        ("pipelineDefinition",), _baselined, "a Baseline step registered as ModelMetrics.ModelDataQuality"),),
+        why=f"{m.name} drift baseline")
+    yield Expect(OBJECT, f"{base}-training-baseline-script", why=f"{m.name}: the Baseline step's script")
+    yield Expect(FUNCTION, f"{base}-deployer-function-function", (Check(
+        ("environment", "variables", "BASELINE_PREFIX"), prefix),), why=f"{m.name}: stages the champion's baseline")
+    if m.serving is not None and m.serving.mode.value == "realtime":
+        yield Expect(DATA_QUALITY_JOB, f"{base}-monitoring-data-quality", (
+            Check(("dataQualityBaselineConfig", "statisticsResource", "s3Uri"),
+                  lambda u: isinstance(u, str) and u.endswith(f"/{prefix}/statistics.json"),
+                  f"…/{prefix}/statistics.json"),
+            Check(("dataQualityBaselineConfig", "constraintsResource", "s3Uri"),
+                  lambda u: isinstance(u, str) and u.endswith(f"/{prefix}/constraints.json"),
+                  f"…/{prefix}/constraints.json")), why=f"{m.name}: the monitor reads the staged baseline")
+
+
 def _drift(plan: Plan) -> Iterator[Expect]:
     for base, m in _models(plan):
         drift = m.monitoring.drift
         if drift is None:
             continue
+        yield from _drift_baseline(plan, base, m)
         yield Expect(MONITORING_SCHEDULE, f"{base}-monitoring-data-quality-schedule", why=m.name)
         yield Expect(ALARM, f"{base}-monitoring-drift-alarm", (
             Check(("metricName",), f"mlops_drift_{drift.method.value}"), Check(("threshold",), drift.threshold)),

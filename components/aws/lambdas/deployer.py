@@ -3,8 +3,10 @@
 An Approved package of this model's group becomes the champion:
 1. its model artifact is staged as the champion (`CHAMPION_KEY` in `ARTIFACT_BUCKET`), so a
    re-created endpoint or batch job serves the approved model (and, with a shadow variant and no
-   challenger yet, as the challenger too), and its drift-check baselines (data quality statistics
-   and constraints, model quality constraints) under `BASELINE_PREFIX` for the monitors;
+   challenger yet, as the challenger too), and its baselines under `BASELINE_PREFIX` for the
+   monitors: data-quality statistics and constraints (the package's DriftCheckBaselines, else the
+   ModelMetrics.ModelDataQuality the training pipeline's Baseline step registers) and model-quality
+   constraints;
 2. a SageMaker model is created from the package (the package's image and artifact; the serving
    role, network isolation and subnets) and an endpoint configuration copied from the one the
    endpoint runs, with the champion variant switched to the new model at its current instance count
@@ -105,10 +107,15 @@ def stage_artifacts(s3: Any, package: dict[str, Any], role: str) -> list[str]:
     if role != "champion":
         return staged
     baselines = package.get("DriftCheckBaselines") or {}
+    # The training pipeline registers its drift baseline as the package's data-quality metrics (the
+    # published pipeline definition schema has no DriftCheckBaselines); explicit drift-check baselines
+    # (a package registered another way) take precedence.
+    metrics = package.get("ModelMetrics") or {}
+    data_quality = baselines.get("ModelDataQuality") or metrics.get("ModelDataQuality") or {}
     prefix = os.environ["BASELINE_PREFIX"]
     wanted = {
-        f"{prefix}/statistics.json": (baselines.get("ModelDataQuality") or {}).get("Statistics"),
-        f"{prefix}/constraints.json": (baselines.get("ModelDataQuality") or {}).get("Constraints"),
+        f"{prefix}/statistics.json": data_quality.get("Statistics"),
+        f"{prefix}/constraints.json": data_quality.get("Constraints"),
         f"{prefix}/model-quality/constraints.json": (baselines.get("ModelQuality") or {}).get("Constraints"),
     }
     for key, source in wanted.items():

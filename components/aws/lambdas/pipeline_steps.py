@@ -7,8 +7,9 @@ references SageMaker resolves before the call:
 
 - `RunContext` (the first step): where this run writes, under `<RunsUri>/<ExecutionId>/` (the data
   splits, the evaluation report) and `<CheckpointsUri>/<ExecutionId>` (spot checkpoints), and the
-  training script archive `<CodeUri>/sourcedir.tar.gz`. Separate prefixes per run keep each model
-  version's evidence where its registration points.
+  training script archive `<CodeUri>/sourcedir.tar.gz`, and, where `Baseline` is "yes", the drift
+  baseline `<run>/baseline/` with the URIs of its statistics.json and constraints.json. Separate
+  prefixes per run keep each model version's evidence where its registration points.
 - `BestModel` (after tuning): the best training job's model artifact,
   `<OutputPath>/<TrainingJobName>/output/model.tar.gz` (SageMaker's layout for training outputs).
 - `ReadEvaluation` (after evaluation): reads `evaluation.json` (see EVALUATION_REPORT in
@@ -47,12 +48,17 @@ def _split_s3(uri: str) -> tuple[str, str]:
 
 def run_context(event: dict[str, Any]) -> dict[str, Any]:
     run = f"{_strip(event['RunsUri'])}/{event['ExecutionId']}"
-    return {
+    outputs: dict[str, str] = {
         "TrainUri": f"{run}/train", "ValidationUri": f"{run}/validation", "TestUri": f"{run}/test",
         "EvaluationUri": f"{run}/evaluation",
         "CheckpointUri": f"{_strip(event['CheckpointsUri'])}/{event['ExecutionId']}",
         "SourceArchiveUri": f"{_strip(event['CodeUri'])}/sourcedir.tar.gz",
     }
+    if event.get("Baseline") == "yes":
+        # The Baseline step's output, and its two files for the model package's data-quality metrics.
+        outputs |= {"BaselineUri": f"{run}/baseline", "BaselineStatisticsUri": f"{run}/baseline/statistics.json",
+                    "BaselineConstraintsUri": f"{run}/baseline/constraints.json"}
+    return outputs
 
 
 def best_model(event: dict[str, Any]) -> dict[str, Any]:
