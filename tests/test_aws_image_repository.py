@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
+from accounts import ACCOUNTS
 from capability_matrix import base, base_model
 from shared_synth import synthesized
 
@@ -70,7 +71,8 @@ def test_a_repository_per_own_image_model_immutable_scanned_encrypted_kept(envir
         assert [rule["selection"] for rule in rules] == [{"tagStatus": "untagged", "countType": "sinceImagePushed",
                                                           "countUnit": "days",
                                                           "countNumber": UNTAGGED_DAYS[environment]}]
-    assert result.outputs["container_registry"] == f"123456789012.dkr.ecr.us-east-1.amazonaws.com/{prefix}"
+    account = ACCOUNTS["aws"][environment]  # the environment's account (capability_matrix.base pins each)
+    assert result.outputs["container_registry"] == f"{account}.dkr.ecr.us-east-1.amazonaws.com/{prefix}"
 
 
 def test_pipelines_endpoints_and_batch_models_run_the_image_at_the_default_tag() -> None:
