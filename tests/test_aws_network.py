@@ -168,7 +168,7 @@ def test_existing_vpc_gets_only_the_platform_security_group(tmp_path: Path) -> N
     doc = yaml.safe_load((ROOT / BLUEPRINT).read_text())
     environments = doc["environments"]
     environments["prod"]["network"] = {"vpc": "vpc-0abc", "subnets": ["subnet-a", "subnet-b"]}
-    result = synth(variant(tmp_path, {"environments": environments}), "dev")  # staging and prod must name theirs
+    result = synth(variant(tmp_path, {"environments": environments}), "prod")
     counts = Counter(r.type for r in result.resources)
     assert counts["aws:ec2/vpc:Vpc"] == 0 and counts["aws:ec2/subnet:Subnet"] == 0
     assert counts["aws:ec2/vpcEndpoint:VpcEndpoint"] == 0 and counts["aws:ec2/flowLog:FlowLog"] == 0
