@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
+from azure_ml_documents import graph_problems as azure_ml_problems
 from capability_matrix import CLOUDS, MODEL_OPTIONS, TOP_OPTIONS, Option, grouped, with_model_option, with_top_option
 from sagemaker_requests import pipeline_problems
 
@@ -56,6 +57,8 @@ def _assert_evidenced(cloud: str, path: Path, models: dict[str, Option]) -> list
     problems = [f"{v.policy}: {v.message}" for v in result.violations if v.mandatory]
     if cloud == "aws":  # every pipeline step is a request SageMaker's own API model accepts
         problems += pipeline_problems(result.resources)
+    if cloud == "azure":  # every component and pipeline job is one azure-ai-ml accepts, checked strictly
+        problems += azure_ml_problems(result.resources)
     found = evidence(result.plan, result.resources)
     problems += [f"{c.value} not built: {'; '.join(e.missing)}" for c, e in found.items() if e.applies and not e.built]
     for model, option in models.items():
