@@ -127,7 +127,8 @@ def _parse_job(body: dict[str, Any]) -> tuple[Any, list[str]]:
 
     with _quiet():
         try:
-            job = PipelineJob._from_rest_object(JobBase({"properties": json.loads(json.dumps(body))}))
+            rest = JobBase({"properties": json.loads(json.dumps(body))})
+            job = cast(PipelineJob, PipelineJob._from_rest_object(rest))
             result = job._validate()
             back = job._to_rest_object().as_dict()["properties"]
         except Exception as error:  # the SDK's parse or dump failed: the service would refuse the body too
