@@ -274,9 +274,36 @@ def pipeline_jobs(resources: Iterable[Recorded]) -> Iterator[tuple[Recorded, dic
             yield record, job
 
 
-def graph_problems(resources: list[Recorded]) -> list[str]:
-    """Every ComponentVersion and every scheduled pipeline job of a synthesized graph, checked strictly."""
+ENVIRONMENT = "azure-native:machinelearningservices:EnvironmentVersion"
+DEPLOYMENTS = ("azure-native:machinelearningservices:OnlineDeployment",
+               "azure-native:machinelearningservices:BatchDeployment")
+_MOVING = re.compile(r":latest$|/labels/[^/]+$")
+"""An image tag `latest` or an Azure ML asset label (`…/labels/latest`): a name whose content moves."""
+
+
+def image_problems(resources: list[Recorded]) -> list[str]:
+    """Every image and environment a graph runs is pinned (exact tag or version), and deployments serve on the
+    model's own logged environment (no environment of theirs: training and serving versions then match)."""
     problems: list[str] = []
+    for record in resources:
+        properties = record.inputs.get("properties") or {}
+        if record.type == ENVIRONMENT and _MOVING.search(str(properties.get("image"))):
+            problems.append(f"{record.name}: image {properties.get('image')} is not pinned")
+        if record.type == COMPONENT and _MOVING.search(str((properties.get("componentSpec") or {}).get("environment"))):
+            problems.append(f"{record.name}: component environment is not pinned")
+        if record.type == SCHEDULE:
+            job = (properties.get("action") or {}).get("jobDefinition") or {}
+            if _MOVING.search(str(job.get("environmentId"))):
+                problems.append(f"{record.name}: job environment {job.get('environmentId')} is not pinned")
+        if record.type in DEPLOYMENTS and ("environmentId" in properties or "codeConfiguration" in properties):
+            problems.append(f"{record.name}: serves with its own environment, not the model's logged one")
+    return problems
+
+
+def graph_problems(resources: list[Recorded]) -> list[str]:
+    """Every ComponentVersion and every scheduled pipeline job of a synthesized graph, checked strictly,
+    and every image pinned (`image_problems`)."""
+    problems: list[str] = image_problems(resources)
     specs: dict[tuple[str, str], dict[str, Any]] = {}
     for record in resources:
         if record.type == COMPONENT:

@@ -3,9 +3,11 @@ platform step scripts, and the pipeline resources under mocks (components, clust
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -447,7 +449,7 @@ def test_components_code_and_environment(prod: SynthResult) -> None:
         f"https://{prod.outputs['storage_account']}.blob.core.windows.net/artifacts/demand-forecaster/code")
     environment = _one(prod, "-demand-forecaster-training-environment")
     assert environment.inputs["properties"]["image"] == (
-        f"{prod.outputs['container_registry']}.azurecr.io/demand-forecaster/training:latest")
+        f"{prod.outputs['container_registry']}.azurecr.io/demand-forecaster/training:1")
     train = _one(prod, "-demand-forecaster-training-train").inputs["properties"]["componentSpec"]
     assert train["environment"].endswith(f"/environments/demand-forecaster-training/versions/"
                                          f"{environment.inputs['version']}")
@@ -475,3 +477,50 @@ def test_cluster_sizes_and_names() -> None:
     long = cluster_name("demand-forecaster")
     assert len(long) <= COMPUTE_NAME_MAX and long == cluster_name("demand-forecaster")
     assert cluster_name("short") == "short"
+
+
+# --------------------------------------------------------------------------- pinned images
+
+
+def test_the_training_image_tag_is_the_stacks_and_never_latest() -> None:
+    from mlops.synth import synth
+
+    pinned = synth(FORECAST, "dev", {"mlops:imageTags": json.dumps({"demand-forecaster": "2026.12.1"})})
+    environment = _one(pinned, "-demand-forecaster-training-environment").inputs
+    assert environment["properties"]["image"].endswith("/demand-forecaster/training:2026.12.1")
+    # A new tag is a new environment version, so the components (and the job) move to it together.
+    default = synthesized(FORECAST, "dev")
+    assert environment["version"] != _one(default, "-demand-forecaster-training-environment").inputs["version"]
+    for settings, message in (({"demand-forecaster": "latest"}, "not a pinned image tag"),
+                              ({"fraud-scorer": "3"}, "not a model this stack trains")):
+        with pytest.raises(Exception, match=message):
+            synth(FORECAST, "dev", {"mlops:imageTags": json.dumps(settings)})
+
+
+def test_no_moving_image_or_environment_reference_in_the_azure_back_end() -> None:
+    # The source itself: no `:latest` tag and no environment label anywhere in components/azure.
+    for path in Path("components/azure").rglob("*.py"):
+        text = path.read_text()
+        assert not re.search(r":latest\b|/labels/", text), path
+
+
+def test_image_checks_fail_a_moving_reference(prod: SynthResult) -> None:
+    from azure_ml_documents import image_problems
+
+    assert image_problems(prod.resources) == []
+    graph = copy.deepcopy(prod.resources)
+    _one_of(graph, "-demand-forecaster-training-environment").inputs["properties"]["image"] = "r.azurecr.io/m/t:latest"
+    schedules = [r for r in graph if r.type == SCHEDULE and r.inputs["properties"]["action"].get(
+        "jobDefinition", {}).get("jobType") == "Command"]
+    assert schedules, "no command job to check"
+    schedules[0].inputs["properties"]["action"]["jobDefinition"]["environmentId"] = (
+        "azureml://registries/azureml/environments/sklearn-1.5/labels/latest")
+    deployments = [r for r in graph if r.type.endswith(("OnlineDeployment", ":BatchDeployment"))]
+    deployments[0].inputs["properties"]["environmentId"] = "azureml:serving:1"
+    problems = image_problems(graph)
+    assert len(problems) == 3, problems
+
+
+def _one_of(records: list[Recorded], suffix: str) -> Recorded:
+    [record] = [r for r in records if r.name.endswith(suffix)]
+    return record
