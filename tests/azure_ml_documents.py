@@ -20,8 +20,11 @@ This module makes every one of those a problem:
   integer or boolean the input wants) or the upstream component's output type (`uri_folder` ≠
   `mlflow_model`).
 
-`graph_problems(resources)` runs all of it over a synthesized graph: every ComponentVersion, and every
-pipeline job a Schedule's CreateJob action submits, its nodes resolved to the recorded components.
+- command jobs (the platform's own scheduled jobs): parsed, validated and round-tripped by the SDK the same way.
+
+`graph_problems(resources)` runs all of it over a synthesized graph: every ComponentVersion, every
+pipeline job a Schedule's CreateJob action or a retraining workflow submits (its nodes resolved to the
+recorded components), every scheduled command job, and `image_problems` (nothing runs a moving image).
 """
 
 from __future__ import annotations
@@ -140,6 +143,25 @@ def _parse_job(body: dict[str, Any]) -> tuple[Any, list[str]]:
             problems.append(f"jobs.{name}: attributes the SDK does not know: {sorted(unknown)}")
     problems += list(_differences(json.loads(json.dumps(body)), _strip(back), "job"))
     return job, problems
+
+
+def command_job_problems(body: dict[str, Any]) -> list[str]:
+    """A command job body (what the platform's own schedules submit): parsed by the SDK as the service's REST
+    `JobBase`, validated, and compared with the SDK's REST dump (keys it does not know are dropped there)."""
+    from azure.ai.ml._restclient.arm_ml_service.models import JobBase
+    from azure.ai.ml.entities import Job
+
+    with _quiet():
+        try:
+            node: Any = Job._from_rest_object(JobBase({"properties": json.loads(json.dumps(body))}))
+            job = node._to_job()
+            result = job._validate()
+            back = job._to_rest_object().as_dict()["properties"]
+        except Exception as error:  # the SDK's parse or dump failed: the service would refuse the body too
+            return [f"command job: {error}"]
+    # CommandJob._validate raises on a problem (caught above); some SDK versions return a result instead.
+    problems = [] if result is None or result.passed else [f"command job: {result.error_messages}"]
+    return problems + list(_differences(json.loads(json.dumps(body)), _strip(back), "job"))
 
 
 def _strip(value: Any) -> Any:
@@ -263,15 +285,29 @@ def _component_id(record: Recorded, workspace: str) -> str:
     return f"{workspace}/components/{record.inputs['name']}/versions/{record.inputs['version']}"
 
 
-def pipeline_jobs(resources: Iterable[Recorded]) -> Iterator[tuple[Recorded, dict[str, Any]]]:
-    """Every pipeline job a schedule submits, with the schedule that holds it."""
+WORKFLOW = "azure-native:logic:Workflow"
+WORKFLOW_JOB = ("definition", "actions", "route", "else", "actions", "submit", "inputs", "body", "properties")
+"""Where a retraining workflow (Logic App) holds the pipeline job it PUTs (components.azure.retraining_workflow)."""
+
+
+def submitted_jobs(resources: Iterable[Recorded], job_type: str) -> Iterator[tuple[Recorded, dict[str, Any]]]:
+    """Every job of `job_type` (Pipeline, Command) that a schedule or a retraining workflow submits."""
     for record in resources:
-        if record.type != SCHEDULE:
-            continue
-        action = (record.inputs.get("properties") or {}).get("action") or {}
-        job = action.get("jobDefinition") or {}
-        if action.get("actionType") == "CreateJob" and job.get("jobType") == "Pipeline":
+        job: Any = None
+        if record.type == SCHEDULE:
+            action = (record.inputs.get("properties") or {}).get("action") or {}
+            job = action.get("jobDefinition") if action.get("actionType") == "CreateJob" else None
+        elif record.type == WORKFLOW:
+            job = record.inputs
+            for key in WORKFLOW_JOB:
+                job = job.get(key) if isinstance(job, dict) else None
+        if isinstance(job, dict) and job.get("jobType") == job_type:
             yield record, job
+
+
+def pipeline_jobs(resources: Iterable[Recorded]) -> Iterator[tuple[Recorded, dict[str, Any]]]:
+    """Every pipeline job a schedule or a retraining workflow submits, with what holds it."""
+    return submitted_jobs(resources, "Pipeline")
 
 
 ENVIRONMENT = "azure-native:machinelearningservices:EnvironmentVersion"
@@ -319,4 +355,6 @@ def graph_problems(resources: list[Recorded]) -> list[str]:
                 by_id[component_id] = specs[(name, version)]
         problems += [f"{schedule.name}: {p}" for p in job_problems(job, by_id)
                      if not p.startswith("component ")]  # each component is reported once, above
+    for schedule, job in submitted_jobs(resources, "Command"):
+        problems += [f"{schedule.name}: {p}" for p in command_job_problems(job)]
     return problems

@@ -524,3 +524,21 @@ def test_image_checks_fail_a_moving_reference(prod: SynthResult) -> None:
 def _one_of(records: list[Recorded], suffix: str) -> Recorded:
     [record] = [r for r in records if r.name.endswith(suffix)]
     return record
+
+
+@requires_sdk
+def test_strict_checks_fail_a_hostile_command_job(prod: SynthResult) -> None:
+    from azure_ml_documents import command_job_problems, submitted_jobs
+
+    jobs = list(submitted_jobs(prod.resources, "Command"))
+    assert len(jobs) == 3  # batch run, deployer, quality check
+    for _, body in jobs:
+        assert command_job_problems(body) == []
+    body = copy.deepcopy(jobs[0][1])
+    body["retries"] = 3
+    body["environmentVariables"] = {**body["environmentVariables"], "X": "1"}  # allowed: a new variable
+    body["limits"] = {"jobLimitsType": "Command", "timeout": "PT1H", "max_retries": 2}
+    problems = command_job_problems(body)
+    assert any("job.retries: unknown to the SDK" in p for p in problems), problems
+    assert any("job.limits.max_retries: unknown to the SDK" in p for p in problems), problems
+    assert not any("environmentVariables" in p for p in problems), problems
