@@ -26,7 +26,6 @@ ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
 BLOB_SERVICE = "azure-native:storage:BlobServiceProperties"
 CONTAINER = "azure-native:storage:BlobContainer"
-IMMUTABILITY = "azure-native:storage:BlobContainerImmutabilityPolicy"
 # Registered by the engine (or the mocks), not by the program.
 ENGINE_TYPES = ("pulumi:pulumi:Stack", "pulumi:providers:")
 
@@ -79,11 +78,10 @@ def test_resource_inventory(prod: SynthResult) -> None:
         ROLE_ASSIGNMENT: 3,
         STORAGE_ACCOUNT: 1,
         BLOB_SERVICE: 1,
-        CONTAINER: 3,
-        IMMUTABILITY: 1,
+        CONTAINER: 2,
     }
     assert sorted(r.inputs["containerName"] for r in _of_type(prod, CONTAINER)
-                  if r in _foundation(prod)) == ["artifacts", "audit", "data"]
+                  if r in _foundation(prod)) == ["artifacts", "data"]
 
 
 def test_prod_and_dev_stacks_have_no_violations(prod: SynthResult, dev: SynthResult) -> None:
@@ -145,7 +143,7 @@ def test_child_names_are_prefixed_and_inputs_camel_cased(prod: SynthResult) -> N
 
 
 def test_stateful_resources_protected_only_in_prod(prod: SynthResult, dev: SynthResult) -> None:
-    stateful = {RESOURCE_GROUP, VAULT, KEY, STORAGE_ACCOUNT, CONTAINER, IMMUTABILITY}
+    stateful = {RESOURCE_GROUP, VAULT, KEY, STORAGE_ACCOUNT, CONTAINER}
     for record in _foundation(prod):
         kept = record.protect and record.retain_on_delete
         assert kept == (record.type in stateful), record.name
@@ -234,16 +232,7 @@ def test_storage_account_is_locked_down(prod: SynthResult) -> None:
         assert container.inputs["publicAccess"] == "None", container.name
 
 
-def test_audit_container_is_immutable(prod: SynthResult) -> None:
-    audit = _by_name(prod, "foundation-audit")
-    assert audit.inputs["metadata"] == {"mlops_purpose": "audit"}
-    [policy] = _of_type(prod, IMMUTABILITY)
-    assert policy.property_dependencies["containerName"] == [audit.urn]
-    assert policy.inputs["containerName"] == "audit"
-    assert policy.inputs["immutabilityPeriodSinceCreationInDays"] == prod.plan.governance.audit_retention_days == 365
-
-
-def test_identity_may_write_data_and_artifacts_but_not_audit(prod: SynthResult) -> None:
+def test_identity_may_write_data_and_artifacts_only(prod: SynthResult) -> None:
     identity = _by_name(prod, "foundation-identity")
     grants = {r.name: r for r in _foundation(prod) if r.type == ROLE_ASSIGNMENT}
     scopes = {}
@@ -264,10 +253,10 @@ def test_identity_may_write_data_and_artifacts_but_not_audit(prod: SynthResult) 
 
 def test_outputs(prod: SynthResult) -> None:
     assert set(prod.outputs) >= {"key_id", "key_vault", "storage_account", "data_container", "artifact_container",
-                                 "audit_container", "execution_identity", "resource_group"}
+                                 "audit_storage_account", "execution_identity", "resource_group"}
     assert prod.outputs["storage_account"] == _by_name(prod, "foundation-storage").inputs["accountName"]
-    assert (prod.outputs["data_container"], prod.outputs["artifact_container"], prod.outputs["audit_container"]) \
-        == ("data", "artifacts", "audit")
+    assert (prod.outputs["data_container"], prod.outputs["artifact_container"]) == ("data", "artifacts")
+    assert prod.outputs["audit_storage_account"] == _by_name(prod, "audit-storage").inputs["accountName"]
     assert prod.outputs["resource_group"] == "demand-forecast-prod-rg"
     # The role assignments grant the identity the outputs name.
     assert prod.outputs["execution_identity"] == _by_name(prod, "vault-crypto-user").inputs["principalId"]

@@ -3,9 +3,11 @@ platform step scripts, and the pipeline resources under mocks (components, clust
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -90,15 +92,15 @@ def _sdk_round_trip(body: pj.PipelineJobBody) -> dict[str, Any]:
     return job._to_rest_object().as_dict()["properties"]
 
 
-def _normalised(value: Any) -> Any:
-    """What the SDK adds or rewrites on a round trip: `_source` markers, compute ids shortened to names."""
-    if isinstance(value, dict):
-        return {k: _normalised(v) for k, v in value.items() if k != "_source"}
-    if isinstance(value, list):
-        return [_normalised(v) for v in value]
-    if isinstance(value, str) and value.startswith(f"{WS}/computes/"):
-        return value.rsplit("/", 1)[-1]
-    return value
+def _specs_by_id(plan: Plan, model: ModelPlan) -> dict[str, dict[str, Any]]:
+    return {f"{WS}/components/{s['name']}/versions/{s['version']}": dict(s)
+            for s in pj.components(plan, model, CTX).values()}
+
+
+def _strict_problems(plan: Plan, model: ModelPlan, body: Any = None) -> list[str]:
+    from azure_ml_documents import job_problems
+
+    return job_problems(json.loads(json.dumps(body or pj.pipeline_job(plan, model, CTX))), _specs_by_id(plan, model))
 
 
 def _assert_sdk_accepts(plan: Plan, model: ModelPlan) -> pj.PipelineJobBody:
@@ -106,14 +108,9 @@ def _assert_sdk_accepts(plan: Plan, model: ModelPlan) -> pj.PipelineJobBody:
 
     for step, spec in pj.components(plan, model, CTX).items():
         component = load_component(source=io.StringIO(yaml.safe_dump(dict(spec))))
-        assert component._validate().passed, step
-        assert component.name == spec["name"] and component.version == spec["version"]
-    body = pj.pipeline_job(plan, model, CTX)
-    back = _sdk_round_trip(body)
-    ours = _normalised(json.loads(json.dumps(body)))
-    for key in ours:
-        assert _normalised(back[key]) == ours[key], key
-    return body
+        assert component.name == spec["name"] and component.version == spec["version"], step
+    assert _strict_problems(plan, model) == []
+    return pj.pipeline_job(plan, model, CTX)
 
 
 @requires_sdk
@@ -124,6 +121,20 @@ def test_the_sdk_accepts_every_example_job(path: str) -> None:
     assert trained
     for model in trained:
         _assert_sdk_accepts(plan, model)
+
+
+AZURE_EXAMPLES = sorted(str(p) for p in Path("blueprints").glob("*-azure.yaml"))
+
+
+@requires_sdk
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+@pytest.mark.parametrize("path", AZURE_EXAMPLES)
+def test_every_synthesized_component_and_job_passes_the_strict_checks(path: str, env: str) -> None:
+    from azure_ml_documents import graph_problems, pipeline_jobs
+
+    result = synthesized(path, env)
+    assert list(pipeline_jobs(result.resources)), "no pipeline job to check"
+    assert graph_problems(result.resources) == []
 
 
 @requires_sdk
@@ -154,6 +165,103 @@ def test_the_sdk_rejects_a_malformed_node() -> None:
     body["jobs"][pj.VALIDATE]["outputs"] = {"train": {"job_output_type": "literal"}}  # type: ignore[typeddict-item]
     with pytest.raises(JobParsingError, match="unsupported JobOutput type: literal"):
         _sdk_round_trip(body)
+
+
+def _node(body: dict[str, Any], step: str) -> dict[str, Any]:
+    return cast(dict[str, Any], body["jobs"][step])
+
+
+HOSTILE_JOBS: dict[str, tuple[Any, str]] = {
+    # What the SDK alone lets through (its REST parse keeps or drops these silently): each must now fail.
+    "unknown node key": (lambda b: _node(b, pj.EVALUATE).update(retries=3),
+                         "jobs.evaluate: attributes the SDK does not know: ['retries']"),
+    "unknown key inside an input": (lambda b: _node(b, pj.EVALUATE)["inputs"]["spec"].update(label="v2"),
+                                    "job.jobs.evaluate.inputs.spec.label: unknown to the SDK"),
+    "unknown key inside limits": (lambda b: _node(b, pj.TRAIN)["limits"].update(max_retries=2),
+                                  "job.jobs.train.limits.max_retries: unknown to the SDK"),
+    "binding to a missing parent input": (
+        lambda b: _node(b, pj.EVALUATE)["inputs"]["spec"].update(value="${{parent.inputs.evaluation_spec}}"),
+        "binds parent input 'evaluation_spec', which the pipeline does not have"),
+    "binding to a missing output": (
+        lambda b: _node(b, pj.EVALUATE)["inputs"]["test"].update(value="${{parent.jobs.validate.outputs.holdout}}"),
+        "binds output 'holdout' of validate"),
+    "binding to a missing node": (
+        lambda b: _node(b, pj.GATES)["inputs"]["evaluation"].update(value="${{parent.jobs.score.outputs.evaluation}}"),
+        "binds node 'score'"),
+    "input the component does not declare": (
+        lambda b: _node(b, pj.GATES)["inputs"].update(extra={"job_input_type": "literal", "value": "x"}),
+        "jobs.quality_gates.inputs.extra: not an input of demand_forecaster_quality_gates"),
+    "required input left unbound": (lambda b: _node(b, pj.GATES)["inputs"].pop("gates"),
+                                    "required inputs of demand_forecaster_quality_gates left unbound: ['gates']"),
+    "uri_folder output into an mlflow_model input": (
+        lambda b: _node(b, pj.EVALUATE)["inputs"]["model"].update(value="${{parent.jobs.validate.outputs.train}}"),
+        "output validate.train of type uri_folder bound to an input of type mlflow_model"),
+    "literal pipeline input into a folder input": (
+        lambda b: _node(b, pj.EVALUATE)["inputs"]["test"].update(value="${{parent.inputs.gates}}"),
+        "literal pipeline input 'gates' bound to an input of type uri_folder"),
+    "folder pipeline input into a string input": (
+        lambda b: _node(b, pj.GATES)["inputs"]["gates"].update(value="${{parent.inputs.data}}"),
+        "pipeline input 'data' of type uri_folder bound to an input of type string"),
+    "output the component does not declare": (
+        lambda b: _node(b, pj.TRAIN).update(outputs={"logs": {"job_output_type": "uri_folder", "uri": "x",
+                                                               "mode": "ReadWriteMount"}}),
+        "jobs.train.outputs.logs: not an output of demand_forecaster_train"),
+}
+
+
+@requires_sdk
+@pytest.mark.parametrize("case", list(HOSTILE_JOBS))
+def test_strict_checks_fail_each_hostile_job(case: str) -> None:
+    plan = _plan(FORECAST)
+    model = plan.models[0]
+    assert _strict_problems(plan, model) == []  # the unchanged job passes: the failure is the mutation's
+    body = json.loads(json.dumps(pj.pipeline_job(plan, model, CTX)))
+    mutate, expected = HOSTILE_JOBS[case]
+    mutate(body)
+    problems = _strict_problems(plan, model, body)
+    assert any(expected in p for p in problems), problems
+
+
+@requires_sdk
+def test_strict_checks_fail_a_string_into_a_number_input() -> None:
+    plan, model = _with_search(_plan(FORECAST), strategy=SearchStrategy.random, max_trials=4, max_parallel_trials=2)
+    specs = _specs_by_id(plan, model)
+    body = json.loads(json.dumps(pj.pipeline_job(plan, model, CTX)))
+    assert _strict_problems(plan, model, body) == []
+    # A pinned value for a searchable (number) input, given as a word: the trial would fail parsing it.
+    _node(body, pj.TRAIN)["inputs"]["learning_rate"] = {"job_input_type": "literal", "value": "fast"}
+    from azure_ml_documents import job_problems
+
+    assert any("literal 'fast' is not a number" in p for p in job_problems(body, specs))
+    # A searched hyperparameter that is not a number input of the trial component.
+    body = json.loads(json.dumps(pj.pipeline_job(plan, model, CTX)))
+    _node(body, pj.TRAIN)["search_space"]["hyperparameters"] = {"type": "choice", "values": [1, 2]}
+    assert any("search_space.hyperparameters: searched, but the input is a string" in p
+               for p in job_problems(body, specs))
+
+
+HOSTILE_COMPONENTS: dict[str, tuple[Any, str]] = {
+    "unknown top-level key": (lambda s: s.update(retry_settings={"max_retries": 2}), "retry_settings"),
+    "unknown key inside an input": (lambda s: s["inputs"]["train"].update(format_hint="parquet"), "Unknown field"),
+    "command binds a missing input": (lambda s: s.update(command=s["command"] + " --seed ${{inputs.seed}}"),
+                                      "inputs.seed"),
+    "command binds a missing output": (lambda s: s.update(command=s["command"] + " --log ${{outputs.log}}"),
+                                       "outputs.log"),
+}
+
+
+@requires_sdk
+@pytest.mark.parametrize("case", list(HOSTILE_COMPONENTS))
+def test_strict_checks_fail_each_hostile_component(case: str) -> None:
+    from azure_ml_documents import load_component_strictly
+
+    plan = _plan(FORECAST)
+    spec = json.loads(json.dumps(pj.components(plan, plan.models[0], CTX)[pj.TRAIN]))
+    assert load_component_strictly(spec)[1] == []
+    mutate, expected = HOSTILE_COMPONENTS[case]
+    mutate(spec)
+    problems = load_component_strictly(spec)[1]
+    assert any(expected in p for p in problems), problems
 
 
 # --------------------------------------------------------------------------- the DAG
@@ -341,7 +449,7 @@ def test_components_code_and_environment(prod: SynthResult) -> None:
         f"https://{prod.outputs['storage_account']}.blob.core.windows.net/artifacts/demand-forecaster/code")
     environment = _one(prod, "-demand-forecaster-training-environment")
     assert environment.inputs["properties"]["image"] == (
-        f"{prod.outputs['container_registry']}.azurecr.io/demand-forecaster/training:latest")
+        f"{prod.outputs['container_registry']}.azurecr.io/demand-forecaster/training:1")
     train = _one(prod, "-demand-forecaster-training-train").inputs["properties"]["componentSpec"]
     assert train["environment"].endswith(f"/environments/demand-forecaster-training/versions/"
                                          f"{environment.inputs['version']}")
@@ -369,3 +477,68 @@ def test_cluster_sizes_and_names() -> None:
     long = cluster_name("demand-forecaster")
     assert len(long) <= COMPUTE_NAME_MAX and long == cluster_name("demand-forecaster")
     assert cluster_name("short") == "short"
+
+
+# --------------------------------------------------------------------------- pinned images
+
+
+def test_the_training_image_tag_is_the_stacks_and_never_latest() -> None:
+    from mlops.synth import synth
+
+    pinned = synth(FORECAST, "dev", {"mlops:imageTags": json.dumps({"demand-forecaster": "2026.12.1"})})
+    environment = _one(pinned, "-demand-forecaster-training-environment").inputs
+    assert environment["properties"]["image"].endswith("/demand-forecaster/training:2026.12.1")
+    # A new tag is a new environment version, so the components (and the job) move to it together.
+    default = synthesized(FORECAST, "dev")
+    assert environment["version"] != _one(default, "-demand-forecaster-training-environment").inputs["version"]
+    for settings, message in (({"demand-forecaster": "latest"}, "not a pinned image tag"),
+                              ({"fraud-scorer": "3"}, "not a model this stack trains")):
+        with pytest.raises(Exception, match=message):
+            synth(FORECAST, "dev", {"mlops:imageTags": json.dumps(settings)})
+
+
+def test_no_moving_image_or_environment_reference_in_the_azure_back_end() -> None:
+    # The source itself: no `:latest` tag and no environment label anywhere in components/azure.
+    for path in Path("components/azure").rglob("*.py"):
+        text = path.read_text()
+        assert not re.search(r":latest\b|/labels/", text), path
+
+
+def test_image_checks_fail_a_moving_reference(prod: SynthResult) -> None:
+    from azure_ml_documents import image_problems
+
+    assert image_problems(prod.resources) == []
+    graph = copy.deepcopy(prod.resources)
+    _one_of(graph, "-demand-forecaster-training-environment").inputs["properties"]["image"] = "r.azurecr.io/m/t:latest"
+    schedules = [r for r in graph if r.type == SCHEDULE and r.inputs["properties"]["action"].get(
+        "jobDefinition", {}).get("jobType") == "Command"]
+    assert schedules, "no command job to check"
+    schedules[0].inputs["properties"]["action"]["jobDefinition"]["environmentId"] = (
+        "azureml://registries/azureml/environments/sklearn-1.5/labels/latest")
+    deployments = [r for r in graph if r.type.endswith(("OnlineDeployment", ":BatchDeployment"))]
+    deployments[0].inputs["properties"]["environmentId"] = "azureml:serving:1"
+    problems = image_problems(graph)
+    assert len(problems) == 3, problems
+
+
+def _one_of(records: list[Recorded], suffix: str) -> Recorded:
+    [record] = [r for r in records if r.name.endswith(suffix)]
+    return record
+
+
+@requires_sdk
+def test_strict_checks_fail_a_hostile_command_job(prod: SynthResult) -> None:
+    from azure_ml_documents import command_job_problems, submitted_jobs
+
+    jobs = list(submitted_jobs(prod.resources, "Command"))
+    assert len(jobs) == 3  # batch run, deployer, quality check
+    for _, body in jobs:
+        assert command_job_problems(body) == []
+    body = copy.deepcopy(jobs[0][1])
+    body["retries"] = 3
+    body["environmentVariables"] = {**body["environmentVariables"], "X": "1"}  # allowed: a new variable
+    body["limits"] = {"jobLimitsType": "Command", "timeout": "PT1H", "max_retries": 2}
+    problems = command_job_problems(body)
+    assert any("job.retries: unknown to the SDK" in p for p in problems), problems
+    assert any("job.limits.max_retries: unknown to the SDK" in p for p in problems), problems
+    assert not any("environmentVariables" in p for p in problems), problems

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 from aws_image_pins import image_problems
+from azure_ml_documents import graph_problems as azure_ml_problems
 from capability_matrix import CLOUDS, MODEL_OPTIONS, TOP_OPTIONS, Option, grouped, with_model_option, with_top_option
 from deployer_requests import deployer_problems
 from sagemaker_requests import pipeline_problems
@@ -60,6 +61,8 @@ def _assert_evidenced(cloud: str, path: Path, models: dict[str, Option]) -> list
     if cloud == "aws":  # every SageMaker request is one its own API model accepts; every image is pinned
         problems += pipeline_problems(result.resources) + resource_problems(result.resources)
         problems += deployer_problems(result.resources)[0] + image_problems(result)
+    if cloud == "azure":  # every component and pipeline job is one azure-ai-ml accepts, checked strictly
+        problems += azure_ml_problems(result.resources)
     found = evidence(result.plan, result.resources)
     problems += [f"{c.value} not built: {'; '.join(e.missing)}" for c, e in found.items() if e.applies and not e.built]
     for model, option in models.items():

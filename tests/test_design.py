@@ -127,7 +127,7 @@ def test_fraud_governance_model_risk_committee_fair_lending_seven_years() -> Non
     text = section(document(FRAUD), 5)
     prod = row(text, "prod")
     assert "`model-risk-committee`, `fraud-business-owner` | 1 |" in prod
-    assert "2557 days (7 years) | compliance mode" in text
+    assert "2557 days (7 years) | S3 Object Lock in COMPLIANCE mode: nobody, not even the root user" in text
     assert "| fair lending (ECOA / Regulation B) | `fairness_testing` |" in text
     assert "| SR 11-7 model risk management | `approval_gate` |" in text
     assert "**full model card**" in text

@@ -219,8 +219,15 @@ MUTATIONS: list[Mutation] = [
     # platform: foundation, audit, roles, budget, features, freshness
     ("realtime", "dev", Capability.foundation, "azure-native:keyvault:Key", "-foundation-key",
      _at("properties", "rotationPolicy", "lifetimeActions", 0, "trigger", "timeAfterCreate")(lambda _: "P730D")),
-    ("realtime", "dev", Capability.audit_trail, "azure-native:storage:BlobContainerImmutabilityPolicy",
-     "-foundation-audit-immutability", _at("immutabilityPeriodSinceCreationInDays")(lambda d: d - 1)),
+    ("realtime", "dev", Capability.audit_trail, "azure-native:storage:StorageAccount", "-audit-storage",
+     _at("immutableStorageWithVersioning", "immutabilityPolicy", "immutabilityPeriodSinceCreationInDays")(
+         lambda d: d - 1)),
+    ("realtime", "prod", Capability.audit_trail, "azure-native:storage:StorageAccount", "-audit-storage",
+     _at("immutableStorageWithVersioning", "immutabilityPolicy", "state")(lambda _: "Unlocked")),
+    ("realtime", "prod", Capability.audit_trail, "azure-native:monitor:DiagnosticSetting", "-audit-vault-archive",
+     _at("storageAccountId")(lambda _: "elsewhere")),
+    ("realtime", "prod", Capability.audit_trail, "azure-native:monitor:SubscriptionDiagnosticSetting",
+     "-audit-activity-log", _at("logs")(lambda logs: [x for x in logs if x["category"] != "Administrative"])),
     ("realtime", "prod", Capability.rbac_roles, "azure-native:authorization:RoleDefinition",
      "-governance-data-scientist-role", _at("permissions", 0, "actions")(lambda a: [*a, "Microsoft.X/jobs/*"])),
     ("realtime", "prod", Capability.rbac_roles, "azure-native:authorization:RoleAssignment",

@@ -23,7 +23,6 @@ VAULT = "azure-native:keyvault:Vault"
 KEY = "azure-native:keyvault:Key"
 BLOB_SERVICE = "azure-native:storage:BlobServiceProperties"
 CONTAINER = "azure-native:storage:BlobContainer"
-IMMUTABILITY = "azure-native:storage:BlobContainerImmutabilityPolicy"
 
 Breaker = Callable[[list[Recorded]], list[Recorded]]
 
@@ -72,15 +71,16 @@ def _unprotect(type_: str, suffix: str) -> Breaker:
 
 # policy name → (how to break the compliant prod graph, the resource the violation names)
 BREAKS: dict[str, tuple[Breaker, str]] = {
-    "azure-storage-tls": (_set(STORAGE, "-storage", "minimumTlsVersion", "TLS1_0"), "foundation-storage"),
-    "azure-storage-no-public-blob-access": (_set(STORAGE, "-storage", "allowBlobPublicAccess", True),
+    "azure-storage-tls": (_set(STORAGE, "foundation-storage", "minimumTlsVersion", "TLS1_0"), "foundation-storage"),
+    "azure-storage-no-public-blob-access": (_set(STORAGE, "foundation-storage", "allowBlobPublicAccess", True),
                                             "foundation-storage"),
-    "azure-storage-no-shared-key": (_set(STORAGE, "-storage", "allowSharedKeyAccess", True), "foundation-storage"),
-    "azure-storage-private-network": (_set(STORAGE, "-storage", "publicNetworkAccess", "Enabled"),
+    "azure-storage-no-shared-key": (_set(STORAGE, "foundation-storage", "allowSharedKeyAccess", True),
+                                    "foundation-storage"),
+    "azure-storage-private-network": (_set(STORAGE, "foundation-storage", "publicNetworkAccess", "Enabled"),
                                       "foundation-storage"),
-    "azure-storage-cmk": (_set(STORAGE, "-storage", "encryption.keySource", "Microsoft.Storage"),
+    "azure-storage-cmk": (_set(STORAGE, "foundation-storage", "encryption.keySource", "Microsoft.Storage"),
                           "foundation-storage"),
-    "azure-storage-versioning": (_set(BLOB_SERVICE, "-blob-service", "isVersioningEnabled", False),
+    "azure-storage-versioning": (_set(BLOB_SERVICE, "foundation-blob-service", "isVersioningEnabled", False),
                                  "foundation-storage"),
     "azure-keyvault-purge-protection": (_set(VAULT, "-vault", "properties.enablePurgeProtection", False),
                                         "foundation-vault"),
@@ -88,19 +88,24 @@ BREAKS: dict[str, tuple[Breaker, str]] = {
     "azure-keyvault-private-network": (_set(VAULT, "-vault", "properties.publicNetworkAccess", "Enabled"),
                                        "foundation-vault"),
     "azure-keyvault-key-rotation": (_set(KEY, "-key", "properties.rotationPolicy", ...), "foundation-key"),
-    "azure-audit-immutability": (_drop(IMMUTABILITY, "-audit-immutability"), "foundation-audit"),
+    "azure-audit-immutability": (_set(STORAGE, "audit-storage", "immutableStorageWithVersioning", ...),
+                                 "audit-storage"),
+    "azure-audit-locked-in-production": (
+        _set(STORAGE, "audit-storage", "immutableStorageWithVersioning.immutabilityPolicy.state", "Unlocked"),
+        "audit-storage"),
     "azure-protect-production": (_unprotect(VAULT, "-vault"), "foundation-vault"),
 }
 
 # More ways to break a rule: (policy, breaker, culprit).
 MORE_BREAKS: list[tuple[str, Breaker, str]] = [
-    ("azure-storage-tls", _set(STORAGE, "-storage", "enableHttpsTrafficOnly", False), "foundation-storage"),
+    ("azure-storage-tls", _set(STORAGE, "foundation-storage", "enableHttpsTrafficOnly", False), "foundation-storage"),
     ("azure-storage-no-public-blob-access", _set(CONTAINER, "-data", "publicAccess", "Blob"), "foundation-data"),
-    ("azure-storage-no-shared-key", _set(STORAGE, "-storage", "allowSharedKeyAccess", ...), "foundation-storage"),
-    ("azure-storage-private-network", _set(STORAGE, "-storage", "networkRuleSet.defaultAction", "Allow"),
+    ("azure-storage-no-shared-key", _set(STORAGE, "foundation-storage", "allowSharedKeyAccess", ...),
      "foundation-storage"),
-    ("azure-storage-cmk", _set(STORAGE, "-storage", "encryption", ...), "foundation-storage"),
-    ("azure-storage-versioning", _drop(BLOB_SERVICE, "-blob-service"), "foundation-storage"),
+    ("azure-storage-private-network", _set(STORAGE, "foundation-storage", "networkRuleSet.defaultAction", "Allow"),
+     "foundation-storage"),
+    ("azure-storage-cmk", _set(STORAGE, "foundation-storage", "encryption", ...), "foundation-storage"),
+    ("azure-storage-versioning", _drop(BLOB_SERVICE, "foundation-blob-service"), "foundation-storage"),
     ("azure-keyvault-purge-protection", _set(VAULT, "-vault", "properties.enableSoftDelete", False),
      "foundation-vault"),
     ("azure-keyvault-private-network", _set(VAULT, "-vault", "properties.networkAcls.defaultAction", "Allow"),
@@ -108,9 +113,15 @@ MORE_BREAKS: list[tuple[str, Breaker, str]] = [
     ("azure-keyvault-key-rotation",
      _set(KEY, "-key", "properties.rotationPolicy.lifetimeActions", [
          {"action": {"type": "notify"}, "trigger": {"timeBeforeExpiry": "P30D"}}]), "foundation-key"),
-    ("azure-audit-immutability", _set(IMMUTABILITY, "-audit-immutability",
-                                      "immutabilityPeriodSinceCreationInDays", 0), "foundation-audit"),
-    ("azure-protect-production", _unprotect(STORAGE, "-storage"), "foundation-storage"),
+    ("azure-audit-immutability", _set(STORAGE, "audit-storage", "immutableStorageWithVersioning.enabled", False),
+     "audit-storage"),
+    ("azure-audit-immutability", _set(STORAGE, "audit-storage",
+                                      "immutableStorageWithVersioning.immutabilityPolicy."
+                                      "immutabilityPeriodSinceCreationInDays", 0), "audit-storage"),
+    ("azure-audit-immutability", _set(STORAGE, "audit-storage",
+                                      "immutableStorageWithVersioning.immutabilityPolicy.allowProtectedAppendWrites",
+                                      False), "audit-storage"),
+    ("azure-protect-production", _unprotect(STORAGE, "foundation-storage"), "foundation-storage"),
 ]
 
 
@@ -131,7 +142,8 @@ def test_policy_fails_on_violating_graph(prod_graph: list[Recorded], name: str) 
     violations = run_policies([POLICIES[name]], policy_resources(breaker(prod_graph)))
     assert [v.policy for v in violations] == [name]
     assert violations[0].urn is not None and violations[0].urn.endswith(f"::demand-forecast-prod-{culprit}")
-    assert violations[0].mandatory
+    # Advisory only: a new production stack's first deployment creates the policy Unlocked (Azure's rule).
+    assert violations[0].mandatory == (name != "azure-audit-locked-in-production")
 
 
 @pytest.mark.parametrize(("name", "breaker", "culprit"), MORE_BREAKS,

@@ -23,14 +23,13 @@ from components.base import TYPE_PREFIX, azure_tags, child
 from components.capabilities import builds
 from mlops.plan import Capability, ModelPlan, Plan
 
+from .images import RUNNER_ENVIRONMENT
 from .serving_names import compute_name, endpoint_name, schedule_name
 from .vm_sizes import vm_size
 
 ml = azure_native.machinelearningservices
 
 SCRIPT = Path(__file__).parent / "scripts" / "invoke_batch.py"
-# A curated Azure ML environment with Python; the script needs nothing beyond the standard library.
-RUNNER_ENVIRONMENT = "azureml://registries/azureml/environments/sklearn-1.5/labels/latest"
 RUNNER_COMMAND = 'python -c "$MLOPS_SCRIPT"'
 OUTPUT_FILE = "predictions.csv"
 _ABFSS = re.compile(r"^abfss://(?P<filesystem>[a-z0-9-]{3,63})@(?P<account>[a-z0-9]{3,24})\.dfs\.core\.windows\.net"

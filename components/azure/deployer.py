@@ -23,7 +23,7 @@ from components.capabilities import builds
 from mlops.plan import Capability, ModelPlan, Plan
 from mlops.plan.vocabulary import InstanceSize, ServingMode
 
-from .batch import RUNNER_ENVIRONMENT
+from .images import RUNNER_ENVIRONMENT
 from .naming import role_assignment_name
 from .roles import ML, custom_role, role_definition_guid
 from .serving_names import compute_name

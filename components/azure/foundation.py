@@ -1,4 +1,4 @@
-"""Azure foundation: the platform's identity, Key Vault key, storage account and audit container."""
+"""Azure foundation: the platform's identity, Key Vault key and storage account."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ KEY_EXPIRY_MARGIN_DAYS = 60
 KEY_EXPIRY_NOTICE_DAYS = 30
 
 
-@builds(Capability.foundation, Capability.audit_trail)
+@builds(Capability.foundation)
 class AzureFoundation(pulumi.ComponentResource):
     """Identity, keys and storage every other Azure capability builds on.
 
@@ -38,18 +38,16 @@ class AzureFoundation(pulumi.ComponentResource):
     - `-storage` (StorageV2 account: TLS 1.2, HTTPS only, no public blob access, no shared keys,
       public network access disabled, infrastructure encryption, encrypted with `-key` through the
       identity) and `-blob-service` (versioning, change feed, blob and container soft delete).
-    - `-data`, `-artifacts`, `-audit` (private blob containers) and `-audit-immutability`: a
-      time-based retention policy of `governance.audit_retention_days` on the audit container.
-      Azure creates container immutability policies *unlocked*; locking is an API action
-      (`lock immutability policy`) with no Pulumi resource, so an operator locks it after review.
+    - `-data`, `-artifacts` (private blob containers). Audit records go to their own immutable
+      account (components.azure.audit).
     - `-data-contributor`, `-artifacts-contributor`: Storage Blob Data Contributor for the identity
-      on the data and artifacts containers only (not on audit).
+      on the data and artifacts containers only.
 
-    The vault, key, storage account, containers and retention policy are protected and retained on
+    The vault, key, storage account and containers are protected and retained on
     delete in production.
 
     Outputs: key_id, key_vault, storage_account, data_container, artifact_container,
-    audit_container, execution_identity, resource_group.
+    execution_identity, resource_group.
     """
 
     def __init__(self, name: str, plan: Plan, *, resource_group_name: pulumi.Input[str],
@@ -136,7 +134,7 @@ class AzureFoundation(pulumi.ComponentResource):
             opts=child(self, stateful=True, protect=plan.protect),
         )
 
-        crypto_user = grant(
+        self.crypto_user = crypto_user = grant(
             f"{name}-vault-crypto-user", plan,
             role=KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER, principal_id=self.identity.principal_id,
             scope=self.vault.id, subscription_id=subscription_id, target="vault",
@@ -226,22 +224,6 @@ class AzureFoundation(pulumi.ComponentResource):
 
         self.data = container("data")
         self.artifacts = container("artifacts")
-        self.audit = container("audit")
-        # Created unlocked: Azure locks a container policy only through the "lock" API action, which
-        # has no Pulumi resource. Until an operator locks it, an administrator can still shorten it.
-        storage.BlobContainerImmutabilityPolicy(
-            f"{name}-audit-immutability",
-            storage.BlobContainerImmutabilityPolicyArgs(
-                resource_group_name=resource_group_name,
-                account_name=account_name_out,
-                container_name=known_name(self.audit, "audit"),
-                immutability_policy_name="default",
-                immutability_period_since_creation_in_days=plan.governance.audit_retention_days,
-                allow_protected_append_writes=True,
-            ),
-            opts=child(self, stateful=True, protect=plan.protect),
-        )
-
         for purpose, store in (("data", self.data), ("artifacts", self.artifacts)):
             grant(
                 f"{name}-{purpose}-contributor", plan,
@@ -257,7 +239,6 @@ class AzureFoundation(pulumi.ComponentResource):
             "storage_account": account_name_out,
             "data_container": known_name(self.data, "data"),
             "artifact_container": known_name(self.artifacts, "artifacts"),
-            "audit_container": known_name(self.audit, "audit"),
             "execution_identity": self.identity.principal_id,
             "resource_group": pulumi.Output.from_input(resource_group_name),
         }

@@ -46,9 +46,11 @@ AZURE_CONTROLS: dict[Control, str] = {
                                   "approval); other personas' roles exclude registry asset write",
     Control.approval_gate: "candidates register in the workspace; an approver promotes them into the registry",
     Control.audit_logging: "diagnostic settings (audit and allLogs category groups) of the workspace, Key Vault, "
-                           "storage and container registry to Log Analytics; the Activity Log records control-plane "
-                           "calls",
-    Control.audit_retention: "audit container with a time-based immutability policy of the governance retention",
+                           "storage and container registry to Log Analytics; the workspace's, vault's and blob "
+                           "service's audit logs and the Activity Log (Administrative, Security, Policy) archived "
+                           "into the audit storage account",
+    Control.audit_retention: "audit storage account with account-level time-based immutability of the governance "
+                             "retention over every container (Locked in prod)",
     Control.model_documentation: "draft model card attached to each registered version (model_card tag) for the "
                                  "approver to complete",
     Control.fairness_testing: "fairness metrics in the training pipeline's quality gate step",

@@ -30,6 +30,13 @@ def global_name(plan: Plan) -> str:
     return _stem(plan, 24 - len(suffix)) + suffix
 
 
+def audit_account_name(plan: Plan) -> str:
+    """The audit storage account's globally unique name: like `global_name`, with a hash that also covers
+    "audit", so that it differs from the platform account's."""
+    suffix = short_hash(plan.account or "", plan.prefix, "audit")
+    return _stem(plan, 24 - len(suffix)) + suffix
+
+
 def role_assignment_name(plan: Plan, role_definition: str, target: str) -> str:
     """A stable GUID for one (environment, role, target) grant: re-running never creates a duplicate."""
     key = f"{plan.account or ''}/{plan.prefix}/{role_definition}/{target}"

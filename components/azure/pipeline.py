@@ -13,13 +13,13 @@ from mlops.plan import Capability, ModelPlan, Plan
 
 from . import pipeline_job as job
 from .compute import AzureMlCompute
+from .images import image_tags
 from .workspace import AzureMlWorkspace
 
 ml = azure_native.machinelearningservices
 
 # Where the team's code and image live (the contract in pipeline_job's docstring and the README).
 CODE_CONTAINER = "artifacts"
-IMAGE_TAG = "latest"
 
 
 def code_uri(account_name: str, model: str) -> str:
@@ -27,9 +27,10 @@ def code_uri(account_name: str, model: str) -> str:
     return f"https://{account_name}.blob.core.windows.net/{CODE_CONTAINER}/{model}/code"
 
 
-def training_image(registry_name: str, model: str) -> str:
-    """`<registry>.azurecr.io/<model>/training:latest`: the team's CI pushes the training image here."""
-    return f"{registry_name}.azurecr.io/{model}/training:{IMAGE_TAG}"
+def training_image(registry_name: str, model: str, tag: str) -> str:
+    """`<registry>.azurecr.io/<model>/training:<tag>`: the team's CI pushes the training image here
+    (`tag` from `images.image_tags`, never `latest`)."""
+    return f"{registry_name}.azurecr.io/{model}/training:{tag}"
 
 
 def workspace_arm_id(subscription_id: str, resource_group: str, workspace: str) -> str:
@@ -75,7 +76,7 @@ class AzureMlTrainingPipeline(pulumi.ComponentResource):
     - `-code` (code version `<model>-code`): the team's scripts in the artifacts container under
       `<model>/code` (uploaded by the team's CI; the version is named after the location).
     - `-environment` (environment version `<model>-training`): the team's training image in the
-      platform's container registry.
+      platform's container registry, at the stack's tag (`mlops:imageTags`; components.azure.images).
     - `-validate`, `-train`, `-evaluate`, `-quality-gates`, `-register` (component versions, versioned
       by content): the steps of the DAG; the gate and register steps carry the platform's own scripts.
     - `-retraining` (Schedule with a CreateJob action, cron in UTC) when the blueprint retrains on a
@@ -115,7 +116,8 @@ class AzureMlTrainingPipeline(pulumi.ComponentResource):
             ),
             opts=child(self),
         )
-        image = workspace.registry_name.apply(lambda registry: training_image(registry, model.name))
+        tag = image_tags(plan)[model.name]
+        image = workspace.registry_name.apply(lambda registry: training_image(registry, model.name, tag))
         environment_version = image.apply(lambda i: short_hash(i, length=10))
         self.environment = ml.EnvironmentVersion(
             f"{name}-environment",

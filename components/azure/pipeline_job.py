@@ -20,8 +20,9 @@ gates, model card) are base64url-encoded JSON (`components.payload`), which only
 and the scripts decode them. The other literals are our own words (`triggered_by`, the model name).
 
 The team's code (a contract, documented in the README) lives in the artifacts container under
-`<model>/code/`; its environment is the image `<registry>.azurecr.io/<model>/training:latest` (with
-mlflow and azureml-mlflow). Metrics are logged with MLflow; a sweep reads its objective from there.
+`<model>/code/`; its environment is the image `<registry>.azurecr.io/<model>/training:<tag>` (the
+stack's pinned tag, components.azure.images; with mlflow and azureml-mlflow). Metrics are logged with
+MLflow; a sweep reads its objective from there.
 """
 
 from __future__ import annotations

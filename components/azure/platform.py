@@ -11,13 +11,14 @@ from mlops.plan import Plan
 from mlops.plan.vocabulary import ServingMode
 
 from .alerting import AzureAlerting
+from .audit import AzureAuditTrail
 from .batch import AzureMlBatchEndpoint
 from .cost import AzureBudget
 from .databricks import AzureDatabricks
 from .deployer import AzureMlDeployer
 from .endpoints import AzureMlOnlineEndpoint
 from .feature_store import AzureMlFeatureStore
-from .foundation import AzureFoundation
+from .foundation import KEY_NAME, AzureFoundation
 from .governance import AzureGovernance
 from .monitoring import AzureMlModelMonitor
 from .naming import global_name, known_name
@@ -37,7 +38,7 @@ class AzureMlPlatform(pulumi.ComponentResource):
     """Everything one environment of a blueprint builds on Azure, composed in dependency order.
 
     Creates: `-rg` (resource group `<prefix>-rg` in `plan.region`, protected in production) and,
-    inside it, `-foundation` (AzureFoundation: identity, Key Vault and key, storage, audit container);
+    inside it, `-foundation` (AzureFoundation: identity, Key Vault and key, storage);
     `-ml` (AzureMlWorkspace: Log Analytics, Application Insights, container registry, the Azure ML
     workspace with MLflow tracking); `-databricks` (AzureDatabricks, with `data.databricks`);
     `-alerting` (AzureAlerting: critical and warning action groups); `-features`
@@ -49,14 +50,17 @@ class AzureMlPlatform(pulumi.ComponentResource):
     (AzureMlDeployer); `-serving-jobs-access` (AzureML Data Scientist for the platform identity on the
     workspace); `-retraining` (AzureMlRetrainingTriggers: Event Grid on the workspace, Logic Apps that
     start pipelines on drift or quality breaches); `-governance` (AzureGovernance: persona roles,
-    diagnostic settings); `-cost` (AzureBudget). What is built follows the plan's gated capabilities.
+    diagnostic settings to Log Analytics); `-audit` (AzureAuditTrail: the immutable audit account and the
+    audit and Activity logs archived into it); `-cost` (AzureBudget). What is built follows the plan's
+    gated capabilities.
 
     Outputs (`self.outputs`, exported as stack outputs):
 
     - key_id: resource id of the Key Vault key that encrypts storage.
     - key_vault: resource id of the Key Vault.
     - storage_account: name of the storage account.
-    - data_container, artifact_container, audit_container: container names in that account.
+    - data_container, artifact_container: container names in that account; audit_storage_account: the
+      immutable audit account (AzureAuditTrail, `-audit`).
     - execution_identity: principal (object) id of the user-assigned managed identity.
     - resource_group: name of the resource group.
     - workspace_name, tracking_uri (the workspace's MLflow URI), container_registry,
@@ -227,6 +231,14 @@ class AzureMlPlatform(pulumi.ComponentResource):
             vault_id=foundation.vault.id, storage_account_id=foundation.account.id,
             container_registry_id=workspace.registry_id, log_analytics_id=workspace.log_analytics_id,
             opts=child(self))
+        audit = AzureAuditTrail(
+            f"{name}-audit", plan, resource_group_name=known_name(group, group_name),
+            identity_id=foundation.identity.id, vault_uri=foundation.vault.properties.vault_uri,
+            key_name=KEY_NAME, workspace_id=workspace.id, vault_id=foundation.vault.id,
+            storage_account_id=foundation.account.id,
+            # The account encrypts with the platform key through the identity, which must hold the crypto role.
+            opts=child(self, depends_on=[foundation.key, foundation.crypto_user]))
+        self.outputs.update(audit.outputs)
         if plan.cost is not None:
             AzureBudget(f"{name}-cost", plan, plan.cost, scope=role_scope,
                         action_group_id=alerting.warning_action_group_id, opts=child(self))

@@ -30,7 +30,8 @@ from mlops.plan import Capability, ModelPlan, Plan
 from mlops.plan.vocabulary import InstanceSize
 
 from .alerting import AZURE_SEVERITY
-from .batch import RUNNER_ENVIRONMENT, datastore_name
+from .batch import datastore_name
+from .images import RUNNER_ENVIRONMENT
 from .serving_names import CHAMPION_DEPLOYMENT, alert_rule_name, schedule_name
 from .vm_sizes import vm_size
 

@@ -158,6 +158,7 @@ def unsupported(plan: Plan) -> list[Unsupported]:
 FACTS = CloudFacts(
     cloud=Cloud.azure, name="Azure ML", unsupported=unsupported, fallbacks=azure_platform.AZURE_PLATFORM_FALLBACKS,
     default_drift_method=DriftMethod.psi,
-    # Container immutability policies are created unlocked; locking is an operator's API action afterwards.
-    locks_audit_storage=False, builds_databricks=True,
+    # The audit account's version-level immutability policy is Locked by a property `pulumi up` sets
+    # (components.azure.audit; the first production deployment creates it Unlocked: "audit lock").
+    locks_audit_storage=True, builds_databricks=True,
     approval_mechanism="an Azure ML registry promotion is one approver's copy into the registry")

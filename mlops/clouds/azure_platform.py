@@ -27,9 +27,10 @@ AZURE_SEARCH_FRAMEWORKS = ("lightgbm", "xgboost")
 """Frameworks with a built-in search space (components.azure.pipeline_job.SEARCH_SPACES; a test checks they agree)."""
 
 AZURE_PLATFORM_FALLBACKS: dict[str, str] = {
-    "audit lock": "Azure creates the audit container's immutability policy unlocked (locking is an API action, "
-                  "not a resource): prod audit storage stays in governance mode until an operator locks it "
-                  "(`az storage container immutability-policy lock`)",
+    "audit lock": "Azure creates an account immutability policy Unlocked and locks it only on a later update: the "
+                  "first `pulumi up` of a production stack runs with the stack setting "
+                  "mlops:auditFirstDeployment=true (audit storage unlocked), every later one without it, which "
+                  "locks the policy (Locked: irreversible, nobody can shorten the retention or delete records)",
     "hyperband search": "Azure ML has no Hyperband sampler: random sampling with Bandit early termination "
                         "(slack 10 %) stops weak trials instead",
     "bayesian early termination": "Azure ML does not combine early termination with Bayesian sampling: "
@@ -43,8 +44,9 @@ AZURE_PLATFORM_FALLBACKS: dict[str, str] = {
                           "fails without it, e.g. no labelled predictions, alerts but does not retrain)",
     "budget start": "Azure budgets start on the first of a month and never change it: the stack setting "
                     "mlops:budgetStart (YYYY-MM-01) sets it at the first deployment (default 2026-12-01)",
-    "audit log retention": "diagnostic settings keep audit logs for the Log Analytics workspace's retention "
-                           "(log_retention_days, 30-730 days); the audit container keeps its own retention",
+    "audit log retention": "diagnostic settings keep audit logs in Log Analytics for its retention "
+                           "(log_retention_days, 30-730 days) and archive them, with the Activity Log, into the "
+                           "immutable audit account for audit_retention_days",
 }
 """Settings the Azure platform area honours through a documented fallback (README: Azure back end)."""
 

@@ -26,8 +26,8 @@ SERVICE: dict[str, dict[Cloud, str]] = {
                Cloud.azure: "Azure Monitor alerts → action groups"},
     "triggers": {Cloud.aws: "EventBridge rules and Scheduler", Cloud.gcp: "Cloud Scheduler, Pub/Sub and Workflows",
                  Cloud.azure: "Azure ML schedules and alerts"},
-    "audit": {Cloud.aws: "S3 Object Lock", Cloud.gcp: "locked bucket retention policy",
-              Cloud.azure: "immutable blob storage (time-based retention)"},
+    "audit": {Cloud.aws: "S3 Object Lock", Cloud.gcp: "a Cloud Storage bucket retention policy",
+              Cloud.azure: "immutable blob storage (account-level time-based immutability)"},
     "rbac": {Cloud.aws: "IAM roles", Cloud.gcp: "IAM service accounts and role bindings",
              Cloud.azure: "Azure RBAC role assignments"},
     "capture": {Cloud.aws: "endpoint data capture to S3", Cloud.gcp: "request-response logging to BigQuery",
@@ -35,6 +35,34 @@ SERVICE: dict[str, dict[Cloud, str]] = {
     "approval": {Cloud.aws: "model package approval status", Cloud.gcp: "registry alias promotion",
                  Cloud.azure: "registry promotion"},
 }
+
+AUDIT_LOCK: dict[Cloud, dict[str, tuple[str, str]]] = {
+    # The plan's lock modes ("compliance": nobody may shorten or delete; "governance": an administrator's
+    # override) in each cloud's own mechanism: S3 Object Lock has COMPLIANCE and GOVERNANCE modes; a Cloud
+    # Storage bucket retention policy is locked or not (no modes); an Azure Blob time-based immutability
+    # policy is Locked or Unlocked.
+    Cloud.aws: {
+        "compliance": ("S3 Object Lock in COMPLIANCE mode",
+                       "nobody, not even the root user, can shorten the retention or delete a record"),
+        "governance": ("S3 Object Lock in GOVERNANCE mode",
+                       "principals allowed s3:BypassGovernanceRetention can lift the lock; nobody else can delete"),
+    },
+    Cloud.gcp: {
+        "compliance": ("a locked bucket retention policy",
+                       "nobody can shorten or remove the retention policy, or delete a record before it ends"),
+        "governance": ("an unlocked bucket retention policy",
+                       "nobody can delete a record before the retention ends, but a storage administrator can "
+                       "shorten or remove the policy"),
+    },
+    Cloud.azure: {
+        "compliance": ("a locked time-based immutability policy",
+                       "nobody, not even an administrator, can shorten the retention or delete a record"),
+        "governance": ("an unlocked time-based immutability policy",
+                       "nobody can change or delete a record before the retention ends, but an administrator "
+                       "can shorten or delete the policy"),
+    },
+}
+"""How each cloud locks audit records, per plan lock mode: (mechanism, what it means)."""
 
 UNGATED_PROMOTION: dict[Cloud, str] = {
     Cloud.aws: "deployment on registration: the deployer approves the pending version",

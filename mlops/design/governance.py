@@ -14,20 +14,14 @@ from mlops.plan.compliance import CONTROL_CAPABILITIES, REGIME_CONTROLS, Control
 
 from . import compliance
 from .architecture import AREA_OF, Architecture, architecture
-from .clouds import SERVICE
+from .clouds import AUDIT_LOCK, SERVICE
 from .inputs import DesignInput
 from .markdown import blocks, bullets, code, codes, table, years
 
-LOCK_MEANING = {
-    "compliance": "compliance mode: nobody, not even an administrator, can shorten the retention or delete",
-    "governance": "governance mode: privileged administrators can lift the lock; everyone else cannot delete",
-}
-
-
 AUDIT_NOTE = {
-    Cloud.azure: " On Azure the immutability policy is created unlocked: locking it is an API action with no "
-                 "Pulumi resource, done once after the first deployment (`az storage container "
-                 "immutability-policy lock`).",
+    Cloud.azure: " Azure creates an immutability policy unlocked and locks it on a later update: the first "
+                 "`pulumi up` of a production stack runs with `mlops:auditFirstDeployment=true`, the next one "
+                 "without it locks the policy (irreversibly).",
 }
 
 
@@ -107,12 +101,14 @@ def _audit(inp: DesignInput) -> str:
     rows = []
     for env_plan in inp.plans:
         g = env_plan.governance
-        rows.append([env_plan.environment, years(g.audit_retention_days), LOCK_MEANING[g.audit_lock_mode]])
+        mechanism, meaning = AUDIT_LOCK[env_plan.cloud][g.audit_lock_mode]
+        rows.append([env_plan.environment, years(g.audit_retention_days), f"{mechanism}: {meaning}"])
     cloud = inp.plan.cloud
+    note = AUDIT_NOTE.get(cloud, "") if any(p.governance.audit_lock_mode == "compliance" for p in inp.plans) else ""
     return blocks(
         "### Audit trail",
         f"Audit records are kept in the platform's audit store, locked with {SERVICE['audit'][cloud]} "
-        f"({inp.status(Capability.audit_trail)}).{AUDIT_NOTE.get(cloud, '')}",
+        f"({inp.status(Capability.audit_trail)}).{note}",
         table(["environment", "retention", "lock"], rows),
     )
 

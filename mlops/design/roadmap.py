@@ -29,6 +29,7 @@ from mlops.plan import GATES, Capability, Plan
 from mlops.plan.compliance import CONTROL_CAPABILITIES, REGIME_CONTROLS
 
 from . import compliance
+from .clouds import AUDIT_LOCK
 from .inputs import DesignInput
 from .markdown import blocks, bullets, code, codes, minutes, schedule, table, years
 from .scorecard import requirement
@@ -180,7 +181,8 @@ def _milestone(plan: Plan, capability: Capability) -> str:
         C.foundation: "platform stack deployed in every environment: customer-managed keys, encrypted storage, "
                       "execution identity" + (", private network" if plan.network.isolated else ""),
         C.rbac_roles: "least-privilege roles for data scientists, ML engineers and approvers",
-        C.audit_trail: f"audit store locked for {years(gov.audit_retention_days)} ({gov.audit_lock_mode} mode)",
+        C.audit_trail: f"audit store locked for {years(gov.audit_retention_days)} "
+                       f"({AUDIT_LOCK[plan.cloud][gov.audit_lock_mode][0]})",
         C.cost_controls: (f"budget of ${plan.cost.monthly_budget_usd:,.0f}/month with alerts at "
                           + ", ".join(f"{t:g}%" for t in plan.cost.alert_thresholds_percent)) if plan.cost else
                          "budget alerts",
@@ -302,7 +304,7 @@ def _success(plan: Plan, phase: Phase, rm: Roadmap) -> list[str]:
     validated = [compliance.title(r) for r in gov.compliance if compliance.validation(r, gov.risk_tier)]
     return [f"signed off: {', '.join(validated)}",
             f"audit evidence for every regime produced from the audit trail ({years(gov.audit_retention_days)}, "
-            f"{gov.audit_lock_mode} mode)"]
+            f"{AUDIT_LOCK[plan.cloud][gov.audit_lock_mode][0]})"]
 
 
 def render(inp: DesignInput) -> str:

@@ -40,9 +40,9 @@ VAULT = "azure-native:keyvault:Vault"
 KEY = "azure-native:keyvault:Key"
 STORAGE = "azure-native:storage:StorageAccount"
 CONTAINER = "azure-native:storage:BlobContainer"
-IMMUTABILITY = "azure-native:storage:BlobContainerImmutabilityPolicy"
 LOGS = "azure-native:operationalinsights:Workspace"
 DIAGNOSTICS = "azure-native:monitor:DiagnosticSetting"
+SUBSCRIPTION_DIAGNOSTICS = "azure-native:monitor:SubscriptionDiagnosticSetting"
 LOG_ALERT = "azure-native:monitor:ScheduledQueryRule"
 METRIC_ALERT = "azure-native:monitor:MetricAlert"
 ROLE = "azure-native:authorization:RoleDefinition"
@@ -286,14 +286,25 @@ def _foundation(plan: Plan) -> Iterator[Expect]:
 
 def _audit_trail(plan: Plan) -> Iterator[Expect]:
     p, g = plan.prefix, plan.governance
-    checks = [Check(("immutabilityPeriodSinceCreationInDays",), g.audit_retention_days)]
+    policy = ("immutableStorageWithVersioning", "immutabilityPolicy")
+    checks = [Check(("immutableStorageWithVersioning", "enabled"), True,
+                    "account-level version-level immutability (covers the containers Azure Monitor creates)"),
+              Check((*policy, "immutabilityPeriodSinceCreationInDays"), g.audit_retention_days),
+              Check((*policy, "allowProtectedAppendWrites"), True, "append writes (Azure Monitor writes append blobs)")]
     if g.audit_lock_mode == "compliance":
-        # Compliance mode: nobody may shorten or delete the record. Azure creates container policies
-        # unlocked and locks them only through an API action no input of this resource carries.
-        checks.append(Check(("state",), "Locked", "Locked (compliance: nobody may shorten or delete it)"))
-    yield Expect(CONTAINER, f"{p}-foundation-audit")
-    yield Expect(IMMUTABILITY, f"{p}-foundation-audit-immutability", tuple(checks), why="the audit record's WORM lock")
-    # The audit logs themselves: diagnostic settings kept for the Log Analytics retention (30-730 days).
+        # Compliance: nobody may shorten the retention or delete a record — the policy is Locked.
+        checks.append(Check((*policy, "state"), "Locked", "Locked (compliance: nobody may shorten or delete it)"))
+    yield Expect(STORAGE, f"{p}-audit-storage", tuple(checks), why="the audit record's WORM store")
+    account = f"{p}-audit-storage-id"  # the id synth's mocks give the audit account
+    for source, what in (("workspace", "Azure ML workspace audit logs"), ("vault", "Key Vault AuditEvent"),
+                         ("storage", "blob read/write/delete logs")):
+        yield Expect(DIAGNOSTICS, f"{p}-audit-{source}-archive",
+                     (Check(("storageAccountId",), account, "into the audit account"),), why=what)
+    yield Expect(SUBSCRIPTION_DIAGNOSTICS, f"{p}-audit-activity-log",
+                 (Check(("storageAccountId",), account, "into the audit account"),
+                  _check(("logs",), lambda logs: "Administrative" in {value_at(x, "category") for x in logs or []},
+                         "Administrative records")), why="the subscription's Activity Log")
+    # The audit logs are also queried in Log Analytics, kept for its retention (30-730 days).
     yield Expect(LOGS, f"{p}-ml-logs", (Check(("retentionInDays",), max(30, min(730, plan.log_retention_days))),))
     for source in ("workspace", "vault", "storage", "acr"):
         yield Expect(DIAGNOSTICS, f"{p}-governance-{source}-diagnostics", why=f"{source} audit logs")

@@ -191,8 +191,7 @@ def plan(bp: Blueprint, environment_name: str) -> Plan:
         model_card_required=Capability.model_cards in on,
         audit_retention_days=gov.audit_retention_days,
         # Production audit storage is locked so that nobody can shorten or delete it, at every governance
-        # level (the audit-lock policies require it); dev and staging keep an administrator's override. Azure
-        # creates immutability policies unlocked (locking is an operator's API action), so it says governance.
+        # level (the audit-lock policies require it); dev and staging keep an administrator's override.
         audit_lock_mode="compliance" if production and clouds.facts(bp.cloud.provider).locks_audit_storage
         else "governance",
         compliance=tuple(gov.compliance),

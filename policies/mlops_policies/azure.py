@@ -16,7 +16,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .support import PURPOSE_TAG, Unknowns, attached, in_production, mappings, of_type, set_at, value_at
+from .support import PURPOSE_TAG, Unknowns, attached, in_production, mappings, of_type, purpose, set_at, value_at
 
 RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
 STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
@@ -118,7 +118,22 @@ def _key_rotation(args: ResourceValidationArgs, report: ReportViolation) -> None
 
 
 def _audit_immutability(args: StackValidationArgs, report: ReportViolation) -> None:
+    """The audit account keeps every container immutable (account-level version-level immutability with a
+    time-based default policy): diagnostic settings write into containers Azure creates, so a container
+    policy could not cover them. A stack that builds no audit account has nothing of it to check."""
     unknowns = Unknowns()
+    for account in of_type(args, STORAGE_ACCOUNT):
+        with unknowns.skip():
+            if purpose(account.props) != "audit-storage":
+                continue
+            immutable = account.props.get("immutableStorageWithVersioning") or {}
+            policy = immutable.get("immutabilityPolicy") or {}
+            if immutable.get("enabled") is not True or (policy.get("immutabilityPeriodSinceCreationInDays") or 0) <= 0:
+                report("audit storage account without account-level immutability (immutable_storage_with_versioning "
+                       "enabled with a time-based immutability policy)", account.urn)
+            elif policy.get("allowProtectedAppendWrites") is not True:
+                report("audit storage account refuses appends: Azure Monitor writes append blobs "
+                       "(allow_protected_append_writes=True)", account.urn)
     for container in of_type(args, CONTAINER):
         with unknowns.skip():
             if (container.props.get("metadata") or {}).get(PURPOSE_METADATA) != "audit":
@@ -127,6 +142,16 @@ def _audit_immutability(args: StackValidationArgs, report: ReportViolation) -> N
             if not any((p.props.get("immutabilityPeriodSinceCreationInDays") or 0) > 0 for p in policies):
                 report("audit container without a time-based immutability policy", container.urn)
     unknowns.settle()
+
+
+def _audit_locked(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != STORAGE_ACCOUNT or purpose(args.props) != "audit-storage" \
+            or not in_production(args.props):
+        return
+    state = value_at(args.props, "immutableStorageWithVersioning", "immutabilityPolicy", "state")
+    if state != "Locked":
+        report(f"production audit storage immutability policy is {state}, not Locked (only the first deployment, "
+               "with mlops:auditFirstDeployment, may leave it unlocked)", None)
 
 
 STATEFUL = (RESOURCE_GROUP, STORAGE_ACCOUNT, VAULT, KEY)
@@ -165,8 +190,12 @@ AZURE_POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
     ResourceValidationPolicy("azure-keyvault-key-rotation", "Key Vault keys have a rotation policy.",
                              _key_rotation, enforcement_level=MANDATORY),
     StackValidationPolicy("azure-audit-immutability",
-                          "Audit containers have a time-based immutability (WORM) policy.",
+                          "Audit storage has a time-based immutability (WORM) policy over every container.",
                           _audit_immutability, enforcement_level=MANDATORY),
+    # Advisory: Azure creates the policy Unlocked, so a new production stack's first deployment must pass.
+    ResourceValidationPolicy("azure-audit-locked-in-production",
+                             "Production audit storage has a Locked immutability policy.", _audit_locked,
+                             enforcement_level=EnforcementLevel.ADVISORY),
     ResourceValidationPolicy("azure-protect-production", "Stateful production resources are protected.",
                              _protected_in_production, enforcement_level=MANDATORY),
 ]
