@@ -7,6 +7,7 @@ import base64
 import copy
 import hashlib
 import json
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -125,7 +126,8 @@ def test_parameters_vary_per_run_with_blueprint_defaults(spec: dict[str, Any]) -
     assert params["max_latency_p99_ms"] == {"parameterType": "NUMBER_INTEGER", "defaultValue": 100}
     assert params["triggered_by"]["defaultValue"] == "manual"
     assert params["input_data_uri"]["defaultValue"] == "gs://data/recs-ranker/training/"
-    assert params["training_machine_type"]["defaultValue"] == "n1-standard-8"
+    # The machine and replica count are the job's own (worker pools and GPUs derive from them).
+    assert not {"training_machine_type", "training_replica_count"} & set(params)
 
 
 def _payload(spec: dict[str, Any], executor: str) -> dict[str, Any]:
@@ -161,6 +163,53 @@ def test_training_without_search_is_a_custom_job() -> None:
     assert "maxWaitDuration" not in job["jobSpec"]["scheduling"]
     assert "retryPolicy" not in spec["root"]["dag"]["tasks"]["train"]
     assert "--model-dir" in spec["deploymentSpec"]["executors"]["exec-evaluate"]["container"]["args"]
+
+
+def _job_spec(instance: str, count: int, search: bool) -> dict[str, Any]:
+    p = example_plan()
+    model = p.models[0]
+    assert model.training is not None
+    training = model.training.model_copy(update={"instance": instance, "instance_count": count,
+                                                 **({} if search else {"search": None})})
+    spec = ps.pipeline_spec(p, model.model_copy(update={"training": training}), CTX)
+    job = _payload(spec, "exec-tune" if search else "exec-train")
+    return job["trialJobSpec"] if search else job["jobSpec"]
+
+
+@pytest.mark.parametrize("search", [False, True])
+@pytest.mark.parametrize("count", [1, 2, 5])
+def test_a_distributed_job_has_one_primary_replica_then_the_workers(count: int, search: bool) -> None:
+    # Vertex's first worker pool is the primary replica (exactly one); once it was one pool of `count`.
+    pools = _job_spec("n1-standard-8", count, search)["workerPoolSpecs"]
+    assert [p["replicaCount"] for p in pools] == (["1"] if count == 1 else ["1", str(count - 1)])
+    assert all(p["machineSpec"] == pools[0]["machineSpec"] and p["containerSpec"] == pools[0]["containerSpec"]
+               for p in pools)
+
+
+@pytest.mark.parametrize(("instance", "gpu"), [
+    ("a2-highgpu-2g", {"acceleratorType": "NVIDIA_TESLA_A100", "acceleratorCount": 2}),
+    ("a2-ultragpu-4g", {"acceleratorType": "NVIDIA_A100_80GB", "acceleratorCount": 4}),
+    ("g2-standard-48", {"acceleratorType": "NVIDIA_L4", "acceleratorCount": 4}),
+    ("a3-highgpu-8g", {"acceleratorType": "NVIDIA_H100_80GB", "acceleratorCount": 8}),
+    ("n2-standard-16", {}),
+])
+@pytest.mark.parametrize("search", [False, True])
+def test_gpu_machines_train_with_their_gpus(instance: str, gpu: dict[str, Any], search: bool) -> None:
+    # Once the machine type alone: Vertex refuses an A2/G2 machine without its accelerators.
+    for pool in _job_spec(instance, 2, search)["workerPoolSpecs"]:
+        assert pool["machineSpec"] == {"machineType": instance, **gpu}
+
+
+@pytest.mark.parametrize("where", ["training", "serving"])
+def test_a_gpu_machine_outside_the_table_is_a_located_error(where: str) -> None:
+    data = yaml.safe_load(Path(BLUEPRINT).read_text())
+    data["models"][0][where]["instance"] = "a2-highgpu-3g"
+    bp = load_text(yaml.safe_dump(data, sort_keys=False), "gpu.yaml").blueprint
+    with pytest.raises(PlanError) as caught:
+        plan(bp, "prod")
+    found = {format_path(d.path): d for d in caught.value.diagnostics}
+    assert f"models[0].{where}.instance" in found, found
+    assert "a2-highgpu-2g" in str(found[f"models[0].{where}.instance"].allowed)
 
 
 @pytest.mark.parametrize("hyperparameters", [{}, {"max_depth": 6, "objective": "reg:squarederror", "early": True,
@@ -382,7 +431,8 @@ def test_the_schedule_runs_weekly_as_the_pipelines_account_with_cmek_in_the_netw
     job = schedule["createPipelineJobRequest"]["pipelineJob"]
     assert job["serviceAccount"].startswith("product-recs-prod-pipelines@")
     assert job["encryptionSpec"]["kmsKeyName"]
-    assert job["network"]  # prod is isolated
+    # prod is isolated: Vertex wants the network by project NUMBER (private services access on it).
+    assert re.fullmatch(r"projects/\d+/global/networks/product-recs-prod-vpc", job["network"]), job["network"]
     assert job["runtimeConfig"]["parameterValues"] == {"triggered_by": "schedule"}
     assert job["runtimeConfig"]["gcsOutputDirectory"].endswith("/recs-ranker/runs")
 

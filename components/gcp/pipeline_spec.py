@@ -13,9 +13,12 @@ strings, so this module is a pure function of the plan and testable on its own. 
         condition-2 (otherwise)         → gates-failed (fails the run; the message lists each gate)
 
 Parameters (what may vary per run; defaults from the blueprint): input_data_uri, code_uri,
-training_machine_type, training_replica_count, triggered_by (manual | schedule | drift |
-performance), one number per gate (`min_<metric>` / `max_<metric>`, `fairness_<metric>`,
-`max_latency_p99_ms`) and `min_improvement` when comparing with the champion.
+triggered_by (manual | schedule | drift | performance), one number per gate (`min_<metric>` /
+`max_<metric>`, `fairness_<metric>`, `max_latency_p99_ms`) and `min_improvement` when comparing with the
+champion. The training machine and replica count are the plan's, written into the job: Vertex needs
+the primary replica and the other workers as separate pools (N - 1 derived from N) and an
+accelerator-optimized machine's GPUs named with it, and KFP placeholders cannot compute either from a
+run parameter.
 
 The team's code (a contract, documented in the README): under `code_uri` (gs://…, read through the
 Cloud Storage FUSE mount `/gcs/…` every Vertex job has), `preprocess.py --input-data-uri U
@@ -316,12 +319,15 @@ class _Builder:
     def _from_root(*names: str) -> Json:
         return {name: {"componentInputParameter": name} for name in names}
 
-    def _job_spec(self, args: list[str]) -> vj.CustomJobSpec:
-        t = self.training
-        machine: vj.MachineSpec = {"machineType": _in("training_machine_type")}
+    def _machine_spec(self) -> vj.MachineSpec:
+        machine: vj.MachineSpec = {"machineType": self.machine.machine_type}
         if self.machine.accelerator:
             machine["acceleratorType"] = self.machine.accelerator
             machine["acceleratorCount"] = self.machine.accelerator_count
+        return machine
+
+    def _job_spec(self, args: list[str]) -> vj.CustomJobSpec:
+        t = self.training
         scheduling: vj.Scheduling = {"timeout": _seconds(t.max_runtime_hours),
                                      "strategy": "SPOT" if t.spot else "STANDARD"}
         if t.spot:
@@ -333,14 +339,19 @@ class _Builder:
             args = [*args, "--checkpoint-dir", f"gs://{self.ctx.artifact_bucket}/{self.model.name}/checkpoints/{RUN_ID}"]
         # Keys and values are blueprint text: one encoded argument, never `--<key>=<value>` (see the module doc).
         pinned = [f"--hyperparameters={encode(dict(t.hyperparameters))}"]
+        container: vj.ContainerSpec = {
+            "imageUri": self.training_image(),
+            "command": ["sh", "-c", 'CODE="$0"; exec python3 "/gcs/${CODE#gs://}/train.py" "$@"', _in("code_uri")],
+            "args": [*args, *pinned]}
+        # Vertex's first worker pool is the primary replica and takes exactly one; the other replicas of a
+        # distributed job are the second pool (same machine and code): `instance_count` N is 1 + (N - 1).
+        pools: list[vj.WorkerPoolSpec] = [{"machineSpec": self._machine_spec(), "replicaCount": "1",
+                                           "diskSpec": _BOOT_DISK, "containerSpec": container}]
+        if t.instance_count > 1:
+            pools.append({"machineSpec": self._machine_spec(), "replicaCount": str(t.instance_count - 1),
+                          "diskSpec": _BOOT_DISK, "containerSpec": container})
         spec: vj.CustomJobSpec = {
-            "workerPoolSpecs": [{
-                "machineSpec": machine, "replicaCount": _in("training_replica_count"), "diskSpec": _BOOT_DISK,
-                "containerSpec": {"imageUri": self.training_image(),
-                                  "command": ["sh", "-c", 'CODE="$0"; exec python3 "/gcs/${CODE#gs://}/train.py" "$@"',
-                                              _in("code_uri")],
-                                  "args": [*args, *pinned]},
-            }],
+            "workerPoolSpecs": pools,
             "scheduling": scheduling,
             "serviceAccount": self.ctx.service_account,
             "baseOutputDirectory": {"outputUriPrefix": f"{self.runs}/{TUNE if t.search else TRAIN}"},
@@ -408,13 +419,12 @@ class _Builder:
             executor = self._launcher(TUNING_JOB_LAUNCHER, "HyperparameterTuningJob", tuning)
         self._component(
             name,
-            inputs={**self._params(code_uri="STRING", training_machine_type="STRING",
-                                   training_replica_count="NUMBER_INTEGER"),
+            inputs={**self._params(code_uri="STRING"),
                     "artifacts": {"dataset": {"artifactType": {"schemaTitle": "system.Dataset",
                                                                "schemaVersion": "0.0.1"}}}},
             outputs=self._params(gcp_resources="STRING"), executor=executor)
         task = self._task(name, after=[PREPROCESS], retry=self._retry(), inputs={
-            "parameters": self._from_root("code_uri", "training_machine_type", "training_replica_count"),
+            "parameters": self._from_root("code_uri"),
             "artifacts": {"dataset": {"taskOutputArtifact": {"producerTask": PREPROCESS,
                                                              "outputArtifactKey": "dataset"}}}})
         return name, task
@@ -560,11 +570,8 @@ class _Builder:
     # ----------------------------------------------------------------- the document
 
     def document(self) -> Json:
-        t = self.training
         self._parameter("input_data_uri", "STRING", f"gs://{self.ctx.data_bucket}/{self.model.name}/training/")
         self._parameter("code_uri", "STRING", f"gs://{self.ctx.artifact_bucket}/{self.model.name}/code")
-        self._parameter("training_machine_type", "STRING", self.machine.machine_type)
-        self._parameter("training_replica_count", "NUMBER_INTEGER", t.instance_count)
         self._parameter("triggered_by", "STRING", "manual")
         for gate in self.gates:
             self._parameter(gate.parameter, "NUMBER_INTEGER" if gate.integer else "NUMBER_DOUBLE",

@@ -120,7 +120,8 @@ class VertexPlatform(pulumi.ComponentResource):
         # (VertexRetrainingTriggers by model: `.channel_id`, the notification channel the drift and quality
         # alert policies notify when the blueprint retrains on them; None without such triggers).
         pipelines_project = project_id(plan, self)
-        network_id = network.network_id if network else None
+        # Vertex jobs and pipelines take the network by project number (private services access on it).
+        network_id = network.vertex_network if network else None
         pipelines: dict[str, VertexTrainingPipeline] = {
             model.name: VertexTrainingPipeline(
                 f"{name}-{model.name}-training", plan, model, kms_key_id=foundation.key.id,
