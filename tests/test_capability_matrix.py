@@ -16,6 +16,7 @@ import pytest
 import yaml
 from capability_matrix import CLOUDS, MODEL_OPTIONS, TOP_OPTIONS, Option, grouped, with_model_option, with_top_option
 from sagemaker_requests import pipeline_problems
+from vertex_requests import graph_problems
 
 from mlops.blueprint import BlueprintError, load_blueprint
 from mlops.evidence import evidence
@@ -56,6 +57,8 @@ def _assert_evidenced(cloud: str, path: Path, models: dict[str, Option]) -> list
     problems = [f"{v.policy}: {v.message}" for v in result.violations if v.mandatory]
     if cloud == "aws":  # every pipeline step is a request SageMaker's own API model accepts
         problems += pipeline_problems(result.resources)
+    if cloud == "gcp":  # every Vertex body parses into google.cloud.aiplatform_v1's own message
+        problems += graph_problems(result)
     found = evidence(result.plan, result.resources)
     problems += [f"{c.value} not built: {'; '.join(e.missing)}" for c, e in found.items() if e.applies and not e.built]
     for model, option in models.items():

@@ -334,6 +334,8 @@ VALUE_CASES: list[tuple[Capability, str, str, str, tuple[str | int, ...], Callab
      ("conditions", 0, "conditionAbsent", "duration"), _set("7200s")),
     (Capability.experiment_tracking, "example", gcp.TENSORBOARD, f"{P}-tracking-tensorboard", ("region",),
      _set("europe-west4")),
+    (Capability.experiment_tracking, "example", gcp.SCHEDULE, f"{R}-retraining-schedule", SPEC,
+     _replace("product-recs-prod-tracking-tensorboard-id", "projects/p/locations/r/tensorboards/other")),
     (Capability.training_pipeline, "example", gcp.SCHEDULE, f"{R}-retraining-schedule", SPEC,
      _in_spec(_gate("min_ndcg_at_10", 0.2))),
     (Capability.training_pipeline, "manual", gcp.SPEC_OBJECT, "product-recs-staging-recs-ranker-training-spec",

@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -210,6 +211,47 @@ def test_a_gpu_machine_outside_the_table_is_a_located_error(where: str) -> None:
     found = {format_path(d.path): d for d in caught.value.diagnostics}
     assert f"models[0].{where}.instance" in found, found
     assert "a2-highgpu-2g" in str(found[f"models[0].{where}.instance"].allowed)
+
+
+EXPERIMENT = "projects/proj/locations/europe-west4/metadataStores/default/contexts/product-recs-prod-recs-ranker"
+BOARD = "projects/proj/locations/europe-west4/tensorboards/123"
+
+
+@pytest.mark.parametrize("search", [False, True])
+def test_runs_join_the_models_experiment_and_write_to_the_tensorboard(search: bool) -> None:
+    p = example_plan()
+    model = p.models[0]
+    assert model.training is not None
+    if not search:
+        model = model.model_copy(update={"training": model.training.model_copy(update={"search": None})})
+    spec = ps.pipeline_spec(p, model, replace(CTX, experiment=EXPERIMENT, tensorboard=BOARD))
+    join = spec["deploymentSpec"]["executors"]["exec-join-experiment"]["container"]
+    args = join["args"]
+    assert args[args.index("--experiment") + 1] == "product-recs-prod-recs-ranker"
+    assert args[args.index("--tensorboard") + 1] == BOARD
+    assert args[args.index("--pipeline-job") + 1] == "{{$.pipeline_job_resource_name}}"
+    assert join["image"] == ps.GCPC_IMAGE and "add_context_children" in join["command"][-1]
+    fitted = "tune" if search else "train"
+    assert spec["root"]["dag"]["tasks"][fitted]["dependentTasks"] == ["preprocess", "join-experiment"]
+    job = _payload(spec, f"exec-{fitted}")
+    if search:  # trials are not experiment runs: they upload to the TensorBoard
+        assert job["trialJobSpec"]["tensorboard"] == BOARD and "experiment" not in job["trialJobSpec"]
+    else:  # Vertex takes no `tensorboard` next to `experiment`: the experiment's backing one is used
+        assert job["jobSpec"]["experiment"] == EXPERIMENT and "tensorboard" not in job["jobSpec"]
+
+
+def test_without_tracking_no_run_joins_an_experiment(spec: dict[str, Any]) -> None:
+    assert "join-experiment" not in spec["root"]["dag"]["tasks"]
+    assert "tensorboard" not in _payload(spec, "exec-tune")["trialJobSpec"]
+
+
+def test_the_example_runs_join_the_experiment_of_the_created_tensorboard(prod: SynthResult) -> None:
+    job = named(prod, "-recs-ranker-retraining-schedule").inputs["createPipelineJobRequest"]["pipelineJob"]
+    spec = json.loads(job["pipelineSpec"])
+    args = spec["deploymentSpec"]["executors"]["exec-join-experiment"]["container"]["args"]
+    board = named(prod, "-tracking-tensorboard")
+    assert args[args.index("--tensorboard") + 1] == f"{board.name}-id"  # the created board's id (mocks)
+    assert _payload(spec, "exec-tune")["trialJobSpec"]["tensorboard"] == f"{board.name}-id"
 
 
 @pytest.mark.parametrize("hyperparameters", [{}, {"max_depth": 6, "objective": "reg:squarederror", "early": True,

@@ -41,6 +41,16 @@ def test_the_parser_refuses_what_vertex_would() -> None:
     assert parse("PipelineJob", {"displayName": "x", "runtimeConfig": {"parameterValues": {"a": 1}}}) == []
 
 
+def test_vertexs_documented_rules_on_a_parsed_body_are_checked_too() -> None:
+    # The two known failures: one pool of 2 replicas (the primary pool takes 1), an A2 machine without its GPUs.
+    pool = {"machineSpec": {"machineType": "n1-standard-8"}, "replicaCount": "2"}
+    assert "primary replica" in parse("CustomJob", {"displayName": "x", "jobSpec": {"workerPoolSpecs": [pool]}})[0]
+    gpu = {"machineSpec": {"machineType": "a2-highgpu-2g"}, "replicaCount": "1"}
+    assert "NVIDIA_TESLA_A100" in parse("CustomJob", {"displayName": "x", "jobSpec": {"workerPoolSpecs": [gpu]}})[0]
+    gpu["machineSpec"] |= {"acceleratorType": "NVIDIA_TESLA_A100", "acceleratorCount": 2}
+    assert parse("CustomJob", {"displayName": "x", "jobSpec": {"workerPoolSpecs": [gpu]}}) == []
+
+
 def test_run_time_values_take_a_value_of_their_field_type() -> None:
     # A Workflows expression where Vertex wants a map or a Struct is filled in at run time: no refusal.
     assert parse("DeployModelRequest", {"endpoint": "e", "deployedModel": {"model": "${model}"},

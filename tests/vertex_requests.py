@@ -113,14 +113,46 @@ def _filled(value: Any, descriptor: Descriptor) -> Any:
 
 
 def parse(message: str, body: Any) -> list[str]:
-    """What the official message refuses in `body` (empty when Vertex would accept it)."""
+    """What the official message refuses in `body`, and what Vertex's documented rules on a parsed body refuse
+    (`constraints`); empty when Vertex would accept it."""
     cls = MESSAGES[message]
     pb = cls.pb()()  # the protobuf class behind the proto-plus one
     try:
         json_format.ParseDict(_filled(body, pb.DESCRIPTOR), pb, ignore_unknown_fields=False)
     except (json_format.ParseError, TypeError, ValueError) as exc:
         return [f"{message}: {exc}"]
-    return []
+    return [f"{message}: {p}" for p in constraints(body)]
+
+
+def constraints(body: Any, path: str = "") -> list[str]:
+    """Vertex's rules that the message types cannot state, wherever they apply in a body:
+
+    - a CustomJobSpec's first worker pool is the primary replica: exactly one (Vertex "Distributed training");
+    - an accelerator-optimized machine (A2, A3, A4, G2) runs with the GPUs it is built with, named in its
+      MachineSpec (Compute Engine "GPU machine types"; mlops/clouds/gcp_machines.py keeps the dated table).
+    """
+    from mlops.clouds.gcp_machines import GPU_FAMILIES, gpu_of
+
+    found: list[str] = []
+    if isinstance(body, list):
+        for i, item in enumerate(body):
+            found += constraints(item, f"{path}[{i}]")
+        return found
+    if not isinstance(body, dict):
+        return found
+    pools = body.get("workerPoolSpecs")
+    if isinstance(pools, list) and pools and str(pools[0].get("replicaCount", "1")) != "1":
+        found.append(f"{path}.workerPoolSpecs[0].replicaCount: the primary replica pool takes 1, not "
+                     f"{pools[0].get('replicaCount')}")
+    machine = body.get("machineType")
+    if isinstance(machine, str) and GPU_FAMILIES.match(machine):
+        want = gpu_of(machine)
+        got = (body.get("acceleratorType"), int(body.get("acceleratorCount") or 0))
+        if want is None or got != want:
+            found.append(f"{path}: {machine} runs with {want or 'GPUs this table does not know'}, the spec names {got}")
+    for key, item in body.items():
+        found += constraints(item, f"{path}.{key}")
+    return found
 
 
 # --------------------------------------------------------------------------- documents in a graph

@@ -12,7 +12,7 @@ from components.capabilities import builds
 from mlops.plan import Capability, ModelPlan, Plan
 
 from . import pipeline_spec as spec_module
-from .names import model_id
+from .names import experiment_context, model_id
 
 SPEC_CONTENT_TYPE = "application/json"
 
@@ -33,7 +33,8 @@ class VertexTrainingPipeline(pulumi.ComponentResource):
     schedule (VertexRetrainingTriggers) embeds the same spec; the retraining workflow reads this object,
     and people start runs from it (`gcloud ai` / the Vertex SDK with `template_path=gs://…`). Runs execute
     as the pipelines service account, CMEK-encrypted, inside the platform network where the environment is
-    isolated.
+    isolated; with experiment tracking each run joins the model's Vertex AI experiment (backed by the
+    platform TensorBoard) and its training job writes to it.
 
     Outputs: spec_uri, spec_object, model_id, pipeline_name.
     """
@@ -47,7 +48,8 @@ class VertexTrainingPipeline(pulumi.ComponentResource):
                  service_account: pulumi.Input[str], data_bucket: pulumi.Input[str],
                  artifact_bucket: pulumi.Input[str], network: pulumi.Input[str] | None,
                  project: pulumi.Input[str], container_registry: pulumi.Input[str],
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+                 tensorboard: pulumi.Input[str] | None = None, opts: pulumi.ResourceOptions | None = None) -> None:
+        """`tensorboard`: the platform TensorBoard (experiment tracking); runs then join the model's experiment."""
         super().__init__(f"{TYPE_PREFIX}VertexTrainingPipeline", name, None, opts)
         if model.training is None:
             raise ValueError(f"{model.name}: the plan builds no training pipeline for this model")
@@ -57,16 +59,18 @@ class VertexTrainingPipeline(pulumi.ComponentResource):
         self.model_id = model_id(plan, model.name)
 
         def render(values: list[Any]) -> str:
-            project_id, key, account, data, artifacts, net, registry = values
+            project_id, key, account, data, artifacts, net, registry, board = values
             context = spec_module.SpecContext(
                 project=project_id, kms_key=key, service_account=account, data_bucket=data,
                 artifact_bucket=artifacts, model_id=self.model_id,
                 own_images=registry,
-                network=net or None, labels=gcp_labels(labels))
+                network=net or None, labels=gcp_labels(labels),
+                experiment=experiment_context(project_id, plan, model.name) if board else None,
+                tensorboard=board or None)
             return spec_module.spec_json(plan, model, context)
 
         self.spec = pulumi.Output.all(project, kms_key_id, service_account, data_bucket, artifact_bucket,
-                                      network or "", container_registry).apply(render)
+                                      network or "", container_registry, tensorboard or "").apply(render)
         self.object = gcp.storage.BucketObject(
             f"{name}-spec",
             gcp.storage.BucketObjectArgs(

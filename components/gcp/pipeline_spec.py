@@ -6,6 +6,8 @@ schema 2.1.0), checked by a lossless round trip through KFP's own `PipelineSpec`
 strings, so this module is a pure function of the plan and testable on its own. Same DAG as on AWS:
 
     preprocess (container: validate the input data, write train/validation/test splits)
+    join-experiment (with experiment tracking: the run joins its model's Vertex AI experiment, created
+      with the platform TensorBoard as its backing TensorBoard when missing; scripts/join_experiment.py)
       → train (Vertex custom job) — or tune (hyperparameter tuning job, the blueprint's trial budget)
         spot VMs (`scheduling.strategy: SPOT`) and a checkpoint directory when asked
       → evaluate (container: quality, fairness and latency metrics; improvement over the champion)
@@ -66,8 +68,9 @@ CUSTOM_JOB_LAUNCHER = "google_cloud_pipeline_components.container.v1.custom_job.
 TUNING_JOB_LAUNCHER = "google_cloud_pipeline_components.container.v1.hyperparameter_tuning_job.launcher"
 
 # Task names (part of the contract: the console and the run history show them).
-PREPROCESS, TRAIN, TUNE, EVALUATE, PASSED, FAILED, REGISTER, FAIL = (
-    "preprocess", "train", "tune", "evaluate", "condition-1", "condition-2", "register", "gates-failed")
+PREPROCESS, TRAIN, TUNE, EVALUATE, PASSED, FAILED, REGISTER, FAIL, EXPERIMENT = (
+    "preprocess", "train", "tune", "evaluate", "condition-1", "condition-2", "register", "gates-failed",
+    "join-experiment")
 CHALLENGER, CHAMPION = "challenger", "champion"
 
 EVALUATE_CONTRACT = """evaluate.py is called with:
@@ -181,6 +184,10 @@ class SpecContext:
     """Docker repository path (`<region>-docker.pkg.dev/<project>/<repo>`) for frameworks without prebuilt images."""
     network: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
+    experiment: str | None = None
+    """The model's experiment context (`names.experiment_context`); None without experiment tracking."""
+    tensorboard: str | None = None
+    """The platform TensorBoard's resource name, the experiment's backing TensorBoard (with `experiment`)."""
 
 
 def _in(name: str) -> str:
@@ -216,6 +223,11 @@ def _script(name: str) -> list[str]:
 @cache
 def register_program() -> str:
     return (Path(__file__).parent / "scripts" / "register_model.py").read_text()
+
+
+@cache
+def experiment_program() -> str:
+    return (Path(__file__).parent / "scripts" / "join_experiment.py").read_text()
 
 
 @dataclass(frozen=True)
@@ -358,6 +370,14 @@ class _Builder:
         }
         if self.ctx.network:
             spec["network"] = self.ctx.network
+        if self.ctx.experiment and self.ctx.tensorboard:
+            if t.search is None:
+                # The job's metrics and TensorBoard logs go to the experiment (and its backing TensorBoard, which
+                # is why Vertex takes no `tensorboard` next to `experiment`); the join step created it.
+                spec["experiment"] = self.ctx.experiment
+            else:
+                # Tuning trials are not experiment runs: each uploads its AIP_TENSORBOARD_LOG_DIR to the board.
+                spec["tensorboard"] = self.ctx.tensorboard
         return spec
 
     def _launcher(self, module: str, job_type: str, payload: vj.CustomJob | vj.HyperparameterTuningJob) -> Json:
@@ -390,7 +410,20 @@ class _Builder:
         return self._task(PREPROCESS, inputs={"parameters": self._from_root("code_uri", "input_data_uri",
                                                                             "triggered_by")})
 
-    def fit(self) -> tuple[str, Json]:
+    def join_experiment(self) -> Json | None:
+        """The run joins its model's experiment (created with the TensorBoard as backing when missing)."""
+        ctx = self.ctx
+        if not (ctx.experiment and ctx.tensorboard):
+            return None
+        self._component(EXPERIMENT, executor={
+            "image": GCPC_IMAGE, "command": ["python3", "-c", experiment_program()],
+            "args": ["--project", ctx.project, "--location", self.plan.region,
+                     "--experiment", ctx.experiment.rsplit("/", 1)[-1], "--tensorboard", ctx.tensorboard,
+                     "--pipeline-job", "{{$.pipeline_job_resource_name}}",
+                     "--description", f"Training runs of {self.model.name} ({self.plan.prefix})"]})
+        return self._task(EXPERIMENT)
+
+    def fit(self, after: list[str]) -> tuple[str, Json]:
         search = self.training.search
         name = TUNE if search else TRAIN
         args = ["--data-dir", _artifact_uri("dataset")]
@@ -423,7 +456,7 @@ class _Builder:
                     "artifacts": {"dataset": {"artifactType": {"schemaTitle": "system.Dataset",
                                                                "schemaVersion": "0.0.1"}}}},
             outputs=self._params(gcp_resources="STRING"), executor=executor)
-        task = self._task(name, after=[PREPROCESS], retry=self._retry(), inputs={
+        task = self._task(name, after=after, retry=self._retry(), inputs={
             "parameters": self._from_root("code_uri"),
             "artifacts": {"dataset": {"taskOutputArtifact": {"producerTask": PREPROCESS,
                                                              "outputArtifactKey": "dataset"}}}})
@@ -579,7 +612,10 @@ class _Builder:
         if self.champion:
             self._parameter("min_improvement", "NUMBER_DOUBLE", self.model.quality_gates.min_improvement)
         tasks: Json = {PREPROCESS: self.preprocess()}
-        fitted, fit_task = self.fit()
+        joined = self.join_experiment()
+        if joined is not None:
+            tasks[EXPERIMENT] = joined
+        fitted, fit_task = self.fit([PREPROCESS, *([EXPERIMENT] if joined is not None else [])])
         tasks[fitted] = fit_task
         tasks[EVALUATE] = self.evaluate(fitted)
         kinds, wiring = self._channels()

@@ -92,6 +92,7 @@ class VertexPlatform(pulumi.ComponentResource):
             artifact_bucket=foundation.artifacts.bucket.name, opts=child(self))
         vertex_cmek = identities.vertex_cmek
         self.outputs["pipelines_identity"] = identities.pipelines.email
+        tracking: VertexExperimentTracking | None = None
         if plan.experiment_tracking:
             tracking = VertexExperimentTracking(f"{name}-tracking", plan, kms_key_id=foundation.key.id,
                                                 vertex_cmek=vertex_cmek, opts=child(self))
@@ -127,7 +128,8 @@ class VertexPlatform(pulumi.ComponentResource):
                 f"{name}-{model.name}-training", plan, model, kms_key_id=foundation.key.id,
                 service_account=identities.pipelines.email, data_bucket=foundation.data.bucket.name,
                 artifact_bucket=foundation.artifacts.bucket.name, network=network_id, project=pipelines_project,
-                container_registry=registries.container_registry, opts=child(self))
+                container_registry=registries.container_registry,
+                tensorboard=tracking.tensorboard if tracking else None, opts=child(self))
             for model in plan.models if model.training is not None
         }
         if plan.model_registry and pipelines:

@@ -361,6 +361,23 @@ def _freshness(plan: Plan) -> Iterator[Expect]:
 def _tracking(plan: Plan) -> Iterator[Expect]:
     yield Expect(METADATA_STORE, f"{plan.prefix}-tracking-metadata", (Check(("region",), plan.region),))
     yield Expect(TENSORBOARD, f"{plan.prefix}-tracking-tensorboard", (Check(("region",), plan.region),))
+    board = _id(f"{plan.prefix}-tracking-tensorboard")
+    for base, m in _trained(plan):
+        # components/gcp/names.py `experiment_id`; the run joins it, its training job names it.
+        experiment = _fit(f"{plan.prefix}-{m.name}", 128)
+        tuned = m.training is not None and m.training.search is not None
+
+        def attached(d: dict[str, Any], experiment: str = experiment, tuned: bool = tuned) -> bool:
+            if (_arg(d, "exec-join-experiment", "--experiment"), _arg(d, "exec-join-experiment", "--tensorboard")) \
+                    != (experiment, board):
+                return False
+            job = _load(_arg(d, "exec-tune" if tuned else "exec-train", "--payload")) or {}
+            if tuned:
+                return value_at(job, "trialJobSpec", "tensorboard") == board
+            context = f"/metadataStores/default/contexts/{experiment}"
+            return str(value_at(job, "jobSpec", "experiment")).endswith(context)
+        label = f"runs join experiment {experiment} (TensorBoard {board})"
+        yield from _spec_expects(base, m, (_spec(attached, label),), f"{m.name} experiment")
 
 
 # --------------------------------------------------------------------------- pipelines and registry
