@@ -40,8 +40,12 @@ BLUEPRINT = str(ROOT / "blueprints" / "product-recommendations-gcp.yaml")
 CTX = ps.SpecContext(project="proj", kms_key="projects/proj/locations/us-central1/keyRings/r/cryptoKeys/k",
                      service_account="pipelines@proj.iam.gserviceaccount.com", data_bucket="data",
                      artifact_bucket="artifacts", model_id="product-recs-prod-recs-ranker",
-                     own_images="us-central1-docker.pkg.dev/proj/repo", network="projects/proj/global/networks/n",
-                     labels={"team": "recs"})
+                     own_images="us-central1-docker.pkg.dev/proj/repo", network="projects/123/global/networks/n",
+                     labels={"team": "recs"},
+                     images={f"{purpose}/{name}": f"europe-docker.pkg.dev/vertex-ai/{purpose}/{name}@sha256:{'a' * 64}"
+                             for p in ps.PREBUILT.values()
+                             for purpose, names in (("training", p.training), ("prediction", p.serving))
+                             for name in names})
 SCHEDULE = "gcp:colab/schedule:Schedule"
 WORKFLOW = "gcp:workflows/workflow:Workflow"
 OBJECT = "gcp:storage/bucketObject:BucketObject"
@@ -280,7 +284,8 @@ def test_register_uploads_a_challenger_version_with_a_model_card(spec: dict[str,
     assert card["intended_use"] == example_plan().use_case and "ndcg_at_10" in card["quality_gates"]
     metrics = [(decode(args[i + 1]), args[i + 2]) for i, a in enumerate(args) if a == "--metric"]
     assert metrics[0] == ("ndcg_at_10", "{{$.inputs.parameters['pipelinechannel--evaluate-metric_ndcg_at_10']}}")
-    assert args[args.index("--serving-image") + 1].endswith("/prediction/tf2-cpu.2-15:latest")  # medium serving: CPU
+    # medium serving: the CPU image of the version it trained with, by digest.
+    assert args[args.index("--serving-image") + 1] == CTX.images["prediction/tf2-cpu.2-15"]
     compile(container["command"][2], "register_model.py", "exec")  # the embedded program is valid Python
 
 
@@ -309,6 +314,21 @@ def test_lightgbm_runs_the_teams_own_images() -> None:
     spec = ps.pipeline_spec(p, model, CTX)
     assert spec["deploymentSpec"]["executors"]["exec-preprocess"]["container"]["image"] == \
         f"{CTX.own_images}/recs-ranker-training:latest"
+
+
+@pytest.mark.parametrize("framework", sorted(ps.PREBUILT))
+def test_prebuilt_images_are_pinned_and_serve_the_version_they_train(framework: str) -> None:
+    p = example_plan()
+    spec = ps.pipeline_spec(p, p.models[0].model_copy(update={"framework": framework}), CTX)
+    executors = spec["deploymentSpec"]["executors"]
+    register = executors["exec-register"]["container"]["args"]
+    serving = register[register.index("--serving-image") + 1]
+    training = _payload(spec, "exec-tune")["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]["imageUri"]
+    for image in (serving, training, executors["exec-preprocess"]["container"]["image"]):
+        assert "@sha256:" in image and ":latest" not in image, image
+    # The framework version is in Google's image names (tf-gpu.2-15.py310, tf2-cpu.2-15): the same for both.
+    version = ps.PREBUILT[framework].version.replace(".", "-")
+    assert f".{version}" in training.split("/")[-1] and f".{version}" in serving.split("/")[-1], (training, serving)
 
 
 def test_the_spec_is_deterministic() -> None:

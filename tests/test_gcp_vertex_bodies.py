@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 from shared_synth import synthesized
-from vertex_requests import graph_problems, parse, spec_jobs, workflow_bodies
+from vertex_requests import graph_problems, image_problems, parse, spec_jobs, workflow_bodies
 
 from components.gcp.deployer_workflow import DeployerConfig, deployer_program
 from components.gcp.machines import serving_machine
@@ -121,3 +121,17 @@ def test_the_pipeline_launchers_submit_a_custom_job_and_a_tuning_job() -> None:
     spec = json.loads(schedule.inputs["createPipelineJobRequest"]["pipelineJob"]["pipelineSpec"])
     assert {message for _, message, _ in spec_jobs(spec)} <= {"CustomJob", "HyperparameterTuningJob"}
     assert list(spec_jobs(spec))
+
+
+def test_unpinned_images_and_two_framework_versions_are_found() -> None:
+    # Once `:latest` of Google's images, and TensorFlow 2.17 for training with 2.15 for serving.
+    served = f"us-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.2-15@sha256:{'a' * 64}"
+    register = {"container": {"image": "gcr.io/ml-pipeline/google-cloud-pipeline-components:2.17.0",
+                              "args": ["--serving-image", served]}}
+    spec = {"deploymentSpec": {"executors": {
+        "exec-preprocess": {"container": {"image": "us-docker.pkg.dev/vertex-ai/training/tf-cpu.2-17.py310:latest"}},
+        "exec-register": register}}}
+    found = image_problems(spec, "spec")
+    assert any("tf-cpu.2-17.py310:latest is not pinned" in p for p in found), found
+    assert any("two framework versions" in p for p in found), found
+    assert image_problems({"deploymentSpec": {"executors": {"exec-register": register}}}, "spec") == []

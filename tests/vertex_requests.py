@@ -219,8 +219,31 @@ def workflow_bodies(source: str) -> Iterator[tuple[str, str, Any]]:
                 yield where, "MergeVersionAliasesRequest", {"name": "runtime", **args["body"]}
 
 
+def image_problems(spec: Mapping[str, Any], where: str) -> list[str]:
+    """Images of a pipeline spec that are not pinned (a tag `latest` of Google's prebuilt images, or no tag or
+    digest at all), and a model whose prebuilt training and prediction images are of two framework versions."""
+    images: list[str] = []
+    for executor in spec.get("deploymentSpec", {}).get("executors", {}).values():
+        container = executor.get("container", {})
+        images.append(container["image"])
+        args = container.get("args", [])
+        if "--serving-image" in args:
+            images.append(args[args.index("--serving-image") + 1])
+    for _, _, job in spec_jobs(spec):
+        job_spec = job.get("jobSpec") or job.get("trialJobSpec") or {}
+        images += [p["containerSpec"]["imageUri"] for p in job_spec.get("workerPoolSpecs", [])]
+    found = [f"{where}: {i} is not pinned" for i in sorted(set(images))
+             if ("/vertex-ai/" in i and "@sha256:" not in i) or ("@" not in i and ":" not in i.rsplit("/", 1)[-1])]
+    versions = {i.split("/")[-2]: re.search(r"\.(\d+-\d+)", i.rsplit("/", 1)[-1])
+                for i in images if "/vertex-ai/" in i}
+    kinds = {kind: match.group(1) for kind, match in versions.items() if match}
+    if len(set(kinds.values())) > 1:
+        found.append(f"{where}: trains and serves with two framework versions {kinds}")
+    return found
+
+
 def graph_problems(result: Any) -> list[str]:
-    """Every Vertex body of a synthesized stack that the official messages refuse."""
+    """Every Vertex body of a synthesized stack that the official messages refuse, and unpinned images."""
     from components.gcp import pipeline_spec as spec_module
 
     problems: list[str] = []
@@ -232,7 +255,7 @@ def graph_problems(result: Any) -> list[str]:
             spec = json.loads(job["pipelineSpec"])
             in_clear[r.name.removesuffix("-retraining-schedule")] = spec
             problems += [f"{where}: {p}" for p in parse("PipelineJob", {**job, "pipelineSpec": spec})]
-            problems += spec_problems(spec, where)
+            problems += spec_problems(spec, where) + image_problems(spec, where)
         elif r.type == "gcp:cloudscheduler/job:Job" and r.name.endswith("-batch-schedule"):
             body = json.loads(base64.b64decode(r.inputs["httpTarget"]["body"]))
             problems += [f"{where}: {p}" for p in parse("BatchPredictionJob", body)]
@@ -244,16 +267,17 @@ def graph_problems(result: Any) -> list[str]:
         base = f"{plan.prefix}-{model.name}"
         if model.training is None or base in in_clear:
             continue
-        spec = spec_module.pipeline_spec(plan, model, _context(result, base))
-        problems += spec_problems(spec, f"{base} training spec (built from the plan)")
+        spec = spec_module.pipeline_spec(plan, model, _context(result, base, model))
+        where = f"{base} training spec (built from the plan)"
+        problems += spec_problems(spec, where) + image_problems(spec, where)
     return problems
 
 
-def _context(result: Any, base: str) -> Any:
+def _context(result: Any, base: str, model: Any) -> Any:
     """The spec's context as the training component resolves it, read from the graph (the strings do not change
     which fields and types the messages accept; the network is the one the graph's pipeline jobs name)."""
     from components.gcp import pipeline_spec as spec_module
-    from components.gcp.names import model_id
+    from components.gcp.names import experiment_context, model_id
 
     plan = result.plan
     by_name = {r.name: r for r in result.resources}
@@ -261,12 +285,17 @@ def _context(result: Any, base: str) -> Any:
     account = by_name[f"{plan.prefix}-identities-pipelines"].inputs
     project = plan.account or "default-project"
     networks = {str(job["network"]) for job in _pipeline_jobs(result) if job.get("network")}
+    tracked = f"{plan.prefix}-tracking-tensorboard" in by_name
     return spec_module.SpecContext(
         project=project, kms_key=str(spec_object["kmsKeyName"]),
         service_account=f"{account['accountId']}@{project}.iam.gserviceaccount.com",
         data_bucket=str(by_name[f"{plan.prefix}-foundation-data-bucket"].inputs.get("name")),
         artifact_bucket=str(spec_object["bucket"]), model_id=model_id(plan, base.removeprefix(f"{plan.prefix}-")),
-        own_images=f"{plan.region}-docker.pkg.dev/{project}/images", network=min(networks) if networks else None)
+        own_images=f"{plan.region}-docker.pkg.dev/{project}/images", network=min(networks) if networks else None,
+        # Pinned as the component pins them (the digest itself does not change what the messages accept).
+        images={i: f"us-docker.pkg.dev/vertex-ai/{i}@sha256:{'0' * 64}" for i in spec_module.images_of(plan, model)},
+        experiment=experiment_context(project, plan, model.name) if tracked else None,
+        tensorboard=f"projects/{project}/locations/{plan.region}/tensorboards/1" if tracked else None)
 
 
 def _pipeline_jobs(result: Any) -> Iterator[Mapping[str, Any]]:
@@ -277,3 +306,4 @@ def _pipeline_jobs(result: Any) -> Iterator[Mapping[str, Any]]:
             for _, message, body in workflow_bodies(r.inputs["sourceContents"]):
                 if message == "PipelineJob":
                     yield body
+

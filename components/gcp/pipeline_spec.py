@@ -133,22 +133,50 @@ SEARCH_SPACES: dict[str, list[vj.ParameterSpec]] = {
 names are ours, so they are safe in an argument; the blueprint's pinned values arrive in `--hyperparameters`).
 Hyperparameters the blueprint pins are not searched. `custom` has none: a plan error."""
 
-TRAINING_IMAGES: dict[str, tuple[str, str]] = {
-    # framework → (CPU, GPU) prebuilt Vertex AI training images
-    "tensorflow": ("tf-cpu.2-17.py310", "tf-gpu.2-17.py310"),
-    "pytorch": ("pytorch-xla.2-4.py310", "pytorch-gpu.2-4.py310"),
-    "sklearn": ("sklearn-cpu.1-0.py38", "sklearn-cpu.1-0.py38"),
-    "xgboost": ("xgboost-cpu.1-1", "xgboost-cpu.1-1"),
-}
-SERVING_IMAGES: dict[str, tuple[str, str]] = {
-    # framework → (CPU, GPU) prebuilt Vertex AI prediction images
-    "tensorflow": ("tf2-cpu.2-15", "tf2-gpu.2-15"),
-    "pytorch": ("pytorch-cpu.2-4", "pytorch-gpu.2-4"),
-    "sklearn": ("sklearn-cpu.1-5", "sklearn-cpu.1-5"),
-    "xgboost": ("xgboost-cpu.2-1", "xgboost-cpu.2-1"),
+@dataclass(frozen=True)
+class Prebuilt:
+    """One framework version's prebuilt Vertex AI images: training (CPU, GPU) and prediction (CPU, GPU)."""
+
+    version: str
+    training: tuple[str, str]
+    serving: tuple[str, str]
+
+
+PREBUILT: dict[str, Prebuilt] = {
+    # Google's "Prebuilt containers for custom training" and "... for inference" lists, as of 2026-12: one
+    # framework version per framework, offered by both lists, so a model serves with the version it trained.
+    "tensorflow": Prebuilt("2.15", ("tf-cpu.2-15.py310", "tf-gpu.2-15.py310"), ("tf2-cpu.2-15", "tf2-gpu.2-15")),
+    "pytorch": Prebuilt("2.4", ("pytorch-xla.2-4.py310", "pytorch-gpu.2-4.py310"),
+                        ("pytorch-cpu.2-4", "pytorch-gpu.2-4")),
+    "sklearn": Prebuilt("1.0", ("sklearn-cpu.1-0.py38", "sklearn-cpu.1-0.py38"),
+                        ("sklearn-cpu.1-0", "sklearn-cpu.1-0")),
+    "xgboost": Prebuilt("1.1", ("xgboost-cpu.1-1", "xgboost-cpu.1-1"), ("xgboost-cpu.1-1", "xgboost-cpu.1-1")),
 }
 """lightgbm and custom have no prebuilt images: the team pushes `<model>-training` and `<model>-serving`
 images to the platform's Docker repository (`SpecContext.own_images`)."""
+PREBUILT_PROJECT = "vertex-ai"
+"""Google publishes the images in Artifact Registry repositories `training` and `prediction` of this project,
+in the multi-regions us, europe and asia (the same image in each), under the tag `latest` only: the
+component pins each to its digest at deploy time (`gcp.artifactregistry.get_docker_image`)."""
+
+
+def prebuilt_image(framework: str, purpose: str, gpu: bool) -> str | None:
+    """The image (`training/<name>` or `prediction/<name>`) of a framework, None without a prebuilt one."""
+    images = PREBUILT.get(framework)
+    if images is None:
+        return None
+    names = images.training if purpose == "training" else images.serving
+    return f"{purpose}/{names[gpu]}"
+
+
+def prebuilt_location(region: str) -> str:
+    """The multi-region of Google's prebuilt images nearest to the plan's region."""
+    if region.startswith(("europe-", "me-", "africa-")):
+        return "europe"
+    if region.startswith(("asia-", "australia-")):
+        return "asia"
+    return "us"
+
 
 _STEP_MACHINE = {"resourceCpuLimit": "4", "resourceMemoryLimit": "16G"}
 _BOOT_DISK = vj.DiskSpec(bootDiskType="pd-ssd", bootDiskSizeGb=100)
@@ -157,16 +185,6 @@ FAIL_PROGRAM = ("import base64, json, sys; texts = json.loads(base64.urlsafe_b64
                 "sys.exit(''.join(t + v for t, v in zip(texts, [*sys.argv[2:], ''])))")
 """Exits non-zero with the message: the run fails and shows why. argv[1] is the message's text pieces
 (encoded: gate labels are blueprint text), the other arguments the run's values that go between them."""
-
-
-def prebuilt_training_image(framework: str, gpu: bool) -> str | None:
-    images = TRAINING_IMAGES.get(framework)
-    return f"us-docker.pkg.dev/vertex-ai/training/{images[gpu]}:latest" if images else None
-
-
-def prebuilt_serving_image(framework: str, gpu: bool) -> str | None:
-    images = SERVING_IMAGES.get(framework)
-    return f"us-docker.pkg.dev/vertex-ai/prediction/{images[gpu]}:latest" if images else None
 
 
 @dataclass(frozen=True)
@@ -182,6 +200,8 @@ class SpecContext:
     """Vertex model id the register step uploads versions to (`names.model_id`)."""
     own_images: str
     """Docker repository path (`<region>-docker.pkg.dev/<project>/<repo>`) for frameworks without prebuilt images."""
+    images: dict[str, str] = field(default_factory=dict)
+    """Prebuilt images (`prebuilt_image`) → the same image pinned by digest (`<host>/vertex-ai/<image>@sha256:…`)."""
     network: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
     experiment: str | None = None
@@ -283,13 +303,20 @@ class _Builder:
     def _own(self, purpose: str) -> str:
         return f"{self.ctx.own_images}/{self.model.name}-{purpose}:latest"
 
+    def _pinned(self, purpose: str, gpu: bool) -> str:
+        image = prebuilt_image(self.model.framework, purpose, gpu)
+        if image is None:
+            return self._own("training" if purpose == "training" else "serving")
+        if image not in self.ctx.images:
+            raise ValueError(f"{self.model.name}: {image} is not pinned (SpecContext.images)")
+        return self.ctx.images[image]
+
     def training_image(self) -> str:
-        return prebuilt_training_image(self.model.framework, self.machine.gpu) or self._own("training")
+        return self._pinned("training", self.machine.gpu)
 
     def serving_image(self) -> str:
         serving = self.model.serving
-        gpu = serving_machine(serving.instance).gpu if serving else False
-        return prebuilt_serving_image(self.model.framework, gpu) or self._own("serving")
+        return self._pinned("prediction", serving_machine(serving.instance).gpu if serving else False)
 
     # ----------------------------------------------------------------- building blocks
 
@@ -645,10 +672,22 @@ def spec_json(plan: Plan, model: ModelPlan, context: SpecContext) -> str:
     return json.dumps(pipeline_spec(plan, model, context), sort_keys=True, separators=(",", ":"))
 
 
+def images_of(plan: Plan, model: ModelPlan) -> list[str]:
+    """The prebuilt images a model's spec uses (the component pins each by digest)."""
+    training = model.training
+    gpu = serving_machine(training.instance).gpu if training else False
+    serving_gpu = serving_machine(model.serving.instance).gpu if model.serving else False
+    found = [prebuilt_image(model.framework, "training", gpu),
+             prebuilt_image(model.framework, "prediction", serving_gpu)]
+    return sorted({i for i in found if i})
+
+
 def check(plan: Plan, model: ModelPlan) -> None:
     """Raise PlanError now (before any resource) for settings the spec cannot express."""
     placeholder = SpecContext(project="project", kms_key="key", service_account="sa@project.iam.gserviceaccount.com",
                               data_bucket="data", artifact_bucket="artifacts", model_id="model",
-                              own_images="region-docker.pkg.dev/project/repo")
+                              own_images="region-docker.pkg.dev/project/repo",
+                              images={i: f"us-docker.pkg.dev/vertex-ai/{i}@sha256:{'0' * 64}"
+                                      for i in images_of(plan, model)})
     pipeline_spec(plan, model, placeholder)
 
