@@ -108,6 +108,9 @@ MODEL_OPTIONS: tuple[Option, ...] = (
     _model("spot", "training_pipeline", training={"spot": True, "checkpointing": True}),
     _model("multi-instance", "training_pipeline", training={"instance_count": 3}),
     _model("gpu", "training_pipeline", framework="pytorch", training={"instance": "gpu_small"}),
+    # A cloud's own GPU machines (GCP: their accelerators come with the machine type; elsewhere refused).
+    _model("gpu-machines", "training_pipeline", "serving", framework="pytorch",
+           training={"instance": "a2-highgpu-2g", "instance_count": 2}, serving={"instance": "g2-standard-24"}),
     *(_model(f"search-{strategy}", "hyperparameter_search",
              training={"hyperparameter_search": {"strategy": strategy, **SEARCH}})
       for strategy in ("bayesian", "random", "grid", "hyperband")),

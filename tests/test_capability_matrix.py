@@ -20,6 +20,7 @@ from capability_matrix import CLOUDS, MODEL_OPTIONS, TOP_OPTIONS, Option, groupe
 from deployer_requests import deployer_problems
 from sagemaker_requests import pipeline_problems
 from sagemaker_stack_requests import resource_problems
+from vertex_requests import graph_problems as vertex_problems
 
 from mlops.blueprint import BlueprintError, load_blueprint
 from mlops.evidence import evidence
@@ -61,6 +62,8 @@ def _assert_evidenced(cloud: str, path: Path, models: dict[str, Option]) -> list
     if cloud == "aws":  # every SageMaker request is one its own API model accepts; every image is pinned
         problems += pipeline_problems(result.resources) + resource_problems(result.resources)
         problems += deployer_problems(result.resources)[0] + image_problems(result)
+    if cloud == "gcp":  # every Vertex body parses into google.cloud.aiplatform_v1's own message
+        problems += vertex_problems(result)
     if cloud == "azure":  # every component and pipeline job is one azure-ai-ml accepts, checked strictly
         problems += azure_ml_problems(result.resources)
     found = evidence(result.plan, result.resources)

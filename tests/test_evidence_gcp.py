@@ -307,6 +307,13 @@ THRESHOLD = ("conditions", 0, "conditionThreshold", "thresholdValue")
 # (capability, stack, type, name, path, change): one blueprint value the rule reads, set otherwise.
 VALUE_CASES: list[tuple[Capability, str, str, str, tuple[str | int, ...], Callable[[Any], Any]]] = [
     (Capability.foundation, "example", gcp.KEY, f"{P}-foundation-key", ("rotationPeriod",), _set("7776000s")),
+    (Capability.foundation, "example", gcp.PEERING, f"{P}-network-vertex-peering", ("service",),
+     _set("compute.googleapis.com")),
+    (Capability.foundation, "example", gcp.GLOBAL_ADDRESS, f"{P}-network-vertex-range", ("purpose",),
+     _set("PRIVATE_SERVICE_CONNECT")),
+    # Vertex names the network by project number; the project id there once passed unnoticed.
+    (Capability.training_pipeline, "example", gcp.SCHEDULE, f"{R}-retraining-schedule", (*SPEC[:-1], "network"),
+     _set("projects/exampleshop-recs-prod/global/networks/product-recs-prod-vpc")),
     (Capability.audit_trail, "example", gcp.BUCKET, f"{P}-foundation-audit-bucket",
      ("retentionPolicy", "retentionPeriod"), _set(str(30 * 86_400))),
     (Capability.audit_trail, "example", gcp.BUCKET, f"{P}-foundation-audit-bucket", ("retentionPolicy", "isLocked"),
@@ -327,6 +334,8 @@ VALUE_CASES: list[tuple[Capability, str, str, str, tuple[str | int, ...], Callab
      ("conditions", 0, "conditionAbsent", "duration"), _set("7200s")),
     (Capability.experiment_tracking, "example", gcp.TENSORBOARD, f"{P}-tracking-tensorboard", ("region",),
      _set("europe-west4")),
+    (Capability.experiment_tracking, "example", gcp.SCHEDULE, f"{R}-retraining-schedule", SPEC,
+     _replace("product-recs-prod-tracking-tensorboard-id", "projects/p/locations/r/tensorboards/other")),
     (Capability.training_pipeline, "example", gcp.SCHEDULE, f"{R}-retraining-schedule", SPEC,
      _in_spec(_gate("min_ndcg_at_10", 0.2))),
     (Capability.training_pipeline, "manual", gcp.SPEC_OBJECT, "product-recs-staging-recs-ranker-training-spec",

@@ -7,9 +7,11 @@ import base64
 import copy
 import hashlib
 import json
+import re
 import subprocess
 import sys
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +40,12 @@ BLUEPRINT = str(ROOT / "blueprints" / "product-recommendations-gcp.yaml")
 CTX = ps.SpecContext(project="proj", kms_key="projects/proj/locations/us-central1/keyRings/r/cryptoKeys/k",
                      service_account="pipelines@proj.iam.gserviceaccount.com", data_bucket="data",
                      artifact_bucket="artifacts", model_id="product-recs-prod-recs-ranker",
-                     own_images="us-central1-docker.pkg.dev/proj/repo", network="projects/proj/global/networks/n",
-                     labels={"team": "recs"})
+                     own_images="us-central1-docker.pkg.dev/proj/repo", network="projects/123/global/networks/n",
+                     labels={"team": "recs"},
+                     images={f"{purpose}/{name}": f"europe-docker.pkg.dev/vertex-ai/{purpose}/{name}@sha256:{'a' * 64}"
+                             for p in ps.PREBUILT.values()
+                             for purpose, names in (("training", p.training), ("prediction", p.serving))
+                             for name in names})
 SCHEDULE = "gcp:colab/schedule:Schedule"
 WORKFLOW = "gcp:workflows/workflow:Workflow"
 OBJECT = "gcp:storage/bucketObject:BucketObject"
@@ -125,7 +131,8 @@ def test_parameters_vary_per_run_with_blueprint_defaults(spec: dict[str, Any]) -
     assert params["max_latency_p99_ms"] == {"parameterType": "NUMBER_INTEGER", "defaultValue": 100}
     assert params["triggered_by"]["defaultValue"] == "manual"
     assert params["input_data_uri"]["defaultValue"] == "gs://data/recs-ranker/training/"
-    assert params["training_machine_type"]["defaultValue"] == "n1-standard-8"
+    # The machine and replica count are the job's own (worker pools and GPUs derive from them).
+    assert not {"training_machine_type", "training_replica_count"} & set(params)
 
 
 def _payload(spec: dict[str, Any], executor: str) -> dict[str, Any]:
@@ -163,6 +170,94 @@ def test_training_without_search_is_a_custom_job() -> None:
     assert "--model-dir" in spec["deploymentSpec"]["executors"]["exec-evaluate"]["container"]["args"]
 
 
+def _job_spec(instance: str, count: int, search: bool) -> dict[str, Any]:
+    p = example_plan()
+    model = p.models[0]
+    assert model.training is not None
+    training = model.training.model_copy(update={"instance": instance, "instance_count": count,
+                                                 **({} if search else {"search": None})})
+    spec = ps.pipeline_spec(p, model.model_copy(update={"training": training}), CTX)
+    job = _payload(spec, "exec-tune" if search else "exec-train")
+    return job["trialJobSpec"] if search else job["jobSpec"]
+
+
+@pytest.mark.parametrize("search", [False, True])
+@pytest.mark.parametrize("count", [1, 2, 5])
+def test_a_distributed_job_has_one_primary_replica_then_the_workers(count: int, search: bool) -> None:
+    # Vertex's first worker pool is the primary replica (exactly one); once it was one pool of `count`.
+    pools = _job_spec("n1-standard-8", count, search)["workerPoolSpecs"]
+    assert [p["replicaCount"] for p in pools] == (["1"] if count == 1 else ["1", str(count - 1)])
+    assert all(p["machineSpec"] == pools[0]["machineSpec"] and p["containerSpec"] == pools[0]["containerSpec"]
+               for p in pools)
+
+
+@pytest.mark.parametrize(("instance", "gpu"), [
+    ("a2-highgpu-2g", {"acceleratorType": "NVIDIA_TESLA_A100", "acceleratorCount": 2}),
+    ("a2-ultragpu-4g", {"acceleratorType": "NVIDIA_A100_80GB", "acceleratorCount": 4}),
+    ("g2-standard-48", {"acceleratorType": "NVIDIA_L4", "acceleratorCount": 4}),
+    ("a3-highgpu-8g", {"acceleratorType": "NVIDIA_H100_80GB", "acceleratorCount": 8}),
+    ("n2-standard-16", {}),
+])
+@pytest.mark.parametrize("search", [False, True])
+def test_gpu_machines_train_with_their_gpus(instance: str, gpu: dict[str, Any], search: bool) -> None:
+    # Once the machine type alone: Vertex refuses an A2/G2 machine without its accelerators.
+    for pool in _job_spec(instance, 2, search)["workerPoolSpecs"]:
+        assert pool["machineSpec"] == {"machineType": instance, **gpu}
+
+
+@pytest.mark.parametrize("where", ["training", "serving"])
+def test_a_gpu_machine_outside_the_table_is_a_located_error(where: str) -> None:
+    data = yaml.safe_load(Path(BLUEPRINT).read_text())
+    data["models"][0][where]["instance"] = "a2-highgpu-3g"
+    bp = load_text(yaml.safe_dump(data, sort_keys=False), "gpu.yaml").blueprint
+    with pytest.raises(PlanError) as caught:
+        plan(bp, "prod")
+    found = {format_path(d.path): d for d in caught.value.diagnostics}
+    assert f"models[0].{where}.instance" in found, found
+    assert "a2-highgpu-2g" in str(found[f"models[0].{where}.instance"].allowed)
+
+
+EXPERIMENT = "projects/proj/locations/europe-west4/metadataStores/default/contexts/product-recs-prod-recs-ranker"
+BOARD = "projects/proj/locations/europe-west4/tensorboards/123"
+
+
+@pytest.mark.parametrize("search", [False, True])
+def test_runs_join_the_models_experiment_and_write_to_the_tensorboard(search: bool) -> None:
+    p = example_plan()
+    model = p.models[0]
+    assert model.training is not None
+    if not search:
+        model = model.model_copy(update={"training": model.training.model_copy(update={"search": None})})
+    spec = ps.pipeline_spec(p, model, replace(CTX, experiment=EXPERIMENT, tensorboard=BOARD))
+    join = spec["deploymentSpec"]["executors"]["exec-join-experiment"]["container"]
+    args = join["args"]
+    assert args[args.index("--experiment") + 1] == "product-recs-prod-recs-ranker"
+    assert args[args.index("--tensorboard") + 1] == BOARD
+    assert args[args.index("--pipeline-job") + 1] == "{{$.pipeline_job_resource_name}}"
+    assert join["image"] == ps.GCPC_IMAGE and "add_context_children" in join["command"][-1]
+    fitted = "tune" if search else "train"
+    assert spec["root"]["dag"]["tasks"][fitted]["dependentTasks"] == ["preprocess", "join-experiment"]
+    job = _payload(spec, f"exec-{fitted}")
+    if search:  # trials are not experiment runs: they upload to the TensorBoard
+        assert job["trialJobSpec"]["tensorboard"] == BOARD and "experiment" not in job["trialJobSpec"]
+    else:  # Vertex takes no `tensorboard` next to `experiment`: the experiment's backing one is used
+        assert job["jobSpec"]["experiment"] == EXPERIMENT and "tensorboard" not in job["jobSpec"]
+
+
+def test_without_tracking_no_run_joins_an_experiment(spec: dict[str, Any]) -> None:
+    assert "join-experiment" not in spec["root"]["dag"]["tasks"]
+    assert "tensorboard" not in _payload(spec, "exec-tune")["trialJobSpec"]
+
+
+def test_the_example_runs_join_the_experiment_of_the_created_tensorboard(prod: SynthResult) -> None:
+    job = named(prod, "-recs-ranker-retraining-schedule").inputs["createPipelineJobRequest"]["pipelineJob"]
+    spec = json.loads(job["pipelineSpec"])
+    args = spec["deploymentSpec"]["executors"]["exec-join-experiment"]["container"]["args"]
+    board = named(prod, "-tracking-tensorboard")
+    assert args[args.index("--tensorboard") + 1] == f"{board.name}-id"  # the created board's id (mocks)
+    assert _payload(spec, "exec-tune")["trialJobSpec"]["tensorboard"] == f"{board.name}-id"
+
+
 @pytest.mark.parametrize("hyperparameters", [{}, {"max_depth": 6, "objective": "reg:squarederror", "early": True,
                                                   "{{$.pipeline_job_uuid}}": "x';touch pwned;'"}])
 def test_pinned_hyperparameters_reach_train_py_as_one_encoded_argument(hyperparameters: dict[str, Any]) -> None:
@@ -189,7 +284,8 @@ def test_register_uploads_a_challenger_version_with_a_model_card(spec: dict[str,
     assert card["intended_use"] == example_plan().use_case and "ndcg_at_10" in card["quality_gates"]
     metrics = [(decode(args[i + 1]), args[i + 2]) for i, a in enumerate(args) if a == "--metric"]
     assert metrics[0] == ("ndcg_at_10", "{{$.inputs.parameters['pipelinechannel--evaluate-metric_ndcg_at_10']}}")
-    assert args[args.index("--serving-image") + 1].endswith("/prediction/tf2-cpu.2-15:latest")  # medium serving: CPU
+    # medium serving: the CPU image of the version it trained with, by digest.
+    assert args[args.index("--serving-image") + 1] == CTX.images["prediction/tf2-cpu.2-15"]
     compile(container["command"][2], "register_model.py", "exec")  # the embedded program is valid Python
 
 
@@ -218,6 +314,21 @@ def test_lightgbm_runs_the_teams_own_images() -> None:
     spec = ps.pipeline_spec(p, model, CTX)
     assert spec["deploymentSpec"]["executors"]["exec-preprocess"]["container"]["image"] == \
         f"{CTX.own_images}/recs-ranker-training:latest"
+
+
+@pytest.mark.parametrize("framework", sorted(ps.PREBUILT))
+def test_prebuilt_images_are_pinned_and_serve_the_version_they_train(framework: str) -> None:
+    p = example_plan()
+    spec = ps.pipeline_spec(p, p.models[0].model_copy(update={"framework": framework}), CTX)
+    executors = spec["deploymentSpec"]["executors"]
+    register = executors["exec-register"]["container"]["args"]
+    serving = register[register.index("--serving-image") + 1]
+    training = _payload(spec, "exec-tune")["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]["imageUri"]
+    for image in (serving, training, executors["exec-preprocess"]["container"]["image"]):
+        assert "@sha256:" in image and ":latest" not in image, image
+    # The framework version is in Google's image names (tf-gpu.2-15.py310, tf2-cpu.2-15): the same for both.
+    version = ps.PREBUILT[framework].version.replace(".", "-")
+    assert f".{version}" in training.split("/")[-1] and f".{version}" in serving.split("/")[-1], (training, serving)
 
 
 def test_the_spec_is_deterministic() -> None:
@@ -382,7 +493,8 @@ def test_the_schedule_runs_weekly_as_the_pipelines_account_with_cmek_in_the_netw
     job = schedule["createPipelineJobRequest"]["pipelineJob"]
     assert job["serviceAccount"].startswith("product-recs-prod-pipelines@")
     assert job["encryptionSpec"]["kmsKeyName"]
-    assert job["network"]  # prod is isolated
+    # prod is isolated: Vertex wants the network by project NUMBER (private services access on it).
+    assert re.fullmatch(r"projects/\d+/global/networks/product-recs-prod-vpc", job["network"]), job["network"]
     assert job["runtimeConfig"]["parameterValues"] == {"triggered_by": "schedule"}
     assert job["runtimeConfig"]["gcsOutputDirectory"].endswith("/recs-ranker/runs")
 

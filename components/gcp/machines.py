@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mlops.clouds.gcp_machines import gpu_of
 from mlops.plan.vocabulary import InstanceSize
 
 
@@ -31,10 +32,13 @@ SERVING_MACHINES: dict[InstanceSize, Machine] = {
 
 
 def serving_machine(instance: InstanceSize | str) -> Machine:
-    """The machine of a size; any other string is taken as a Vertex machine type as written."""
+    """The machine of a size; any other string is taken as a Vertex machine type as written, with the GPUs
+    an accelerator-optimized machine is built with (mlops/clouds/gcp_machines.py; the plan refuses a GPU
+    family machine the table does not know)."""
     if isinstance(instance, InstanceSize):
         return SERVING_MACHINES[instance]
     try:
         return SERVING_MACHINES[InstanceSize(instance)]
     except ValueError:
-        return Machine(instance)
+        gpu = gpu_of(instance)
+        return Machine(instance, *gpu) if gpu else Machine(instance)

@@ -55,3 +55,19 @@ def model_id(plan: Plan, model: str) -> str:
 def retraining_workflow_name(plan: Plan, model: str) -> str:
     """Workflow that starts a model's training pipeline run (pipelines area: Eventarc and people invoke it)."""
     return fit_name(f"{plan.prefix}-{model}-retrain", WORKFLOW_NAME_MAX)
+
+
+METADATA_STORE = "default"
+"""The metadata store Vertex AI Experiments uses in a location (tracking creates it, CMEK)."""
+EXPERIMENT_NAME_MAX = 128
+
+
+def experiment_id(plan: Plan, model: str) -> str:
+    """A model's Vertex AI experiment (its pipeline runs create it and join it; its training jobs name it)."""
+    return fit_name(f"{plan.prefix}-{model}", EXPERIMENT_NAME_MAX)
+
+
+def experiment_context(project: str, plan: Plan, model: str) -> str:
+    """The experiment's resource name, as `CustomJobSpec.experiment` takes it."""
+    return (f"projects/{project}/locations/{plan.region}/metadataStores/{METADATA_STORE}/contexts/"
+            f"{experiment_id(plan, model)}")

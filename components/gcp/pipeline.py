@@ -12,7 +12,7 @@ from components.capabilities import builds
 from mlops.plan import Capability, ModelPlan, Plan
 
 from . import pipeline_spec as spec_module
-from .names import model_id
+from .names import experiment_context, model_id
 
 SPEC_CONTENT_TYPE = "application/json"
 
@@ -33,7 +33,11 @@ class VertexTrainingPipeline(pulumi.ComponentResource):
     schedule (VertexRetrainingTriggers) embeds the same spec; the retraining workflow reads this object,
     and people start runs from it (`gcloud ai` / the Vertex SDK with `template_path=gs://…`). Runs execute
     as the pipelines service account, CMEK-encrypted, inside the platform network where the environment is
-    isolated.
+    isolated; with experiment tracking each run joins the model's Vertex AI experiment (backed by the
+    platform TensorBoard) and its training job writes to it.
+
+    The framework's prebuilt Vertex images (training and prediction, the same framework version) are
+    pinned by digest, read from Artifact Registry at deploy time.
 
     Outputs: spec_uri, spec_object, model_id, pipeline_name.
     """
@@ -47,7 +51,8 @@ class VertexTrainingPipeline(pulumi.ComponentResource):
                  service_account: pulumi.Input[str], data_bucket: pulumi.Input[str],
                  artifact_bucket: pulumi.Input[str], network: pulumi.Input[str] | None,
                  project: pulumi.Input[str], container_registry: pulumi.Input[str],
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+                 tensorboard: pulumi.Input[str] | None = None, opts: pulumi.ResourceOptions | None = None) -> None:
+        """`tensorboard`: the platform TensorBoard (experiment tracking); runs then join the model's experiment."""
         super().__init__(f"{TYPE_PREFIX}VertexTrainingPipeline", name, None, opts)
         if model.training is None:
             raise ValueError(f"{model.name}: the plan builds no training pipeline for this model")
@@ -56,17 +61,28 @@ class VertexTrainingPipeline(pulumi.ComponentResource):
         labels = dict(plan.tags)
         self.model_id = model_id(plan, model.name)
 
+        # Google's prebuilt images carry only the tag `latest`: each is pinned to the digest it names now, so
+        # every run until the next `pulumi up` trains and serves with the same image.
+        location = spec_module.prebuilt_location(plan.region)
+        images = {image: gcp.artifactregistry.get_docker_image_output(
+            location=location, project=spec_module.PREBUILT_PROJECT, repository_id=image.split("/", 1)[0],
+            image_name=f"{image.split('/', 1)[1]}:latest", opts=pulumi.InvokeOutputOptions(parent=self)).self_link
+            for image in spec_module.images_of(plan, model)}
+
         def render(values: list[Any]) -> str:
-            project_id, key, account, data, artifacts, net, registry = values
+            project_id, key, account, data, artifacts, net, registry, board, pinned = values
             context = spec_module.SpecContext(
                 project=project_id, kms_key=key, service_account=account, data_bucket=data,
                 artifact_bucket=artifacts, model_id=self.model_id,
                 own_images=registry,
-                network=net or None, labels=gcp_labels(labels))
+                network=net or None, labels=gcp_labels(labels),
+                experiment=experiment_context(project_id, plan, model.name) if board else None,
+                tensorboard=board or None, images=dict(pinned))
             return spec_module.spec_json(plan, model, context)
 
         self.spec = pulumi.Output.all(project, kms_key_id, service_account, data_bucket, artifact_bucket,
-                                      network or "", container_registry).apply(render)
+                                      network or "", container_registry, tensorboard or "",
+                                      pulumi.Output.all(**images)).apply(render)
         self.object = gcp.storage.BucketObject(
             f"{name}-spec",
             gcp.storage.BucketObjectArgs(

@@ -6,6 +6,8 @@ schema 2.1.0), checked by a lossless round trip through KFP's own `PipelineSpec`
 strings, so this module is a pure function of the plan and testable on its own. Same DAG as on AWS:
 
     preprocess (container: validate the input data, write train/validation/test splits)
+    join-experiment (with experiment tracking: the run joins its model's Vertex AI experiment, created
+      with the platform TensorBoard as its backing TensorBoard when missing; scripts/join_experiment.py)
       → train (Vertex custom job) — or tune (hyperparameter tuning job, the blueprint's trial budget)
         spot VMs (`scheduling.strategy: SPOT`) and a checkpoint directory when asked
       → evaluate (container: quality, fairness and latency metrics; improvement over the champion)
@@ -13,9 +15,12 @@ strings, so this module is a pure function of the plan and testable on its own. 
         condition-2 (otherwise)         → gates-failed (fails the run; the message lists each gate)
 
 Parameters (what may vary per run; defaults from the blueprint): input_data_uri, code_uri,
-training_machine_type, training_replica_count, triggered_by (manual | schedule | drift |
-performance), one number per gate (`min_<metric>` / `max_<metric>`, `fairness_<metric>`,
-`max_latency_p99_ms`) and `min_improvement` when comparing with the champion.
+triggered_by (manual | schedule | drift | performance), one number per gate (`min_<metric>` /
+`max_<metric>`, `fairness_<metric>`, `max_latency_p99_ms`) and `min_improvement` when comparing with the
+champion. The training machine and replica count are the plan's, written into the job: Vertex needs
+the primary replica and the other workers as separate pools (N - 1 derived from N) and an
+accelerator-optimized machine's GPUs named with it, and KFP placeholders cannot compute either from a
+run parameter.
 
 The team's code (a contract, documented in the README): under `code_uri` (gs://…, read through the
 Cloud Storage FUSE mount `/gcs/…` every Vertex job has), `preprocess.py --input-data-uri U
@@ -63,8 +68,9 @@ CUSTOM_JOB_LAUNCHER = "google_cloud_pipeline_components.container.v1.custom_job.
 TUNING_JOB_LAUNCHER = "google_cloud_pipeline_components.container.v1.hyperparameter_tuning_job.launcher"
 
 # Task names (part of the contract: the console and the run history show them).
-PREPROCESS, TRAIN, TUNE, EVALUATE, PASSED, FAILED, REGISTER, FAIL = (
-    "preprocess", "train", "tune", "evaluate", "condition-1", "condition-2", "register", "gates-failed")
+PREPROCESS, TRAIN, TUNE, EVALUATE, PASSED, FAILED, REGISTER, FAIL, EXPERIMENT = (
+    "preprocess", "train", "tune", "evaluate", "condition-1", "condition-2", "register", "gates-failed",
+    "join-experiment")
 CHALLENGER, CHAMPION = "challenger", "champion"
 
 EVALUATE_CONTRACT = """evaluate.py is called with:
@@ -127,22 +133,50 @@ SEARCH_SPACES: dict[str, list[vj.ParameterSpec]] = {
 names are ours, so they are safe in an argument; the blueprint's pinned values arrive in `--hyperparameters`).
 Hyperparameters the blueprint pins are not searched. `custom` has none: a plan error."""
 
-TRAINING_IMAGES: dict[str, tuple[str, str]] = {
-    # framework → (CPU, GPU) prebuilt Vertex AI training images
-    "tensorflow": ("tf-cpu.2-17.py310", "tf-gpu.2-17.py310"),
-    "pytorch": ("pytorch-xla.2-4.py310", "pytorch-gpu.2-4.py310"),
-    "sklearn": ("sklearn-cpu.1-0.py38", "sklearn-cpu.1-0.py38"),
-    "xgboost": ("xgboost-cpu.1-1", "xgboost-cpu.1-1"),
-}
-SERVING_IMAGES: dict[str, tuple[str, str]] = {
-    # framework → (CPU, GPU) prebuilt Vertex AI prediction images
-    "tensorflow": ("tf2-cpu.2-15", "tf2-gpu.2-15"),
-    "pytorch": ("pytorch-cpu.2-4", "pytorch-gpu.2-4"),
-    "sklearn": ("sklearn-cpu.1-5", "sklearn-cpu.1-5"),
-    "xgboost": ("xgboost-cpu.2-1", "xgboost-cpu.2-1"),
+@dataclass(frozen=True)
+class Prebuilt:
+    """One framework version's prebuilt Vertex AI images: training (CPU, GPU) and prediction (CPU, GPU)."""
+
+    version: str
+    training: tuple[str, str]
+    serving: tuple[str, str]
+
+
+PREBUILT: dict[str, Prebuilt] = {
+    # Google's "Prebuilt containers for custom training" and "... for inference" lists, as of 2026-12: one
+    # framework version per framework, offered by both lists, so a model serves with the version it trained.
+    "tensorflow": Prebuilt("2.15", ("tf-cpu.2-15.py310", "tf-gpu.2-15.py310"), ("tf2-cpu.2-15", "tf2-gpu.2-15")),
+    "pytorch": Prebuilt("2.4", ("pytorch-xla.2-4.py310", "pytorch-gpu.2-4.py310"),
+                        ("pytorch-cpu.2-4", "pytorch-gpu.2-4")),
+    "sklearn": Prebuilt("1.0", ("sklearn-cpu.1-0.py38", "sklearn-cpu.1-0.py38"),
+                        ("sklearn-cpu.1-0", "sklearn-cpu.1-0")),
+    "xgboost": Prebuilt("1.1", ("xgboost-cpu.1-1", "xgboost-cpu.1-1"), ("xgboost-cpu.1-1", "xgboost-cpu.1-1")),
 }
 """lightgbm and custom have no prebuilt images: the team pushes `<model>-training` and `<model>-serving`
 images to the platform's Docker repository (`SpecContext.own_images`)."""
+PREBUILT_PROJECT = "vertex-ai"
+"""Google publishes the images in Artifact Registry repositories `training` and `prediction` of this project,
+in the multi-regions us, europe and asia (the same image in each), under the tag `latest` only: the
+component pins each to its digest at deploy time (`gcp.artifactregistry.get_docker_image`)."""
+
+
+def prebuilt_image(framework: str, purpose: str, gpu: bool) -> str | None:
+    """The image (`training/<name>` or `prediction/<name>`) of a framework, None without a prebuilt one."""
+    images = PREBUILT.get(framework)
+    if images is None:
+        return None
+    names = images.training if purpose == "training" else images.serving
+    return f"{purpose}/{names[gpu]}"
+
+
+def prebuilt_location(region: str) -> str:
+    """The multi-region of Google's prebuilt images nearest to the plan's region."""
+    if region.startswith(("europe-", "me-", "africa-")):
+        return "europe"
+    if region.startswith(("asia-", "australia-")):
+        return "asia"
+    return "us"
+
 
 _STEP_MACHINE = {"resourceCpuLimit": "4", "resourceMemoryLimit": "16G"}
 _BOOT_DISK = vj.DiskSpec(bootDiskType="pd-ssd", bootDiskSizeGb=100)
@@ -151,16 +185,6 @@ FAIL_PROGRAM = ("import base64, json, sys; texts = json.loads(base64.urlsafe_b64
                 "sys.exit(''.join(t + v for t, v in zip(texts, [*sys.argv[2:], ''])))")
 """Exits non-zero with the message: the run fails and shows why. argv[1] is the message's text pieces
 (encoded: gate labels are blueprint text), the other arguments the run's values that go between them."""
-
-
-def prebuilt_training_image(framework: str, gpu: bool) -> str | None:
-    images = TRAINING_IMAGES.get(framework)
-    return f"us-docker.pkg.dev/vertex-ai/training/{images[gpu]}:latest" if images else None
-
-
-def prebuilt_serving_image(framework: str, gpu: bool) -> str | None:
-    images = SERVING_IMAGES.get(framework)
-    return f"us-docker.pkg.dev/vertex-ai/prediction/{images[gpu]}:latest" if images else None
 
 
 @dataclass(frozen=True)
@@ -176,8 +200,14 @@ class SpecContext:
     """Vertex model id the register step uploads versions to (`names.model_id`)."""
     own_images: str
     """Docker repository path (`<region>-docker.pkg.dev/<project>/<repo>`) for frameworks without prebuilt images."""
+    images: dict[str, str] = field(default_factory=dict)
+    """Prebuilt images (`prebuilt_image`) → the same image pinned by digest (`<host>/vertex-ai/<image>@sha256:…`)."""
     network: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
+    experiment: str | None = None
+    """The model's experiment context (`names.experiment_context`); None without experiment tracking."""
+    tensorboard: str | None = None
+    """The platform TensorBoard's resource name, the experiment's backing TensorBoard (with `experiment`)."""
 
 
 def _in(name: str) -> str:
@@ -213,6 +243,11 @@ def _script(name: str) -> list[str]:
 @cache
 def register_program() -> str:
     return (Path(__file__).parent / "scripts" / "register_model.py").read_text()
+
+
+@cache
+def experiment_program() -> str:
+    return (Path(__file__).parent / "scripts" / "join_experiment.py").read_text()
 
 
 @dataclass(frozen=True)
@@ -268,13 +303,20 @@ class _Builder:
     def _own(self, purpose: str) -> str:
         return f"{self.ctx.own_images}/{self.model.name}-{purpose}:latest"
 
+    def _pinned(self, purpose: str, gpu: bool) -> str:
+        image = prebuilt_image(self.model.framework, purpose, gpu)
+        if image is None:
+            return self._own("training" if purpose == "training" else "serving")
+        if image not in self.ctx.images:
+            raise ValueError(f"{self.model.name}: {image} is not pinned (SpecContext.images)")
+        return self.ctx.images[image]
+
     def training_image(self) -> str:
-        return prebuilt_training_image(self.model.framework, self.machine.gpu) or self._own("training")
+        return self._pinned("training", self.machine.gpu)
 
     def serving_image(self) -> str:
         serving = self.model.serving
-        gpu = serving_machine(serving.instance).gpu if serving else False
-        return prebuilt_serving_image(self.model.framework, gpu) or self._own("serving")
+        return self._pinned("prediction", serving_machine(serving.instance).gpu if serving else False)
 
     # ----------------------------------------------------------------- building blocks
 
@@ -316,12 +358,15 @@ class _Builder:
     def _from_root(*names: str) -> Json:
         return {name: {"componentInputParameter": name} for name in names}
 
-    def _job_spec(self, args: list[str]) -> vj.CustomJobSpec:
-        t = self.training
-        machine: vj.MachineSpec = {"machineType": _in("training_machine_type")}
+    def _machine_spec(self) -> vj.MachineSpec:
+        machine: vj.MachineSpec = {"machineType": self.machine.machine_type}
         if self.machine.accelerator:
             machine["acceleratorType"] = self.machine.accelerator
             machine["acceleratorCount"] = self.machine.accelerator_count
+        return machine
+
+    def _job_spec(self, args: list[str]) -> vj.CustomJobSpec:
+        t = self.training
         scheduling: vj.Scheduling = {"timeout": _seconds(t.max_runtime_hours),
                                      "strategy": "SPOT" if t.spot else "STANDARD"}
         if t.spot:
@@ -333,20 +378,33 @@ class _Builder:
             args = [*args, "--checkpoint-dir", f"gs://{self.ctx.artifact_bucket}/{self.model.name}/checkpoints/{RUN_ID}"]
         # Keys and values are blueprint text: one encoded argument, never `--<key>=<value>` (see the module doc).
         pinned = [f"--hyperparameters={encode(dict(t.hyperparameters))}"]
+        container: vj.ContainerSpec = {
+            "imageUri": self.training_image(),
+            "command": ["sh", "-c", 'CODE="$0"; exec python3 "/gcs/${CODE#gs://}/train.py" "$@"', _in("code_uri")],
+            "args": [*args, *pinned]}
+        # Vertex's first worker pool is the primary replica and takes exactly one; the other replicas of a
+        # distributed job are the second pool (same machine and code): `instance_count` N is 1 + (N - 1).
+        pools: list[vj.WorkerPoolSpec] = [{"machineSpec": self._machine_spec(), "replicaCount": "1",
+                                           "diskSpec": _BOOT_DISK, "containerSpec": container}]
+        if t.instance_count > 1:
+            pools.append({"machineSpec": self._machine_spec(), "replicaCount": str(t.instance_count - 1),
+                          "diskSpec": _BOOT_DISK, "containerSpec": container})
         spec: vj.CustomJobSpec = {
-            "workerPoolSpecs": [{
-                "machineSpec": machine, "replicaCount": _in("training_replica_count"), "diskSpec": _BOOT_DISK,
-                "containerSpec": {"imageUri": self.training_image(),
-                                  "command": ["sh", "-c", 'CODE="$0"; exec python3 "/gcs/${CODE#gs://}/train.py" "$@"',
-                                              _in("code_uri")],
-                                  "args": [*args, *pinned]},
-            }],
+            "workerPoolSpecs": pools,
             "scheduling": scheduling,
             "serviceAccount": self.ctx.service_account,
             "baseOutputDirectory": {"outputUriPrefix": f"{self.runs}/{TUNE if t.search else TRAIN}"},
         }
         if self.ctx.network:
             spec["network"] = self.ctx.network
+        if self.ctx.experiment and self.ctx.tensorboard:
+            if t.search is None:
+                # The job's metrics and TensorBoard logs go to the experiment (and its backing TensorBoard, which
+                # is why Vertex takes no `tensorboard` next to `experiment`); the join step created it.
+                spec["experiment"] = self.ctx.experiment
+            else:
+                # Tuning trials are not experiment runs: each uploads its AIP_TENSORBOARD_LOG_DIR to the board.
+                spec["tensorboard"] = self.ctx.tensorboard
         return spec
 
     def _launcher(self, module: str, job_type: str, payload: vj.CustomJob | vj.HyperparameterTuningJob) -> Json:
@@ -379,7 +437,20 @@ class _Builder:
         return self._task(PREPROCESS, inputs={"parameters": self._from_root("code_uri", "input_data_uri",
                                                                             "triggered_by")})
 
-    def fit(self) -> tuple[str, Json]:
+    def join_experiment(self) -> Json | None:
+        """The run joins its model's experiment (created with the TensorBoard as backing when missing)."""
+        ctx = self.ctx
+        if not (ctx.experiment and ctx.tensorboard):
+            return None
+        self._component(EXPERIMENT, executor={
+            "image": GCPC_IMAGE, "command": ["python3", "-c", experiment_program()],
+            "args": ["--project", ctx.project, "--location", self.plan.region,
+                     "--experiment", ctx.experiment.rsplit("/", 1)[-1], "--tensorboard", ctx.tensorboard,
+                     "--pipeline-job", "{{$.pipeline_job_resource_name}}",
+                     "--description", f"Training runs of {self.model.name} ({self.plan.prefix})"]})
+        return self._task(EXPERIMENT)
+
+    def fit(self, after: list[str]) -> tuple[str, Json]:
         search = self.training.search
         name = TUNE if search else TRAIN
         args = ["--data-dir", _artifact_uri("dataset")]
@@ -408,13 +479,12 @@ class _Builder:
             executor = self._launcher(TUNING_JOB_LAUNCHER, "HyperparameterTuningJob", tuning)
         self._component(
             name,
-            inputs={**self._params(code_uri="STRING", training_machine_type="STRING",
-                                   training_replica_count="NUMBER_INTEGER"),
+            inputs={**self._params(code_uri="STRING"),
                     "artifacts": {"dataset": {"artifactType": {"schemaTitle": "system.Dataset",
                                                                "schemaVersion": "0.0.1"}}}},
             outputs=self._params(gcp_resources="STRING"), executor=executor)
-        task = self._task(name, after=[PREPROCESS], retry=self._retry(), inputs={
-            "parameters": self._from_root("code_uri", "training_machine_type", "training_replica_count"),
+        task = self._task(name, after=after, retry=self._retry(), inputs={
+            "parameters": self._from_root("code_uri"),
             "artifacts": {"dataset": {"taskOutputArtifact": {"producerTask": PREPROCESS,
                                                              "outputArtifactKey": "dataset"}}}})
         return name, task
@@ -560,11 +630,8 @@ class _Builder:
     # ----------------------------------------------------------------- the document
 
     def document(self) -> Json:
-        t = self.training
         self._parameter("input_data_uri", "STRING", f"gs://{self.ctx.data_bucket}/{self.model.name}/training/")
         self._parameter("code_uri", "STRING", f"gs://{self.ctx.artifact_bucket}/{self.model.name}/code")
-        self._parameter("training_machine_type", "STRING", self.machine.machine_type)
-        self._parameter("training_replica_count", "NUMBER_INTEGER", t.instance_count)
         self._parameter("triggered_by", "STRING", "manual")
         for gate in self.gates:
             self._parameter(gate.parameter, "NUMBER_INTEGER" if gate.integer else "NUMBER_DOUBLE",
@@ -572,7 +639,10 @@ class _Builder:
         if self.champion:
             self._parameter("min_improvement", "NUMBER_DOUBLE", self.model.quality_gates.min_improvement)
         tasks: Json = {PREPROCESS: self.preprocess()}
-        fitted, fit_task = self.fit()
+        joined = self.join_experiment()
+        if joined is not None:
+            tasks[EXPERIMENT] = joined
+        fitted, fit_task = self.fit([PREPROCESS, *([EXPERIMENT] if joined is not None else [])])
         tasks[fitted] = fit_task
         tasks[EVALUATE] = self.evaluate(fitted)
         kinds, wiring = self._channels()
@@ -602,10 +672,22 @@ def spec_json(plan: Plan, model: ModelPlan, context: SpecContext) -> str:
     return json.dumps(pipeline_spec(plan, model, context), sort_keys=True, separators=(",", ":"))
 
 
+def images_of(plan: Plan, model: ModelPlan) -> list[str]:
+    """The prebuilt images a model's spec uses (the component pins each by digest)."""
+    training = model.training
+    gpu = serving_machine(training.instance).gpu if training else False
+    serving_gpu = serving_machine(model.serving.instance).gpu if model.serving else False
+    found = [prebuilt_image(model.framework, "training", gpu),
+             prebuilt_image(model.framework, "prediction", serving_gpu)]
+    return sorted({i for i in found if i})
+
+
 def check(plan: Plan, model: ModelPlan) -> None:
     """Raise PlanError now (before any resource) for settings the spec cannot express."""
     placeholder = SpecContext(project="project", kms_key="key", service_account="sa@project.iam.gserviceaccount.com",
                               data_bucket="data", artifact_bucket="artifacts", model_id="model",
-                              own_images="region-docker.pkg.dev/project/repo")
+                              own_images="region-docker.pkg.dev/project/repo",
+                              images={i: f"us-docker.pkg.dev/vertex-ai/{i}@sha256:{'0' * 64}"
+                                      for i in images_of(plan, model)})
     pipeline_spec(plan, model, placeholder)
 

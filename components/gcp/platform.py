@@ -92,6 +92,7 @@ class VertexPlatform(pulumi.ComponentResource):
             artifact_bucket=foundation.artifacts.bucket.name, opts=child(self))
         vertex_cmek = identities.vertex_cmek
         self.outputs["pipelines_identity"] = identities.pipelines.email
+        tracking: VertexExperimentTracking | None = None
         if plan.experiment_tracking:
             tracking = VertexExperimentTracking(f"{name}-tracking", plan, kms_key_id=foundation.key.id,
                                                 vertex_cmek=vertex_cmek, opts=child(self))
@@ -120,13 +121,15 @@ class VertexPlatform(pulumi.ComponentResource):
         # (VertexRetrainingTriggers by model: `.channel_id`, the notification channel the drift and quality
         # alert policies notify when the blueprint retrains on them; None without such triggers).
         pipelines_project = project_id(plan, self)
-        network_id = network.network_id if network else None
+        # Vertex jobs and pipelines take the network by project number (private services access on it).
+        network_id = network.vertex_network if network else None
         pipelines: dict[str, VertexTrainingPipeline] = {
             model.name: VertexTrainingPipeline(
                 f"{name}-{model.name}-training", plan, model, kms_key_id=foundation.key.id,
                 service_account=identities.pipelines.email, data_bucket=foundation.data.bucket.name,
                 artifact_bucket=foundation.artifacts.bucket.name, network=network_id, project=pipelines_project,
-                container_registry=registries.container_registry, opts=child(self))
+                container_registry=registries.container_registry,
+                tensorboard=tracking.tensorboard if tracking else None, opts=child(self))
             for model in plan.models if model.training is not None
         }
         if plan.model_registry and pipelines:

@@ -9,9 +9,11 @@ from components.base import TYPE_PREFIX, child, gcp_labels
 from components.capabilities import builds
 from mlops.plan import Capability, Plan
 
+from .names import METADATA_STORE
+
 # Vertex AI Experiments records runs in the location's metadata store named `default`; created here first,
 # it is encrypted with the platform key (Vertex would otherwise create it on first use, Google-encrypted).
-DEFAULT_METADATA_STORE = "default"
+DEFAULT_METADATA_STORE = METADATA_STORE
 
 
 @builds(Capability.experiment_tracking)
@@ -24,6 +26,9 @@ class VertexExperimentTracking(pulumi.ComponentResource):
     protected and retained in production; both wait for the Vertex AI service agent's grant on the key.
 
     Access is IAM: data scientists and ML engineers reach them through roles/aiplatform.user (governance).
+    Training pipeline runs attach to them (components/gcp/pipeline_spec.py): each run joins its model's
+    experiment (`names.experiment_id`, backed by this TensorBoard) and its training job names that
+    experiment, tuning trials this TensorBoard; the pipelines account writes with roles/aiplatform.user.
 
     Outputs: tracking_uri (the metadata store's resource name: what `aiplatform.init(experiment=...)`
     writes to in this project and region), tensorboard (the TensorBoard's resource name, passed as

@@ -58,6 +58,10 @@ class CustomJobSpec(TypedDict):
     serviceAccount: str
     baseOutputDirectory: GcsDestination
     network: NotRequired[str]
+    experiment: NotRequired[str]
+    """projects/<p>/locations/<r>/metadataStores/default/contexts/<experiment> (must exist)."""
+    tensorboard: NotRequired[str]
+    """projects/<p>/locations/<r>/tensorboards/<id>; not with `experiment` (its backing TensorBoard is used)."""
 
 
 class EncryptionSpec(TypedDict):

@@ -442,7 +442,10 @@ def _unique_names(bp: Blueprint) -> Iterator[Finding]:
 _INSTANCE_PATTERNS = {
     Cloud.aws: (r"^ml\.[a-z0-9]+\.[0-9]*(x)?large$|^ml\.[a-z0-9]+\.(medium|small)$",
                 "ml.<family>.<size>, e.g. ml.m5.xlarge"),
-    Cloud.gcp: (r"^[a-z][a-z0-9]*-(standard|highmem|highcpu|megamem|ultramem)-[0-9]+$", "e.g. n1-standard-8"),
+    # GPU machines (a2-highgpu-1g, a3-megagpu-8g, ...) end in their GPU count: mlops/clouds/gcp_machines.py
+    # gives each its accelerators (the GCP plan refuses one the dated table does not know).
+    Cloud.gcp: (r"^[a-z][a-z0-9]*-(standard|highmem|highcpu|megamem|ultramem)-[0-9]+$"
+                r"|^[a-z][a-z0-9]*-(highgpu|megagpu|ultragpu)-[0-9]+g$", "e.g. n1-standard-8, a2-highgpu-1g"),
     Cloud.azure: (r"^Standard_[A-Za-z0-9_]+$", "Standard_<series>, e.g. Standard_DS3_v2"),
 }
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from .gcp_machines import GPU_MACHINES, unknown_gpu_machine
 from .types import Unsupported
 
 if TYPE_CHECKING:
@@ -52,6 +53,8 @@ def pipelines(plan: Plan, i: int, m: ModelPlan) -> list[Unsupported]:
             ("maturity", "target", "experiment_tracking"), "on GCP the model registry, its promotion workflow and "
             "model cards come with the training pipeline (its register step uploads each version)", "0",
             "1 or more, or maturity.target.model_versioning 0"))
+    if m.training is not None:
+        found += gpu_machine(m.training.instance, ("models", i, "training", "instance"))
     search = m.training.search if m.training else None
     at = ("models", i, "training", "hyperparameter_search")
     if search is not None:
@@ -78,3 +81,14 @@ def _objective(metric: str, at: tuple[str | int, ...]) -> list[Unsupported]:
                         f"spec (KFP resolves {{{{…}}}} placeholders there) and metric ids take no whitespace: "
                         f"{bad.group()!r} cannot be part of one", repr(metric),
                         "a metric name without whitespace, quotes, braces, backslashes or $ (e.g. val_auc)")]
+
+
+def gpu_machine(instance: object, at: tuple[str | int, ...]) -> list[Unsupported]:
+    """A machine of an accelerator-optimized family must be one whose GPUs Vertex is told (see gcp_machines)."""
+    if not isinstance(instance, str) or not unknown_gpu_machine(instance):
+        return []
+    family = instance.split("-")[0]
+    known = sorted(t for t in GPU_MACHINES if t.startswith(f"{family}-")) or sorted(GPU_MACHINES)
+    return [Unsupported(at, "an accelerator-optimized machine runs only with the GPUs it is built with, and this "
+                            "one is not in the dated table of GPU machine types (mlops/clouds/gcp_machines.py)",
+                        repr(instance), ", ".join(known))]

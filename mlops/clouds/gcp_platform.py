@@ -11,12 +11,15 @@ Facts behind the table:
   paths built of them and the host project's id; only those are accepted, because the name reaches the
   pipeline spec (where KFP resolves `{{$…}}`) and workflow sources (where Workflows evaluates `${…}`)
   verbatim.
+- A created platform network gives the second half of `network.cidr` to private services access (Vertex
+  training and pipeline jobs peer through it), and Service Networking takes ranges of /24 or larger.
 - A Cloud Billing budget notifies at most five Cloud Monitoring notification channels; budget alerts go to
   the warning routes.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import TYPE_CHECKING
 
@@ -56,6 +59,12 @@ def platform(plan: Plan) -> list[Unsupported]:
             "named network: name at least one (in the environment's region)", "[]",
             "a subnetwork name or projects/<p>/regions/<r>/subnetworks/<name>"))
     found += _network_names(plan)
+    net = plan.network
+    if net.isolated and net.existing_vpc is None and ipaddress.ip_network(net.cidr, strict=False).prefixlen > 23:
+        found.append(Unsupported(
+            ("environments", plan.environment, "network", "cidr"), "the platform network reserves the second half "
+            "of its range for Vertex AI's private services access, which needs at least a /24", net.cidr,
+            "a /23 or larger range (e.g. 10.40.0.0/16)"))
     warning_routes = [r for r in plan.alerts if r.severity == Severity.warning]
     if plan.cost is not None and len(warning_routes) > MAX_BUDGET_CHANNELS:
         found.append(Unsupported(

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from mlops.blueprint.model import DriftMethod, ServingMode
 from mlops.plan.schedule import KEYWORDS, Schedule
 
+from .gcp_pipelines import gpu_machine
 from .types import Unsupported
 
 if TYPE_CHECKING:
@@ -68,6 +69,7 @@ def serving(plan: Plan, i: int, m: ModelPlan) -> list[Unsupported]:
     at = ("models", i)
     s = m.serving
     if s is not None:
+        found += gpu_machine(s.instance, (*at, "serving", "instance"))
         if s.mode == ServingMode.streaming:
             found.append(Unsupported(
                 (*at, "serving", "mode"), "streaming serving is not built on GCP", "'streaming'",

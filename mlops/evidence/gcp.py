@@ -60,6 +60,8 @@ TRIGGER = "gcp:eventarc/trigger:Trigger"
 CHANNEL = "gcp:monitoring/notificationChannel:NotificationChannel"
 METRIC_DESCRIPTOR = "gcp:monitoring/metricDescriptor:MetricDescriptor"
 ENDPOINT = "gcp:vertex/aiEndpoint:AiEndpoint"
+GLOBAL_ADDRESS = "gcp:compute/globalAddress:GlobalAddress"
+PEERING = "gcp:servicenetworking/connection:Connection"
 
 SECONDS_PER_DAY = 86_400
 CHECK_SECONDS = 300
@@ -245,6 +247,24 @@ def _foundation(plan: Plan) -> Iterator[Expect]:
     for bucket in ("data", "artifacts"):
         yield Expect(BUCKET, f"{p}-foundation-{bucket}-bucket", (Check(("location",), plan.region),))
     yield Expect(ACCOUNT, f"{p}-foundation-execution", why="the execution identity")
+    net = plan.network
+    if net.isolated and net.existing_vpc is None:
+        # Private services access: Vertex jobs and pipelines in the network peer through it.
+        half = int(net.cidr.split("/")[1]) + 1
+        yield Expect(GLOBAL_ADDRESS, f"{p}-network-vertex-range", (
+            Check(("purpose",), "VPC_PEERING"), Check(("prefixLength",), half)), why="the range Vertex peers into")
+        yield Expect(PEERING, f"{p}-network-vertex-peering", (
+            Check(("service",), "servicenetworking.googleapis.com"),
+            Check(("reservedPeeringRanges",), [_fit(f"{p}-vertex-psa", 63)])), why="private services access")
+
+
+def _vertex_network(plan: Plan) -> str | None:
+    """How Vertex's `network` fields must name the platform network: by project number (components/gcp/network.py)."""
+    net = plan.network
+    if not net.isolated:
+        return None
+    name = net.existing_vpc.rsplit("/", 1)[-1] if net.existing_vpc else _fit(f"{plan.prefix}-vpc", 63)
+    return rf"projects/[0-9]+/global/networks/{re.escape(name)}"
 
 
 def _audit_trail(plan: Plan) -> Iterator[Expect]:
@@ -341,6 +361,23 @@ def _freshness(plan: Plan) -> Iterator[Expect]:
 def _tracking(plan: Plan) -> Iterator[Expect]:
     yield Expect(METADATA_STORE, f"{plan.prefix}-tracking-metadata", (Check(("region",), plan.region),))
     yield Expect(TENSORBOARD, f"{plan.prefix}-tracking-tensorboard", (Check(("region",), plan.region),))
+    board = _id(f"{plan.prefix}-tracking-tensorboard")
+    for base, m in _trained(plan):
+        # components/gcp/names.py `experiment_id`; the run joins it, its training job names it.
+        experiment = _fit(f"{plan.prefix}-{m.name}", 128)
+        tuned = m.training is not None and m.training.search is not None
+
+        def attached(d: dict[str, Any], experiment: str = experiment, tuned: bool = tuned) -> bool:
+            if (_arg(d, "exec-join-experiment", "--experiment"), _arg(d, "exec-join-experiment", "--tensorboard")) \
+                    != (experiment, board):
+                return False
+            job = _load(_arg(d, "exec-tune" if tuned else "exec-train", "--payload")) or {}
+            if tuned:
+                return value_at(job, "trialJobSpec", "tensorboard") == board
+            context = f"/metadataStores/default/contexts/{experiment}"
+            return str(value_at(job, "jobSpec", "experiment")).endswith(context)
+        label = f"runs join experiment {experiment} (TensorBoard {board})"
+        yield from _spec_expects(base, m, (_spec(attached, label),), f"{m.name} experiment")
 
 
 # --------------------------------------------------------------------------- pipelines and registry
@@ -370,8 +407,13 @@ def _training(plan: Plan) -> Iterator[Expect]:
     for base, m in _trained(plan):
         gated = _spec(lambda d, names=[g for g, _ in _gates(m)]: all(n in _gate_condition(d) for n in names),
                       "a register condition on every gate")
-        checks = (Check((*SPEC_PATH[:-1], "displayName"), f"{base}-training"), gated,
-                  *(_parameter(name, want) for name, want in _gates(m)))
+        checks: tuple[Check, ...] = (Check((*SPEC_PATH[:-1], "displayName"), f"{base}-training"), gated,
+                                     *(_parameter(name, want) for name, want in _gates(m)))
+        network = _vertex_network(plan)
+        if network is not None:
+            checks += (Check((*SPEC_PATH[:-1], "network"),
+                             lambda n, want=network: re.fullmatch(want, str(n)) is not None,
+                             "runs in the platform network, named by project number"),)
         yield from _spec_expects(base, m, checks, m.name)
 
 

@@ -180,10 +180,22 @@ class PlatformMocks(pulumi.runtime.Mocks):
             email = f"bq-{args.args.get('project') or 'default-project'}@bigquery-encryption.iam.gserviceaccount.com"
             return {"email": email, "member": f"serviceAccount:{email}"}, []
         if args.token == "gcp:organizations/getProject:getProject":
-            # The project number (Cloud Billing budgets filter on it), derived from the project id.
+            # The project number (Cloud Billing budgets filter on it, Vertex's `network` fields name networks by
+            # it), derived from the project id: 12 digits, as real project numbers are.
             project = args.args.get("projectId") or "default-project"
             number = str(int(hashlib.sha256(project.encode()).hexdigest(), 16) % 10**12).zfill(12)
-            return {"projectId": project, "number": number, "name": project}, []
+            # As the provider answers: `id` is the resource path, `name` the display name (the id by default).
+            return {"id": f"projects/{project}", "projectId": project, "number": number, "name": project}, []
+        if args.token == "gcp:artifactregistry/getDockerImage:getDockerImage":
+            # An image by tag, answered as Artifact Registry does: its URI by digest (offline: a digest of the name).
+            a = args.args
+            image, _, tag = str(a["imageName"]).partition(":")
+            digest = hashlib.sha256(f"{a.get('project')}/{a['repositoryId']}/{a['imageName']}".encode()).hexdigest()
+            path = f"{a['location']}-docker.pkg.dev/{a.get('project')}/{a['repositoryId']}/{image}"
+            return {"id": f"{path}@sha256:{digest}", "selfLink": f"{path}@sha256:{digest}", "imageName": image,
+                    "location": a["location"], "project": a.get("project"), "repositoryId": a["repositoryId"],
+                    "tags": [tag] if tag else [], "name": f"projects/{a.get('project')}/locations/{a['location']}/"
+                    f"repositories/{a['repositoryId']}/dockerImages/{image}@sha256:{digest}"}, []
         if args.token == "gcp:organizations/getClientConfig:getClientConfig":
             return {"project": "default-project", "region": "us-central1", "accessToken": "mock"}, []
         if args.token == "azure-native:logic:listWorkflowTriggerCallbackUrl":

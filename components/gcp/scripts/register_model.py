@@ -62,6 +62,8 @@ def main() -> None:
         labels=labels,
         encryption_spec_key_name=args.kms_key,
     )
+    if model is None or model.version_id is None:  # upload returns the model (typed Optional by the SDK)
+        raise SystemExit(f"uploading {args.model_id} returned no model version")
     pathlib.Path(args.version_output).parent.mkdir(parents=True, exist_ok=True)
     pathlib.Path(args.version_output).write_text(model.version_id)
 
