@@ -54,7 +54,9 @@ ENVIRONMENT_NAMES: tuple[EnvironmentName, ...] = ("dev", "staging", "prod")
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    # NaN and infinities are never a threshold, budget or percentage: they compare false with everything (a gate
+    # of NaN passes nothing silently) and are not valid JSON in the documents the clouds parse.
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- enums
