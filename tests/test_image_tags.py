@@ -70,6 +70,6 @@ def test_one_reader_of_the_setting_for_the_three_back_ends() -> None:
     readers = sorted(str(path.relative_to(ROOT)) for path in (ROOT / "components").rglob("*.py")
                      if re.search(rf"""["']{SETTING}["']""", path.read_text(encoding="utf-8")))
     assert readers == ["components/image_tags.py"]
-    for cloud in ("aws", "azure"):
+    for cloud in ("aws", "gcp", "azure"):
         assert "from components.image_tags import image_tags" in (
             ROOT / "components" / cloud / "platform.py").read_text(encoding="utf-8"), cloud
