@@ -95,15 +95,24 @@ def test_the_stack_setting_names_the_tag_of_each_model() -> None:
     assert models["ownimages-prod-ranker-batch-model"].inputs["primaryContainer"]["image"] == f"{registry}/ranker:1"
 
 
+def test_a_tag_set_with_path_as_a_number_is_that_tag() -> None:
+    # `pulumi config set --path 'mlops:imageTags.scorer' 2` stores the number 2, not the string "2".
+    result = _synth("prod", json.dumps({"scorer": 2}))
+    image = _of(result, "aws:sagemaker/model:Model")["ownimages-prod-scorer-serving-model"].inputs["primaryContainer"]
+    assert image["image"] == f"{result.outputs['container_registry']}/scorer:2"
+
+
 @pytest.mark.parametrize(("tags", "message"), [
     ({"plain": "2"}, "'plain' is not a model that brings its own image (those are: ranker, scorer)"),
-    ({"scorer": "latest"}, "scorer: 'latest' is not an immutable image tag"),
-    ({"scorer": "a b"}, "scorer: 'a b' is not an immutable image tag"),
+    ({"scorer": "latest"}, "scorer: 'latest' is not a pinned image tag"),
+    ({"scorer": "a b"}, "scorer: 'a b' is not a pinned image tag"),
     (["scorer"], "expected a map from model to image tag"),
+    # `pulumi config set mlops:imageTags 2024.06.1`, without --path: not a map (and not JSON).
+    ("2024.06.1", "expected a map from model to image tag (got '2024.06.1')"),
 ])
 def test_a_setting_that_cannot_be_honoured_is_an_error(tags: object, message: str) -> None:
     with pytest.raises(SynthError, match="mlops:imageTags: ") as error:
-        _synth("dev", json.dumps(tags))
+        _synth("dev", tags if isinstance(tags, str) else json.dumps(tags))
     assert message in str(error.value)
 
 

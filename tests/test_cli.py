@@ -198,3 +198,18 @@ def test_an_aws_canary_on_few_instances_is_a_located_warning_not_an_error(tmp_pa
     assert result.exit_code == 0, result.output
     assert "warning" not in result.stderr
     assert [p["cautions"] for p in json.loads(result.stdout)] == [[], [], []]
+
+
+def test_synth_help_says_how_to_pin_the_teams_image_on_every_cloud() -> None:
+    output = runner.invoke(app, ["synth", "--help"], terminal_width=200).output
+    text = " ".join(output.replace("│", " ").split())  # rich boxes and wraps the option's help
+    assert "mlops:imageTags=" in text and "on every cloud (AWS and GCP: lightgbm and custom models; Azure: every " \
+        "trained model; default 1; latest is refused)" in text, text
+
+
+def test_synth_refuses_a_latest_image_tag_without_a_traceback() -> None:
+    result = mlops("synth", "blueprints/product-recommendations-gcp.yaml", "--env", "dev", "--quiet",
+                   "--config", 'mlops:imageTags={"recs-ranker": "latest"}')
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert "mlops:imageTags: 'recs-ranker' is not a model this stack trains on the team's own image" in \
+        " ".join(result.stderr.split())

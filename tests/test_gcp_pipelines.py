@@ -13,11 +13,12 @@ import sys
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 import yaml
 from shared_synth import synthesized
+from vertex_requests import image_problems
 
 import mlops.clouds.gcp
 import mlops.program
@@ -29,7 +30,8 @@ from components.gcp.retraining import drift_filter, schedule_cron
 from components.gcp.workflow_sources import PromotionTarget, RetrainingTarget, promotion_source, retraining_source
 from components.payload import decode
 from mlops.blueprint import format_path, load_blueprint, load_text
-from mlops.clouds.gcp_pipelines import GCP_SEARCH_STRATEGIES, GCP_TUNABLE_FRAMEWORKS
+from mlops.blueprint.model import ModelSpec
+from mlops.clouds.gcp_pipelines import GCP_OWN_IMAGE_FRAMEWORKS, GCP_SEARCH_STRATEGIES, GCP_TUNABLE_FRAMEWORKS
 from mlops.plan import Plan, PlanError, plan, plan_loaded
 from mlops.plan.schedule import Schedule
 from mlops.synth import SynthResult, synth
@@ -308,24 +310,52 @@ def test_failed_gates_fail_the_run_with_each_value_and_bar(spec: dict[str, Any])
            "{{$.inputs.parameters['pipelinechannel--min_ndcg_at_10']}})" in message
 
 
-def test_lightgbm_runs_the_teams_own_images() -> None:
+def _images(spec: dict[str, Any]) -> dict[str, str]:
+    """Where a spec names an image: each executor's container, the training or tuning job the launcher submits
+    (its payload), and the serving container the register step uploads the version with."""
+    executors = spec["deploymentSpec"]["executors"]
+    found = {name: e["container"]["image"] for name, e in executors.items()}
+    register = executors["exec-register"]["container"]["args"]
+    found["register --serving-image"] = register[register.index("--serving-image") + 1]
+    for launcher, key in (("exec-tune", "trialJobSpec"), ("exec-train", "jobSpec")):
+        if launcher in executors:
+            pools = _payload(spec, launcher)[key]["workerPoolSpecs"]
+            found |= {f"{launcher} payload pool {i}": p["containerSpec"]["imageUri"] for i, p in enumerate(pools)}
+    return found
+
+
+# custom has no search space on GCP (a plan error: test_what_vertex_cannot_honour_is_a_located_plan_error).
+@pytest.mark.parametrize(("framework", "search"), [("lightgbm", True), ("lightgbm", False), ("custom", False)])
+def test_own_image_models_run_the_stacks_tag_everywhere_never_latest(framework: str, search: bool) -> None:
     p = example_plan()
-    model = p.models[0].model_copy(update={"framework": "lightgbm"})
-    spec = ps.pipeline_spec(p, model, CTX)
-    assert spec["deploymentSpec"]["executors"]["exec-preprocess"]["container"]["image"] == \
-        f"{CTX.own_images}/recs-ranker-training:latest"
+    model = p.models[0]
+    assert model.training is not None
+    training = model.training if search else model.training.model_copy(update={"search": None})
+    model = model.model_copy(update={"framework": framework, "training": training})
+    spec = ps.pipeline_spec(p, model, replace(CTX, own_image_tag="2024.06.1"))
+    images = _images(spec)
+    own = {name: image for name, image in images.items() if image.startswith(CTX.own_images)}
+    assert images["register --serving-image"] == f"{CTX.own_images}/recs-ranker-serving:2024.06.1"
+    assert {name: image for name, image in own.items() if name != "register --serving-image"} == {
+        name: f"{CTX.own_images}/recs-ranker-training:2024.06.1"
+        for name in ("exec-preprocess", "exec-evaluate", *(n for n in images if " payload pool " in n))}
+    assert ":latest" not in json.dumps(spec) and image_problems(spec, "spec") == []
+    # Without a tag the spec cannot be written (the platform always passes the stack's: components.image_tags).
+    with pytest.raises(ValueError, match="own_image_tag"):
+        ps.pipeline_spec(p, model, CTX)
 
 
 @pytest.mark.parametrize("framework", sorted(ps.PREBUILT))
 def test_prebuilt_images_are_pinned_and_serve_the_version_they_train(framework: str) -> None:
     p = example_plan()
     spec = ps.pipeline_spec(p, p.models[0].model_copy(update={"framework": framework}), CTX)
-    executors = spec["deploymentSpec"]["executors"]
-    register = executors["exec-register"]["container"]["args"]
-    serving = register[register.index("--serving-image") + 1]
-    training = _payload(spec, "exec-tune")["trialJobSpec"]["workerPoolSpecs"][0]["containerSpec"]["imageUri"]
-    for image in (serving, training, executors["exec-preprocess"]["container"]["image"]):
-        assert "@sha256:" in image and ":latest" not in image, image
+    images = _images(spec)
+    serving = images["register --serving-image"]
+    training = images["exec-tune payload pool 0"]
+    for image in (serving, training, images["exec-preprocess"]):
+        assert "@sha256:" in image, image
+    # Nothing in the spec names a tag `latest` (Google's images are looked up by it, then pinned by digest).
+    assert ":latest" not in json.dumps(spec) and image_problems(spec, "spec") == []
     # The framework version is in Google's image names (tf-gpu.2-15.py310, tf2-cpu.2-15): the same for both.
     version = ps.PREBUILT[framework].version.replace(".", "-")
     assert f".{version}" in training.split("/")[-1] and f".{version}" in serving.split("/")[-1], (training, serving)
@@ -339,6 +369,8 @@ def test_the_spec_is_deterministic() -> None:
 def test_tables_agree_with_the_cloud_limits() -> None:
     assert sorted(s.value for s in ps.ALGORITHMS) == sorted(GCP_SEARCH_STRATEGIES)
     assert sorted(ps.SEARCH_SPACES) == sorted(GCP_TUNABLE_FRAMEWORKS)
+    frameworks = get_args(ModelSpec.model_fields["framework"].annotation)
+    assert sorted(f for f in frameworks if ps.brings_own_image(f)) == sorted(GCP_OWN_IMAGE_FRAMEWORKS)
 
 
 # --------------------------------------------------------------------------- cloud limits

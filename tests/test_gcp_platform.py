@@ -257,8 +257,9 @@ def test_repositories_are_cmek_with_cleanup_per_environment(prod: SynthResult, d
             assert delete["condition"] == {"tagState": "UNTAGGED",
                                            "olderThan": f"{RETENTION[environment].untagged_days * 86400}s"}
             assert repo.inputs["cleanupPolicyDryRun"] is False
-    assert named(prod, "-registries-containers").inputs["dockerConfig"] == {"immutableTags": True}
-    assert named(dev, "-registries-containers").inputs["dockerConfig"] == {"immutableTags": False}
+    # Tags immutable in every environment: the stack runs the tag `mlops:imageTags` names (as ECR's IMMUTABLE).
+    for result in (prod, dev):
+        assert named(result, "-registries-containers").inputs["dockerConfig"] == {"immutableTags": True}
 
 
 def test_repository_grants(prod: SynthResult) -> None:

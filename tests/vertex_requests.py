@@ -21,6 +21,10 @@ string fields, which is what they are).
 - the deployer workflow: DeployModelRequest (deploy), Endpoint (traffic patch), UndeployModelRequest,
   ModelDeploymentMonitoringJob (the monitor it recreates);
 - the promotion workflow's alias move: MergeVersionAliasesRequest.
+
+and, anywhere in the graph's inputs (base64 request bodies decoded), a reference to a `:latest` tag: every
+image is pinned, by digest (Google's prebuilt images, looked up at deploy time by their `latest` tag — an
+invoke, never an input of a resource) or by the tag `mlops:imageTags` gives a model (the team's own).
 """
 
 from __future__ import annotations
@@ -219,9 +223,9 @@ def workflow_bodies(source: str) -> Iterator[tuple[str, str, Any]]:
                 yield where, "MergeVersionAliasesRequest", {"name": "runtime", **args["body"]}
 
 
-def image_problems(spec: Mapping[str, Any], where: str) -> list[str]:
-    """Images of a pipeline spec that are not pinned (a tag `latest` of Google's prebuilt images, or no tag or
-    digest at all), and a model whose prebuilt training and prediction images are of two framework versions."""
+def spec_images(spec: Mapping[str, Any]) -> list[str]:
+    """Every image a pipeline spec names: each executor's container, the serving image the register step uploads
+    versions with (`--serving-image`), and the containers of the jobs the launchers submit (their payloads)."""
     images: list[str] = []
     for executor in spec.get("deploymentSpec", {}).get("executors", {}).values():
         container = executor.get("container", {})
@@ -232,8 +236,17 @@ def image_problems(spec: Mapping[str, Any], where: str) -> list[str]:
     for _, _, job in spec_jobs(spec):
         job_spec = job.get("jobSpec") or job.get("trialJobSpec") or {}
         images += [p["containerSpec"]["imageUri"] for p in job_spec.get("workerPoolSpecs", [])]
+    return images
+
+
+def image_problems(spec: Mapping[str, Any], where: str) -> list[str]:
+    """Images of a pipeline spec that are not pinned (a tag `latest`, one of Google's prebuilt images without its
+    digest, or no tag or digest at all), and a model whose prebuilt training and prediction images are of two
+    framework versions."""
+    images = spec_images(spec)
     found = [f"{where}: {i} is not pinned" for i in sorted(set(images))
-             if ("/vertex-ai/" in i and "@sha256:" not in i) or ("@" not in i and ":" not in i.rsplit("/", 1)[-1])]
+             if ("/vertex-ai/" in i and "@sha256:" not in i) or ("@" not in i and ":" not in i.rsplit("/", 1)[-1])
+             or _MOVING.search(i)]
     versions = {i.split("/")[-2]: re.search(r"\.(\d+-\d+)", i.rsplit("/", 1)[-1])
                 for i in images if "/vertex-ai/" in i}
     kinds = {kind: match.group(1) for kind, match in versions.items() if match}
@@ -242,11 +255,44 @@ def image_problems(spec: Mapping[str, Any], where: str) -> list[str]:
     return found
 
 
+_MOVING = re.compile(r":latest\b")
+"""A reference to the tag `latest`: an image that moves with every push."""
+
+
+def _texts(value: Any, key: str = "") -> Iterator[str]:
+    """Every string in an input value, and the text of base64 request bodies (Cloud Scheduler's `body`)."""
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            yield from _texts(v, str(k))
+    elif isinstance(value, list):
+        for v in value:
+            yield from _texts(v, key)
+    elif isinstance(value, str):
+        yield value
+        decoded = _base64_text(value) if key == "body" else None
+        if decoded is not None:
+            yield decoded
+
+
+def _base64_text(value: str) -> str | None:
+    try:
+        return base64.b64decode(value, validate=True).decode()
+    except ValueError:  # not base64, or not text
+        return None
+
+
+def latest_references(resources: Any) -> list[str]:
+    """Every resource whose inputs name a `:latest` tag anywhere (in a spec, a workflow, a request body)."""
+    return [f"{r.type} {r.name}: {match.group(0)!r} in …{text[max(0, match.start() - 80):match.end()]}"
+            for r in resources for text in _texts(r.inputs) for match in [_MOVING.search(text)] if match]
+
+
 def graph_problems(result: Any) -> list[str]:
-    """Every Vertex body of a synthesized stack that the official messages refuse, and unpinned images."""
+    """Every Vertex body of a synthesized stack that the official messages refuse, unpinned images, and any
+    `:latest` anywhere in the graph."""
     from components.gcp import pipeline_spec as spec_module
 
-    problems: list[str] = []
+    problems: list[str] = latest_references(result.resources)
     in_clear: dict[str, dict[str, Any]] = {}
     for r in result.resources:
         where = f"{r.type} {r.name}"
@@ -278,8 +324,13 @@ def _context(result: Any, base: str, model: Any) -> Any:
     which fields and types the messages accept; the network is the one the graph's pipeline jobs name)."""
     from components.gcp import pipeline_spec as spec_module
     from components.gcp.names import experiment_context, model_id
+    from components.image_tags import QUALIFIED, parse_image_tags
 
     plan = result.plan
+    # The tag the program gives the team's own images: the stack setting synth ran with, read as it reads it.
+    setting = result.config.get(QUALIFIED)
+    tags = parse_image_tags(json.loads(setting) if setting else {},
+                            [m.name for m in spec_module.own_image_models(plan)], runs=spec_module.OWN_IMAGE_MODELS)
     by_name = {r.name: r for r in result.resources}
     spec_object = by_name[f"{base}-training-spec"].inputs
     account = by_name[f"{plan.prefix}-identities-pipelines"].inputs
@@ -291,7 +342,8 @@ def _context(result: Any, base: str, model: Any) -> Any:
         service_account=f"{account['accountId']}@{project}.iam.gserviceaccount.com",
         data_bucket=str(by_name[f"{plan.prefix}-foundation-data-bucket"].inputs.get("name")),
         artifact_bucket=str(spec_object["bucket"]), model_id=model_id(plan, base.removeprefix(f"{plan.prefix}-")),
-        own_images=f"{plan.region}-docker.pkg.dev/{project}/images", network=min(networks) if networks else None,
+        own_images=str(result.outputs["container_registry"]), own_image_tag=tags.get(model.name),
+        network=min(networks) if networks else None,
         # Pinned as the component pins them (the digest itself does not change what the messages accept).
         images={i: f"us-docker.pkg.dev/vertex-ai/{i}@sha256:{'0' * 64}" for i in spec_module.images_of(plan, model)},
         experiment=experiment_context(project, plan, model.name) if tracked else None,

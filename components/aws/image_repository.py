@@ -3,17 +3,15 @@
 SageMaker runs one image per such model: `train` in the training pipeline, `serve` behind the endpoint
 or the batch transform. The team's CI pushes it to `<container_registry>/<model>:<tag>`
 (`names.image_repository_name`); tags are immutable, so a tag names one image for good and a new image
-is a new tag. Which tag the stack runs is the stack setting `mlops:imageTags`, a map from model to tag
-(`pulumi config set --path 'mlops:imageTags.<model>' <tag>`), `images.OWN_IMAGE_TAG` for a model it
-does not name; the pipeline, the endpoint's model and the batch model switch to it together.
+is a new tag. Which tag the stack runs is the stack setting `mlops:imageTags` (components.image_tags,
+the same on every cloud), read once by the platform; the pipeline, the endpoint's model and the batch
+model switch to it together.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -24,12 +22,9 @@ from mlops.plan import Capability, ModelPlan, Plan
 
 from .account import account_id
 from .iam import Statement
-from .images import OWN_IMAGE_TAG, brings_own_image
+from .images import brings_own_image
 from .names import image_repository_name
 
-TAGS_SETTING = "imageTags"
-# ECR's image tag rule (PutImage `imageTag`); `latest` is refused here: it names no particular image.
-_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 UNTAGGED_DAYS = {"dev": 7, "staging": 30, "prod": 90}
 """Untagged images (layers no tag points at any more) are expired after this many days. Tagged images are
 never expired: models, endpoint configurations and registered packages refer to them by tag."""
@@ -40,22 +35,8 @@ def own_image_models(plan: Plan) -> list[ModelPlan]:
     return [m for m in plan.models if brings_own_image(m.framework) and (m.training or m.serving)]
 
 
-def image_tags(plan: Plan) -> dict[str, str]:
-    """The tag each own-image model runs: stack setting `mlops:imageTags`, else OWN_IMAGE_TAG.
-
-    Raises RunError for a setting that names another model, or a tag ECR would refuse or `latest`."""
-    setting: Any = pulumi.Config("mlops").get_object(TAGS_SETTING) or {}
-    own = {m.name for m in own_image_models(plan)}
-    if not isinstance(setting, dict):
-        raise pulumi.RunError(f"mlops:{TAGS_SETTING}: expected a map from model to image tag (got {setting!r})")
-    problems = [f"{name!r} is not a model that brings its own image (those are: {', '.join(sorted(own)) or 'none'})"
-                for name in setting if name not in own]
-    problems += [f"{name}: {tag!r} is not an immutable image tag (letters, digits, '_', '.', '-'; at most 128; "
-                 "not 'latest')" for name, tag in setting.items()
-                 if name in own and (not isinstance(tag, str) or not _TAG.match(tag) or tag == "latest")]
-    if problems:
-        raise pulumi.RunError(f"mlops:{TAGS_SETTING}: " + "; ".join(problems))
-    return {name: str(setting.get(name, OWN_IMAGE_TAG)) for name in sorted(own)}
+OWN_IMAGE_MODELS = "a model that brings its own image"
+"""How an `mlops:imageTags` error names the models `own_image_models` returns."""
 
 
 def registry_host(plan: Plan, account: pulumi.Input[str]) -> pulumi.Output[str]:
@@ -108,7 +89,7 @@ class AwsImageRepository(pulumi.ComponentResource):
     policies of exactly the roles that run the image (the training pipeline's, the endpoint's or batch
     model's), with `OwnImage.pull_statements`.
 
-    Outputs: repository_url, repository_arn, image (the URI at the stack's tag, `image_tags`).
+    Outputs: repository_url, repository_arn, image (the URI at the stack's tag, `components.image_tags`).
     """
 
     def __init__(self, name: str, plan: Plan, model: ModelPlan, *, tag: str, kms_key_arn: pulumi.Input[str],

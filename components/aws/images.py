@@ -8,8 +8,8 @@ SDK's `image_uris.retrieve` (its `image_uri_config/<framework>.json` lists the v
 
 Frameworks without a SageMaker-maintained image (LightGBM, custom) run the team's own image from the
 platform's ECR repository of the model (`image_repository.AwsImageRepository`), at the tag the stack
-setting `mlops:imageTags` gives it (`OWN_IMAGE_TAG` by default): repositories keep tags immutable, so a
-tag always names the same image.
+setting `mlops:imageTags` gives it (components.image_tags, `1` by default): repositories keep tags
+immutable, so a tag always names the same image.
 """
 
 from __future__ import annotations
@@ -63,9 +63,6 @@ MODEL_MONITOR_REPOSITORY = "sagemaker-model-monitor-analyzer"
 """Model Monitor's analyzer: the one SageMaker image published without version tags (its documented URI
 has no tag). It is referenced untagged, or by the digest the stack setting `mlops:modelMonitorImageDigest`
 pins (see `monitoring.analyzer_image`)."""
-
-OWN_IMAGE_TAG = "1"
-"""The tag of a team's own image unless `mlops:imageTags` names another: the first image the team pushes."""
 
 BUILT_IN_ALGORITHMS = frozenset({"xgboost"})
 """Frameworks trained by SageMaker's built-in algorithm: no training script, metrics emitted as `validation:<name>`."""

@@ -6,6 +6,7 @@ import pulumi
 
 from components.base import TYPE_PREFIX, child
 from components.capabilities import builds
+from components.image_tags import image_tags
 from mlops.plan import Plan
 from mlops.plan.vocabulary import ServingMode
 
@@ -16,7 +17,7 @@ from .deployment import SageMakerDeployer
 from .feature_store import SageMakerFeatureStore
 from .foundation import AwsFoundation
 from .governance import AwsGovernance
-from .image_repository import AwsImageRepository, container_registry, image_tags, own_image_models
+from .image_repository import OWN_IMAGE_MODELS, AwsImageRepository, container_registry, own_image_models
 from .monitoring import SageMakerModelMonitor
 from .names import endpoint_name
 from .network import AwsNetwork, VpcConfig
@@ -59,6 +60,9 @@ class SageMakerPlatform(pulumi.ComponentResource):
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TYPE_PREFIX}SageMakerPlatform", name, None, opts)
         self.deferred_endpoints = []
+        # The stack setting `mlops:imageTags` is read, and a bad one refused, before any cloud resource is
+        # registered.
+        tags = image_tags([m.name for m in own_image_models(plan)], runs=OWN_IMAGE_MODELS)
         foundation = AwsFoundation(f"{name}-foundation", plan, opts=child(self))
         self.outputs = {
             "key_arn": foundation.key.arn,
@@ -102,7 +106,6 @@ class SageMakerPlatform(pulumi.ComponentResource):
 
         # --- images: an ECR repository per model that brings its own image (LightGBM, custom); its
         # pipeline, endpoint or batch model run it at the stack's tag (`mlops:imageTags`).
-        tags = image_tags(plan)
         images = {
             m.name: AwsImageRepository(f"{name}-{m.name}-images", plan, m, tag=tags[m.name],
                                        kms_key_arn=foundation.key.arn, opts=child(self))

@@ -13,7 +13,6 @@ from mlops.plan import Capability, ModelPlan, Plan
 
 from . import pipeline_job as job
 from .compute import AzureMlCompute
-from .images import image_tags
 from .workspace import AzureMlWorkspace
 
 ml = azure_native.machinelearningservices
@@ -29,7 +28,7 @@ def code_uri(account_name: str, model: str) -> str:
 
 def training_image(registry_name: str, model: str, tag: str) -> str:
     """`<registry>.azurecr.io/<model>/training:<tag>`: the team's CI pushes the training image here
-    (`tag` from `images.image_tags`, never `latest`)."""
+    (`tag` from the stack setting `mlops:imageTags`, components.image_tags: never `latest`)."""
     return f"{registry_name}.azurecr.io/{model}/training:{tag}"
 
 
@@ -76,7 +75,8 @@ class AzureMlTrainingPipeline(pulumi.ComponentResource):
     - `-code` (code version `<model>-code`): the team's scripts in the artifacts container under
       `<model>/code` (uploaded by the team's CI; the version is named after the location).
     - `-environment` (environment version `<model>-training`): the team's training image in the
-      platform's container registry, at the stack's tag (`mlops:imageTags`; components.azure.images).
+      platform's container registry, at `image_tag` (the stack setting `mlops:imageTags`, read once by
+      the platform: components.image_tags).
     - `-validate`, `-train`, `-evaluate`, `-quality-gates`, `-register` (component versions, versioned
       by content): the steps of the DAG; the gate and register steps carry the platform's own scripts.
     - `-retraining` (Schedule with a CreateJob action, cron in UTC) when the blueprint retrains on a
@@ -89,8 +89,9 @@ class AzureMlTrainingPipeline(pulumi.ComponentResource):
 
     def __init__(self, name: str, plan: Plan, model: ModelPlan, *, workspace: AzureMlWorkspace,
                  resource_group_name: pulumi.Input[str], subscription_id: pulumi.Input[str],
-                 storage_account_name: pulumi.Input[str], registry_name: str | None,
+                 storage_account_name: pulumi.Input[str], registry_name: str | None, image_tag: str,
                  opts: pulumi.ResourceOptions | None = None) -> None:
+        """`image_tag`: the tag of the model's training image the stack runs (`mlops:imageTags`)."""
         super().__init__(f"{TYPE_PREFIX}AzureMlTrainingPipeline", name, None, opts)
         if model.training is None:
             raise ValueError(f"{model.name}: the plan builds no training pipeline for this model")
@@ -116,8 +117,7 @@ class AzureMlTrainingPipeline(pulumi.ComponentResource):
             ),
             opts=child(self),
         )
-        tag = image_tags(plan)[model.name]
-        image = workspace.registry_name.apply(lambda registry: training_image(registry, model.name, tag))
+        image = workspace.registry_name.apply(lambda registry: training_image(registry, model.name, image_tag))
         environment_version = image.apply(lambda i: short_hash(i, length=10))
         self.environment = ml.EnvironmentVersion(
             f"{name}-environment",

@@ -7,6 +7,7 @@ import pulumi_azure_native as azure_native
 
 from components.base import TYPE_PREFIX, azure_tags, child
 from components.capabilities import builds
+from components.image_tags import image_tags
 from mlops.plan import Plan
 from mlops.plan.vocabulary import ServingMode
 
@@ -20,6 +21,7 @@ from .endpoints import AzureMlOnlineEndpoint
 from .feature_store import AzureMlFeatureStore
 from .foundation import KEY_NAME, AzureFoundation
 from .governance import AzureGovernance
+from .images import TRAINED_MODELS
 from .monitoring import AzureMlModelMonitor
 from .naming import global_name, known_name
 from .pipeline import AzureMlTrainingPipeline
@@ -79,6 +81,10 @@ class AzureMlPlatform(pulumi.ComponentResource):
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TYPE_PREFIX}AzureMlPlatform", name, None, opts)
         self.deferred_endpoints = []
+        # Every trained model runs the team's training image at the tag the stack setting `mlops:imageTags`
+        # gives it: read (and a bad setting refused) before any cloud resource is registered.
+        trained = [model for model in plan.models if model.training is not None]
+        tags = image_tags([model.name for model in trained], runs=TRAINED_MODELS)
         group_name = f"{plan.prefix}-rg"
         group = azure_native.resources.ResourceGroup(
             f"{name}-rg",
@@ -145,8 +151,9 @@ class AzureMlPlatform(pulumi.ComponentResource):
                 f"{name}-{model.name}-training", plan, model, workspace=workspace,
                 resource_group_name=known_name(group, group_name), subscription_id=subscription_id,
                 storage_account_name=foundation.outputs["storage_account"],
-                registry_name=global_name(plan) if model_registry is not None else None, opts=child(self))
-            for model in plan.models if model.training is not None
+                registry_name=global_name(plan) if model_registry is not None else None,
+                image_tag=tags[model.name], opts=child(self))
+            for model in trained
         }
 
         # --- serving area: online/batch endpoints, delivery, monitors, metric alerts.

@@ -37,7 +37,10 @@ class VertexTrainingPipeline(pulumi.ComponentResource):
     platform TensorBoard) and its training job writes to it.
 
     The framework's prebuilt Vertex images (training and prediction, the same framework version) are
-    pinned by digest, read from Artifact Registry at deploy time.
+    pinned by digest, read from Artifact Registry at deploy time. A model without prebuilt images (lightgbm,
+    custom) runs the team's `<container_registry>/<model>-training` and `-serving` images at `image_tag`
+    (the stack setting `mlops:imageTags`, read once by the platform): in the preprocess and evaluate
+    steps, the training or tuning job and the serving container the register step uploads the version with.
 
     Outputs: spec_uri, spec_object, model_id, pipeline_name.
     """
@@ -51,11 +54,17 @@ class VertexTrainingPipeline(pulumi.ComponentResource):
                  service_account: pulumi.Input[str], data_bucket: pulumi.Input[str],
                  artifact_bucket: pulumi.Input[str], network: pulumi.Input[str] | None,
                  project: pulumi.Input[str], container_registry: pulumi.Input[str],
-                 tensorboard: pulumi.Input[str] | None = None, opts: pulumi.ResourceOptions | None = None) -> None:
-        """`tensorboard`: the platform TensorBoard (experiment tracking); runs then join the model's experiment."""
+                 image_tag: str | None = None, tensorboard: pulumi.Input[str] | None = None,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        """`image_tag`: the tag of the team's own images, for a model in `pipeline_spec.own_image_models`
+        (None otherwise). `tensorboard`: the platform TensorBoard (experiment tracking); runs then join the
+        model's experiment."""
         super().__init__(f"{TYPE_PREFIX}VertexTrainingPipeline", name, None, opts)
         if model.training is None:
             raise ValueError(f"{model.name}: the plan builds no training pipeline for this model")
+        if (image_tag is not None) != spec_module.brings_own_image(model.framework):
+            raise ValueError(f"{model.name}: image_tag is required for, and only for, a model on the team's own "
+                             "images (lightgbm, custom)")
         # Settings the spec cannot express fail here, before any resource is registered.
         spec_module.check(plan, model)
         labels = dict(plan.tags)
@@ -74,7 +83,7 @@ class VertexTrainingPipeline(pulumi.ComponentResource):
             context = spec_module.SpecContext(
                 project=project_id, kms_key=key, service_account=account, data_bucket=data,
                 artifact_bucket=artifacts, model_id=self.model_id,
-                own_images=registry,
+                own_images=registry, own_image_tag=image_tag,
                 network=net or None, labels=gcp_labels(labels),
                 experiment=experiment_context(project_id, plan, model.name) if board else None,
                 tensorboard=board or None, images=dict(pinned))

@@ -153,11 +153,25 @@ PREBUILT: dict[str, Prebuilt] = {
     "xgboost": Prebuilt("1.1", ("xgboost-cpu.1-1", "xgboost-cpu.1-1"), ("xgboost-cpu.1-1", "xgboost-cpu.1-1")),
 }
 """lightgbm and custom have no prebuilt images: the team pushes `<model>-training` and `<model>-serving`
-images to the platform's Docker repository (`SpecContext.own_images`)."""
+images to the platform's Docker repository (`SpecContext.own_images`), and the spec runs them at the tag
+the stack setting `mlops:imageTags` gives the model (`SpecContext.own_image_tag`, components.image_tags)."""
+OWN_IMAGE_MODELS = "a model this stack trains on the team's own image (lightgbm, custom)"
+"""How an `mlops:imageTags` error names the models `own_image_models` returns."""
 PREBUILT_PROJECT = "vertex-ai"
 """Google publishes the images in Artifact Registry repositories `training` and `prediction` of this project,
 in the multi-regions us, europe and asia (the same image in each), under the tag `latest` only: the
 component pins each to its digest at deploy time (`gcp.artifactregistry.get_docker_image`)."""
+
+
+def brings_own_image(framework: str) -> bool:
+    """The team's images train and serve the model: Google publishes no prebuilt image for its framework."""
+    return framework not in PREBUILT
+
+
+def own_image_models(plan: Plan) -> list[ModelPlan]:
+    """The models whose spec runs the team's own images (trained here: serving alone deploys a registered
+    model, whose serving image the register step of its training run recorded)."""
+    return [m for m in plan.models if m.training is not None and brings_own_image(m.framework)]
 
 
 def prebuilt_image(framework: str, purpose: str, gpu: bool) -> str | None:
@@ -202,6 +216,8 @@ class SpecContext:
     """Docker repository path (`<region>-docker.pkg.dev/<project>/<repo>`) for frameworks without prebuilt images."""
     images: dict[str, str] = field(default_factory=dict)
     """Prebuilt images (`prebuilt_image`) → the same image pinned by digest (`<host>/vertex-ai/<image>@sha256:…`)."""
+    own_image_tag: str | None = None
+    """The tag of the team's own images (`mlops:imageTags`), for a model in `own_image_models`; never `latest`."""
     network: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
     experiment: str | None = None
@@ -301,7 +317,9 @@ class _Builder:
         return gates
 
     def _own(self, purpose: str) -> str:
-        return f"{self.ctx.own_images}/{self.model.name}-{purpose}:latest"
+        if self.ctx.own_image_tag is None:
+            raise ValueError(f"{self.model.name}: no tag for the team's own images (SpecContext.own_image_tag)")
+        return f"{self.ctx.own_images}/{self.model.name}-{purpose}:{self.ctx.own_image_tag}"
 
     def _pinned(self, purpose: str, gpu: bool) -> str:
         image = prebuilt_image(self.model.framework, purpose, gpu)
@@ -686,7 +704,7 @@ def check(plan: Plan, model: ModelPlan) -> None:
     """Raise PlanError now (before any resource) for settings the spec cannot express."""
     placeholder = SpecContext(project="project", kms_key="key", service_account="sa@project.iam.gserviceaccount.com",
                               data_bucket="data", artifact_bucket="artifacts", model_id="model",
-                              own_images="region-docker.pkg.dev/project/repo",
+                              own_images="region-docker.pkg.dev/project/repo", own_image_tag="tag",
                               images={i: f"us-docker.pkg.dev/vertex-ai/{i}@sha256:{'0' * 64}"
                                       for i in images_of(plan, model)})
     pipeline_spec(plan, model, placeholder)

@@ -6,6 +6,7 @@ import pulumi
 
 from components.base import TYPE_PREFIX, child, gcp_labels
 from components.capabilities import builds
+from components.image_tags import image_tags
 from mlops.plan import Plan
 from mlops.plan.vocabulary import ServingMode
 
@@ -23,6 +24,7 @@ from .monitoring_job import monitoring_job
 from .names import endpoint_id
 from .network import GcpNetwork
 from .pipeline import VertexTrainingPipeline
+from .pipeline_spec import OWN_IMAGE_MODELS, own_image_models
 from .project import project_id
 from .registries import GcpArtifactStorage
 from .registry import VertexModelRegistry
@@ -62,6 +64,9 @@ class VertexPlatform(pulumi.ComponentResource):
 
     def __init__(self, name: str, plan: Plan, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TYPE_PREFIX}VertexPlatform", name, None, opts)
+        # The team's own images (lightgbm, custom) run at the tag the stack setting `mlops:imageTags` gives
+        # each model: read (and a bad setting refused) before any cloud resource is registered.
+        own_tags = image_tags([m.name for m in own_image_models(plan)], runs=OWN_IMAGE_MODELS)
         foundation = GcpFoundation(f"{name}-foundation", plan, opts=child(self))
         self.outputs = {
             "key_id": foundation.key.id,
@@ -128,7 +133,7 @@ class VertexPlatform(pulumi.ComponentResource):
                 f"{name}-{model.name}-training", plan, model, kms_key_id=foundation.key.id,
                 service_account=identities.pipelines.email, data_bucket=foundation.data.bucket.name,
                 artifact_bucket=foundation.artifacts.bucket.name, network=network_id, project=pipelines_project,
-                container_registry=registries.container_registry,
+                container_registry=registries.container_registry, image_tag=own_tags.get(model.name),
                 tensorboard=tracking.tensorboard if tracking else None, opts=child(self))
             for model in plan.models if model.training is not None
         }

@@ -55,7 +55,8 @@ class GcpArtifactStorage(pulumi.ComponentResource):
 
     Creates: `-agent` (projects.ServiceIdentity for Artifact Registry) with `-agent-key` (the agent may
     use the platform key: CMEK repositories need it first); `-containers` (DOCKER repository: training
-    and serving images, tags immutable in production so a deployed tag always names the same image) and
+    and serving images, tags immutable in every environment, as on ECR: the stack runs the tag
+    `mlops:imageTags` names, so that tag must always name the same image) and
     `-pipelines` (KFP repository: compiled pipeline templates the schedules run), both CMEK with cleanup
     policies per environment (RETENTION), protected in production. Grants (repository level only):
     `-containers-pipelines` (reader: jobs pull their images), `-containers-endpoints` (reader: prediction
@@ -100,7 +101,9 @@ class GcpArtifactStorage(pulumi.ComponentResource):
 
         self.containers = repository(
             "containers", "DOCKER", "training and serving container images",
-            gcp.artifactregistry.RepositoryDockerConfigArgs(immutable_tags=plan.production))
+            # Immutable tags cannot be moved or deleted; new tags can still be pushed, and the cleanup policies
+            # still delete untagged versions.
+            gcp.artifactregistry.RepositoryDockerConfigArgs(immutable_tags=True))
         self.pipelines = repository("pipelines", "KFP", "compiled Vertex AI pipeline templates", None)
         for suffix, repo, role, member in (
             ("containers-pipelines", self.containers, READER, pipelines_member),

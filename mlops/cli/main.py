@@ -174,9 +174,10 @@ def synth(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the resource tree.")] = False,
     config: Annotated[list[str] | None, typer.Option(
         "--config", "-c", help="A stack setting KEY=VALUE, as `pulumi config set` would make it (repeatable), "
-        "e.g. `mlops:endpoints=defer` for a first deployment, or on AWS "
-        "`mlops:imageTags={\"<model>\": \"<tag>\"}` for the image tag a lightgbm or custom model runs "
-        "(default `1`; `latest` is refused).", show_default=False)] = None,
+        "e.g. `mlops:endpoints=defer` for a first deployment, or "
+        "`mlops:imageTags={\"<model>\": \"<tag>\"}` for the tag of the team's own image a model runs, on "
+        "every cloud (AWS and GCP: lightgbm and custom models; Azure: every trained model; default `1`; "
+        "`latest` is refused).", show_default=False)] = None,
     policy_mode: Annotated[PolicyModeChoice, typer.Option(
         "--policy-mode", help="Run the program and the policies as `pulumi up` sees the stack (`up`: every value "
         "known) or as a first `pulumi preview --policy-pack policies` does (`preview`: values other resources "

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 GCP_SEARCH_STRATEGIES = ("bayesian", "random")
 GCP_TUNABLE_FRAMEWORKS = ("lightgbm", "pytorch", "sklearn", "tensorflow", "xgboost")
 """Frameworks with a default search space (components/gcp/pipeline_spec.py keeps it; a test checks they agree)."""
+GCP_OWN_IMAGE_FRAMEWORKS = ("custom", "lightgbm")
+"""Frameworks without Google's prebuilt images: the team's own, at the tag of `mlops:imageTags`
+(components/gcp/pipeline_spec.py `brings_own_image`; a test checks they agree)."""
 
 VERTEX_METRIC_ID_REFUSED = re.compile(r"[\s\x00-\x1f\x7f-\x9f{}\"'`\\$]")
 """What a Vertex objective metric id may not contain: whitespace and control characters (Vertex), braces

@@ -30,6 +30,7 @@ from typing import Any
 import yaml
 
 from mlops.blueprint.model import DeliveryStrategy, Direction, ServingMode
+from mlops.clouds.gcp_pipelines import GCP_OWN_IMAGE_FRAMEWORKS
 from mlops.plan import Capability, ModelPlan, Plan
 
 from . import Check, Expect, Rule
@@ -53,6 +54,7 @@ ALERT = "gcp:monitoring/alertPolicy:AlertPolicy"
 METADATA_STORE = "gcp:vertex/aiMetadataStore:AiMetadataStore"
 TENSORBOARD = "gcp:vertex/aiTensorboard:AiTensorboard"
 SPEC_OBJECT = "gcp:storage/bucketObject:BucketObject"
+REPOSITORY = "gcp:artifactregistry/repository:Repository"
 WORKFLOW = "gcp:workflows/workflow:Workflow"
 SCHEDULE = "gcp:colab/schedule:Schedule"
 JOB = "gcp:cloudscheduler/job:Job"
@@ -407,7 +409,9 @@ def _training(plan: Plan) -> Iterator[Expect]:
     for base, m in _trained(plan):
         gated = _spec(lambda d, names=[g for g, _ in _gates(m)]: all(n in _gate_condition(d) for n in names),
                       "a register condition on every gate")
-        checks: tuple[Check, ...] = (Check((*SPEC_PATH[:-1], "displayName"), f"{base}-training"), gated,
+        # Every image pinned: Google's by digest, the team's at the stack's tag (`mlops:imageTags`).
+        pinned = _spec(lambda d: ":latest" not in json.dumps(d), "no image at the tag latest")
+        checks: tuple[Check, ...] = (Check((*SPEC_PATH[:-1], "displayName"), f"{base}-training"), gated, pinned,
                                      *(_parameter(name, want) for name, want in _gates(m)))
         network = _vertex_network(plan)
         if network is not None:
@@ -415,6 +419,10 @@ def _training(plan: Plan) -> Iterator[Expect]:
                              lambda n, want=network: re.fullmatch(want, str(n)) is not None,
                              "runs in the platform network, named by project number"),)
         yield from _spec_expects(base, m, checks, m.name)
+        if m.framework in GCP_OWN_IMAGE_FRAMEWORKS:
+            # The team's images run by tag: the repository must keep a tag on one image.
+            yield Expect(REPOSITORY, f"{plan.prefix}-registries-containers",
+                         (Check(("dockerConfig", "immutableTags"), True),), why=f"{m.name} own images")
 
 
 def _search(plan: Plan) -> Iterator[Expect]:

@@ -40,6 +40,8 @@ class SynthResult:
     policy_mode: PolicyMode = "up"
     undecided: list[Undecided] = field(default_factory=list[Undecided])
     """Rules that stopped on an unknown value (preview mode only; the CLI shows them as advisories)."""
+    config: dict[str, str] = field(default_factory=dict[str, str])
+    """The further stack settings the program ran with (`synth(config=...)`; not in the manifest)."""
 
     def manifest(self) -> dict[str, Any]:
         """The manifest of ARCHITECTURE.md (fields are only ever added, never renamed).
@@ -153,4 +155,5 @@ def synth(blueprint_path: str, environment: str, config: Mapping[str, str] | Non
         raise SynthError("duplicate resource names (the engine refuses these): "
                          + ", ".join(f"{t} {n}" for t, n in duplicates))
     report = evaluate(records)
-    return SynthResult(blueprint_path, plan, records, outputs, report.violations, policy_mode, report.undecided)
+    return SynthResult(blueprint_path, plan, records, outputs, report.violations, policy_mode, report.undecided,
+                       dict(config or {}))
