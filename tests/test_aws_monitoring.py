@@ -200,8 +200,8 @@ def test_dev_monitors_outside_a_vpc() -> None:
 def test_a_batch_model_gets_drift_and_quality_jobs(tmp_path: Path) -> None:
     def edit(doc: dict[str, Any]) -> None:
         doc["models"][1]["monitoring"] = {"drift": {"method": "wasserstein", "threshold": 0.3, "features": ["_c2"]},
-                                          "quality": {"metric": "mae", "threshold": 1.5, "label_delay_hours": 48, "direction": "at_most",
-                                                      "schedule": "daily"}}
+                                          "quality": {"metric": "mae", "threshold": 1.5, "label_delay_hours": 48,
+                                                      "direction": "at_most", "schedule": "daily"}}
     result = variant(tmp_path, edit, blueprint=READMISSION)
     drift = job(result, "los-forecast-monitoring-drift-schedule")["Environment"]
     assert (drift["MLOPS_SOURCE"], drift["MLOPS_METHOD"], drift["MLOPS_FEATURES"]) == ("batch", "wasserstein", "_c2")

@@ -12,9 +12,10 @@ import json
 import math
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from botocore.model import Shape
 from sagemaker_requests import walk
 from sagemaker_stack_requests import SCHEDULER_SCHEDULED_TIME, service
 from shared_synth import synthesized
@@ -32,12 +33,12 @@ class FakeS3:
     def __init__(self, objects: dict[str, dict[str, tuple[str, datetime]]]) -> None:
         self.objects = objects
 
-    def list_objects_v2(self, Bucket: str, Prefix: str, **_: Any) -> dict[str, Any]:  # noqa: N803
+    def list_objects_v2(self, Bucket: str, Prefix: str, **_: Any) -> dict[str, Any]:
         found = [{"Key": k, "LastModified": m} for k, (_, m) in sorted(self.objects.get(Bucket, {}).items())
                  if k.startswith(Prefix)]
         return {"Contents": found, "IsTruncated": False}
 
-    def get_object(self, Bucket: str, Key: str) -> dict[str, Any]:  # noqa: N803
+    def get_object(self, Bucket: str, Key: str) -> dict[str, Any]:
         if Key not in self.objects.get(Bucket, {}):
             raise KeyError(f"NoSuchKey {Key}")
         return {"Body": io.BytesIO(self.objects[Bucket][Key][0].encode())}
@@ -49,7 +50,7 @@ class FakeCloudWatch:
 
     def put_metric_data(self, **request: Any) -> None:
         shape = service("cloudwatch").operation_model("PutMetricData").input_shape
-        problems = list(walk(shape, request, "PutMetricData"))
+        problems = list(walk(cast(Shape, shape), request, "PutMetricData"))
         assert problems == [], problems
         self.calls.append(request)
 

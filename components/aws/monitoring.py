@@ -221,7 +221,7 @@ class SageMakerMonitor(pulumi.ComponentResource):
 
     def _scheduler_role(self, name: str) -> aws.iam.Role:
         plan, model = self.plan, self.model
-        jobs = [account_arn(plan, self.account, "sagemaker",
+        jobs: list[pulumi.Input[str]] = [account_arn(plan, self.account, "sagemaker",
                             f"processing-job/{monitor_job_prefix(plan, model.name, kind)}-*")
                 for kind in ("drift", "quality") if getattr(model.monitoring, kind) is not None]
         trust = Statement(Effect="Allow", Principal={"Service": "scheduler.amazonaws.com"}, Action="sts:AssumeRole",
