@@ -45,7 +45,7 @@ class SageMakerPlatform(pulumi.ComponentResource):
     What is built follows the plan's gated capabilities. With `defer_endpoints` (stack setting
     `mlops:endpoints: defer`, for the first deployment, before any model is trained) real-time
     models get their role, model and endpoint configuration but no endpoint, alarms, autoscaling
-    or Model Monitor; the stack output `deferred_endpoints` lists them.
+    or monitoring jobs; the stack output `deferred_endpoints` lists them.
 
     Outputs: key_arn, data_bucket, artifact_bucket, audit_bucket, execution_role_arn, trail_arn; with
     experiment tracking, tracking_server_arn and tracking_uri; with an own-image model, container_registry

@@ -88,7 +88,7 @@ the published pipeline definition schema takes Bayesian and Random tuning only (
 AWS_TUNABLE_FRAMEWORKS = ("xgboost",)
 """Frameworks with a built-in search space (script frameworks define their hyperparameters in the script)."""
 
-# A feature column of a header-less CSV request, as Model Monitor and the drift baseline name it.
+# A feature column of a header-less CSV request or batch input, as the drift baseline and drift job name it.
 _CSV_COLUMN = re.compile(r"^_c(0|[1-9]\d*)$")
 def _whole(value: float) -> bool:
     return float(value).is_integer()
