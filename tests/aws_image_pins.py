@@ -10,8 +10,8 @@ and reports:
   framework version (for a team's own image: not the very same image), or whose registered inference
   image (what the deployer serves) is not the image its endpoint or batch model serves.
 
-One image is allowed untagged: Model Monitor's analyzer, which AWS publishes without versions
-(`components/aws/images.py` MODEL_MONITOR_REPOSITORY; pinned by digest with `mlops:modelMonitorImageDigest`).
+No image is allowed untagged (Model Monitor's analyzer, the one image AWS publishes without versions, is no
+longer used: SageMaker Model Monitor is closed to new customers).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ ECR_IMAGE = re.compile(r"^(?P<registry>\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.
                        r"(?P<repository>[a-z0-9._/-]+)"
                        r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]*))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?$")
 VERSION = re.compile(r"^(?P<version>\d+\.\d+(?:\.\d+)?(?:-\d+)?)(?:-|$)")
-UNVERSIONED = frozenset({"sagemaker-model-monitor-analyzer"})
+UNVERSIONED: frozenset[str] = frozenset()
 
 
 def images(value: Any, path: str = "") -> Iterator[tuple[str, str]]:

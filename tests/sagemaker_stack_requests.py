@@ -12,8 +12,9 @@ and the platform's own automation send:
 - the model-quality job definition goes through Cloud Control: its desired state is the CloudFormation
   resource's properties, which are the CreateModelQualityJobDefinition members plus `EndpointName`
   (a CloudFormation-only property);
-- the batch transform is an EventBridge Scheduler universal target (`aws-sdk:sagemaker:createTransformJob`):
-  its input is the CreateTransformJob request, with Scheduler's `<aws.scheduler.execution-id>` filled in;
+- the batch transform and the drift and quality jobs are EventBridge Scheduler universal targets
+  (`aws-sdk:sagemaker:createTransformJob`, `…:createProcessingJob`): the input is the operation's request,
+  with Scheduler's `<aws.scheduler.execution-id>` and `<aws.scheduler.scheduled-time>` filled in;
 - the deployer Lambda's calls (`deployer_problems`): its handler runs against a SageMaker stand-in that
   checks every request against the operation's input shape and answers from the synthesized stack.
 
@@ -75,6 +76,8 @@ FILLED_BY_PROVIDER: dict[str, dict[str, str]] = {
 
 SCHEDULER_EXECUTION_ID = "d32c5kddcf5bb8c3"
 """What Scheduler puts for `<aws.scheduler.execution-id>` (the example of its documentation)."""
+SCHEDULER_SCHEDULED_TIME = "2022-03-22T18:59:43Z"
+"""What Scheduler puts for `<aws.scheduler.scheduled-time>` (the example of its documentation)."""
 
 ACCOUNT = "123456789012"
 _MOCK_ARN = re.compile(r"^arn:mock:aws:([a-z0-9]+)/[A-Za-z0-9]+:([A-Za-z0-9]+):(.+)$")
@@ -211,7 +214,8 @@ def _scheduled_call(r: Any, computed: frozenset[str]) -> list[str]:
     if m is None or m.group(1) != "sagemaker":
         return []
     name = m.group(2)[0].upper() + m.group(2)[1:]
-    text = str(target.get("input", "{}")).replace("<aws.scheduler.execution-id>", SCHEDULER_EXECUTION_ID)
+    text = str(target.get("input", "{}")).replace("<aws.scheduler.execution-id>", SCHEDULER_EXECUTION_ID).replace(
+        "<aws.scheduler.scheduled-time>", SCHEDULER_SCHEDULED_TIME)
     body = resolved(json.loads(text), computed)
     return list(walk(operation(name).input_shape, body, f"{r.name} (Scheduler → {name})"))
 

@@ -19,7 +19,7 @@ from components.aws import pipeline_definition as pd
 from components.aws.lambdas import deployer, pipeline_steps
 from components.aws.names import baseline_prefix
 from components.aws.scripts import baseline as script
-from components.aws.scripts.drift_postprocessor import drift_scores
+from components.aws.scripts.drift_methods import drift_scores
 from mlops.blueprint import load_blueprint
 from mlops.clouds import facts
 from mlops.clouds.aws import MODEL_MONITOR_AVAILABILITY
@@ -85,8 +85,8 @@ def test_baseline_statistics_follow_model_monitors_layout(tmp_path: Path) -> Non
     assert constraints["monitoring_config"]["evaluate_constraints"] == "Enabled"
 
 
-def test_the_drift_postprocessor_reads_the_baseline() -> None:
-    """What the monitor compares against must be readable by the shipped drift code: same data, no drift;
+def test_the_drift_methods_read_the_baseline() -> None:
+    """What the drift job compares against must be readable by the shipped drift code: same data, no drift;
     shifted data, drift."""
     rows = [[str(i % 2), str(float(i)), "red" if i % 3 else "blue"] for i in range(200)]
     shifted = [[r[0], str(float(r[1]) + 150.0), "blue"] for r in rows]
@@ -221,14 +221,13 @@ def test_explicit_drift_check_baselines_take_precedence() -> None:
         "s3://artifacts/pipelines/run-9/statistics.json"
 
 
-def test_synthesized_monitor_reads_the_prefix_the_deployer_writes() -> None:
+def test_synthesized_drift_job_reads_the_prefix_the_deployer_writes() -> None:
     result = synthesized("blueprints/fraud-detection-aws.yaml", "prod")
     by_name = {r.name: r for r in result.resources}
     base = "fraud-detection-prod-fraud-scorer"
-    monitor = by_name[f"{base}-monitoring-data-quality"].inputs["dataQualityBaselineConfig"]
+    job = json.loads(by_name[f"{base}-monitoring-drift-schedule"].inputs["target"]["input"])
     prefix = baseline_prefix("fraud-scorer")
-    assert monitor["statisticsResource"]["s3Uri"].endswith(f"/{prefix}/statistics.json")
-    assert monitor["constraintsResource"]["s3Uri"].endswith(f"/{prefix}/constraints.json")
+    assert job["Environment"]["MLOPS_BASELINE_URI"].endswith(f"/{prefix}/statistics.json")
     function = by_name[f"{base}-deployer-function-function"]
     assert function.inputs["environment"]["variables"]["BASELINE_PREFIX"] == prefix
     script_object = by_name[f"{base}-training-baseline-script"]
@@ -266,7 +265,8 @@ def test_plan_facts_and_design_say_which_mechanism_monitors_and_that_it_is_close
     url, notice = MODEL_MONITOR_AVAILABILITY
     assert url.endswith("/model-monitor-availability-change.html") and "no longer open to new customers" in notice
     mechanism = facts(Cloud.aws).fallbacks["drift and quality mechanism"]
-    assert "SageMaker Model Monitor" in mechanism and "no longer open to new customers" in mechanism
+    assert "not SageMaker Model Monitor" in mechanism and "no longer open to new customers" in mechanism
+    assert "EventBridge Scheduler" in mechanism and "CreateProcessingJob" in mechanism
     text = render_markdown(design_input(Path("blueprints/fraud-detection-aws.yaml"), "prod"))
     assert mechanism in text and "Baseline step computes from the train split" in text
 

@@ -17,10 +17,10 @@ from shared_synth import synthesized
 
 from components.aws.images import PREBUILT, PROCESSING, brings_own_image
 from mlops.clouds.aws import AWS_OWN_IMAGE_FRAMEWORKS
-from mlops.synth import SynthError, synth
+from mlops.synth import synth
 
 AWS_EXAMPLES = ("blueprints/fraud-detection-aws.yaml", "blueprints/readmission-risk-aws.yaml")
-ANALYZER_DIGEST = "sha256:" + "ab" * 32
+DIGEST = "sha256:" + "ab" * 32
 
 
 @pytest.mark.parametrize("environment", ["dev", "staging", "prod"])
@@ -78,26 +78,16 @@ def test_the_check_finds_unpinned_and_mismatched_images() -> None:
     assert any(p.startswith("m: registers") for p in found), found
 
 
-def test_the_team_image_and_digests_are_pinned_and_the_analyzer_is_the_only_untagged_image() -> None:
+def test_the_team_image_and_digests_are_pinned_and_no_image_is_untagged() -> None:
     ok = image_problems(_graph(
         "p",
         ("aws:sagemaker/model:Model", "p-m-serving-model", {"primaryContainer": {"image": _uri("p/m", ":7")}}),
-        ("x", "monitor", {"imageUri": _uri("sagemaker-model-monitor-analyzer", "")}),
-        ("x", "pinned", {"imageUri": _uri("anything", "@" + ANALYZER_DIGEST)}),
+        ("x", "pinned", {"imageUri": _uri("anything", "@" + DIGEST)}),
     ))
     assert ok == []
-
-
-def test_the_analyzer_is_pinned_by_the_digest_the_stack_names(tmp_path: Path) -> None:
-    result = synth("blueprints/fraud-detection-aws.yaml", "prod",
-                   config={"mlops:modelMonitorImageDigest": ANALYZER_DIGEST})
-    used = {uri for r in result.resources for _, uri in images(r.inputs) if "model-monitor" in uri}
-    assert used == {f"000000000000.dkr.ecr.us-east-1.amazonaws.com/sagemaker-model-monitor-analyzer@{ANALYZER_DIGEST}"}
-
-
-def test_a_bad_analyzer_digest_is_refused() -> None:
-    with pytest.raises(SynthError, match="mlops:modelMonitorImageDigest: not an image digest"):
-        synth("blueprints/fraud-detection-aws.yaml", "prod", config={"mlops:modelMonitorImageDigest": "latest"})
+    # Model Monitor's analyzer was the one untagged image; the monitoring jobs run the pinned processing image.
+    found = image_problems(_graph("p", ("x", "monitor", {"imageUri": _uri("sagemaker-model-monitor-analyzer", "")})))
+    assert any("no tag or digest" in p for p in found), found
 
 
 def test_a_gpu_trained_model_registers_the_image_its_cpu_endpoint_serves(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from mlops.synth import SynthError, synth
 
 FRAUD = "blueprints/fraud-detection-aws.yaml"
 ENDPOINT_TYPES = ("aws:sagemaker/endpoint:Endpoint", "aws:appautoscaling/target:Target",
-                  "aws:sagemaker/monitoringSchedule:MonitoringSchedule")
+                  "mlops:index:SageMakerMonitor")  # its drift and quality jobs follow the endpoint
 
 
 def test_deferred_stack_has_the_configuration_but_no_endpoint() -> None:

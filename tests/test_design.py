@@ -111,8 +111,11 @@ def test_fraud_monitoring_real_time_drift_and_pagerduty() -> None:
     text = section(document(FRAUD), 4)
     drift = row(text, "drift: every input feature")
     assert "psi > 0.2" in drift and "hourly on live traffic of the real-time endpoint" in drift
-    assert "derived: SageMaker Model Monitor data-quality job" in drift  # PSI is not native on AWS
+    # SageMaker Model Monitor is closed to new customers: the platform's own scheduled job computes PSI.
+    assert "custom: a scheduled SageMaker processing job of the platform's own" in drift
+    assert "Model Monitor is closed to new customers" in drift
     quality = row(text, "quality")
+    assert "scheduled SageMaker processing job of the platform's own" in quality
     assert "hourly; labels arrive within 1 h" in quality and "| warning |" in quality
     pagerduty = row(text, "pagerduty (pages on-call)")
     assert "`mlops:pagerdutyEventsUrl`" in pagerduty and "latency, errors" in pagerduty

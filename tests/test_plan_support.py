@@ -10,9 +10,7 @@ from accounts import environments
 
 from mlops.blueprint import format_path, load_text
 from mlops.clouds import unsupported
-from mlops.clouds.aws import AWS_QUALITY_METRICS, monitor_schedule
 from mlops.plan import PlanError, plan
-from mlops.plan.schedule import Schedule
 
 
 def model(**sections: Any) -> dict[str, Any]:
@@ -67,12 +65,13 @@ CASES = [
     ("drift-without-capture", model(monitoring={"prediction_logging_percent": 0}),
      "models[0].monitoring.prediction_logging_percent", "0",
      "drift monitoring reads the captured requests; none are captured at 0 %"),
-    ("monitor-cron", model(monitoring={"drift": {"schedule": "30 3 * * 1"}}),
-     "models[0].monitoring.drift.schedule", "'30 3 * * 1'", "SageMaker Model Monitor runs hourly or daily"),
+    ("monitor-cron", model(monitoring={"drift": {"schedule": "0 3 1 * 1"}}),
+     "models[0].monitoring.drift.schedule", "'0 3 1 * 1'",
+     "EventBridge cron cannot restrict both day of month and day of week"),
     ("drift-feature-names", model(monitoring={"drift": {"features": ["amount", "_c1", "_c01"]}}),
      "models[0].monitoring.drift.features", "amount, _c01",
-     "SageMaker names the columns of header-less CSV requests `_c0`, `_c1`, … (features only, the label is not "
-     "sent), and the drift baseline uses the same names: other names would never be watched"),
+     "requests and batch inputs are header-less CSV: the drift baseline and the drift job name their columns "
+     "`_c0`, `_c1`, … (features only, the label is not sent); other names would never be watched"),
     ("hyperband", model(training={"hyperparameter_search": {"objective_metric": "auc", "strategy": "hyperband"}}),
      "models[0].training.hyperparameter_search.strategy", "'hyperband'",
      "SageMaker Pipelines' published definition schema takes Bayesian and Random tuning only"),
@@ -81,7 +80,10 @@ CASES = [
      "SageMaker grid search takes only categorical ranges; the built-in search space is continuous"),
     ("quality-metric", model(monitoring={"quality": {"metric": "precision_at_1pct_fpr", "threshold": 0.8}}),
      "models[0].monitoring.quality.metric", "'precision_at_1pct_fpr'",
-     "SageMaker Model Monitor does not compute this model-quality metric"),
+     "the AWS quality job does not compute this model-quality metric"),
+    ("multiclass-metric", model(monitoring={"quality": {"metric": "weighted_f1", "threshold": 0.8}}),
+     "models[0].monitoring.quality.metric", "'weighted_f1'",
+     "the AWS quality job does not compute this model-quality metric"),
 ]
 
 
@@ -121,27 +123,10 @@ def test_limits_aws_can_honour_plan_cleanly() -> None:
                   model(name="own", framework="custom", serving={"caching": {"ttl_seconds": 5}}))
 
 
-@pytest.mark.parametrize(("schedule", "expression"), [
-    ("hourly", "cron(0 * ? * * *)"),
-    ("daily", "cron(0 0 ? * * *)"),
-    ("weekly", "cron(0 0 ? * * *)"),  # documented fallback: Model Monitor runs at most daily
-    ("0 5 * * *", "cron(0 5 ? * * *)"),
-    ("0 */6 * * *", "cron(0 0/6 ? * * *)"),
-    ("0 2/12 * * *", "cron(0 2/12 ? * * *)"),
-    ("15 * * * *", None),
-    ("0 3 1 * *", None),
-    ("0 1,13 * * *", None),
-    ("0 0 * * 0", "cron(0 0 ? * * *)"),  # the weekly keyword written out: the same schedule
-    ("0 3 * * 1", None),
-])
-def test_monitor_schedule(schedule: str, expression: str | None) -> None:
-    assert monitor_schedule(Schedule.of(schedule)) == expression
-
-
-def test_quality_metric_table_maps_aliases_to_model_monitor_names() -> None:
-    assert AWS_QUALITY_METRICS["auroc"] == ("BinaryClassification", "auc")
-    assert AWS_QUALITY_METRICS["rmse"] == ("Regression", "rmse")
-    assert AWS_QUALITY_METRICS["weighted_f1"] == ("MulticlassClassification", "weighted_f1")
+def test_monitoring_schedules_model_monitor_refused_now_plan_cleanly() -> None:
+    # Model Monitor ran hourly or daily only; the scheduled jobs run any EventBridge cron (weekly runs weekly).
+    plans_cleanly(model(monitoring={"drift": {"schedule": "30 3 * * 1"},
+                                    "quality": {"metric": "accuracy", "threshold": 0.7, "schedule": "15 * * * *"}}))
 
 
 @pytest.mark.parametrize(("strategy", "percent", "instances", "words"), [

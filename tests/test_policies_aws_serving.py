@@ -60,23 +60,25 @@ def first_variant(key: str, value: object) -> Callable[[Recorded], None]:
     return change
 
 
-def desired(key: str, value: object, *path: str) -> Callable[[Recorded], None]:
-    """Edit the Cloud Control desired state (a JSON string)."""
+def job(key: str, value: object, *path: str) -> Callable[[Recorded], None]:
+    """Edit the processing job request a schedule's target sends (a JSON string); None deletes the key."""
     def change(record: Recorded) -> None:
-        state = json.loads(record.inputs["desiredState"])
-        target = state
+        request = json.loads(record.inputs["target"]["input"])
+        target = request
         for part in path:
             target = target[part]
-        target[key] = value
-        record.inputs["desiredState"] = json.dumps(state)
+        if value is None:
+            del target[key]
+        else:
+            target[key] = value
+        record.inputs["target"]["input"] = json.dumps(request)
     return change
 
 
 CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 MODEL = "aws:sagemaker/model:Model"
 ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
-DQ = "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition"
-CC = "aws:cloudcontrol/resource:Resource"
+SCHEDULE = "aws:scheduler/schedule:Schedule"
 
 # policy → cases: (how to break the compliant prod graph, the resource the violation names, message fragment)
 BREAKS: dict[str, list[tuple[Breaker, str, str]]] = {
@@ -106,14 +108,14 @@ BREAKS: dict[str, list[tuple[Breaker, str, str]]] = {
         (edit(ENDPOINT, "serving-endpoint", drop("deploymentConfig")), "serving-endpoint", "deployment configuration"),
     ],
     "aws-sagemaker-monitoring-job-security": [
-        (edit(DQ, "data-quality", put(False, "networkConfig", "enableInterContainerTrafficEncryption")),
-         "data-quality", "inter-container"),
-        (edit(DQ, "data-quality", drop("jobResources", "clusterConfig", "volumeKmsKeyId")), "data-quality",
-         "volume encryption"),
-        (edit(CC, "model-quality", desired("EnableNetworkIsolation", False, "NetworkConfig")), "model-quality",
-         "network isolation"),
-        (edit(CC, "model-quality", desired("KmsKeyId", None, "ModelQualityJobOutputConfig")), "model-quality",
+        (edit(SCHEDULE, "drift-schedule", job("EnableInterContainerTrafficEncryption", False, "NetworkConfig")),
+         "drift-schedule", "inter-container"),
+        (edit(SCHEDULE, "drift-schedule", job("VolumeKmsKeyId", None, "ProcessingResources", "ClusterConfig")),
+         "drift-schedule", "volume encryption"),
+        (edit(SCHEDULE, "quality-schedule", job("KmsKeyId", None, "ProcessingOutputConfig")), "quality-schedule",
          "output encryption"),
+        (edit(SCHEDULE, "quality-schedule", job("VpcConfig", None, "NetworkConfig")), "quality-schedule",
+         "private subnets (production)"),
     ],
     "aws-sns-topic-kms": [
         (edit("aws:sns/topic:Topic", "alerting-warning", drop("kmsMasterKeyId")), "alerting-warning", "KMS"),
@@ -177,5 +179,6 @@ def test_production_only_rules_leave_dev_alone() -> None:
     no_vpc = [r for r in single if r.type == MODEL]
     assert all("vpcConfig" not in r.inputs for r in no_vpc)
     names = ("aws-sagemaker-production-high-availability", "aws-sagemaker-production-model-in-vpc",
-             "aws-sagemaker-production-auto-rollback", "aws-sagemaker-data-capture-in-production")
+             "aws-sagemaker-production-auto-rollback", "aws-sagemaker-data-capture-in-production",
+             "aws-sagemaker-monitoring-job-security")  # dev jobs run outside a VPC
     assert run_policies([POLICIES[n] for n in names], policy_resources(single)) == []

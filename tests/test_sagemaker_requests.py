@@ -61,9 +61,11 @@ def test_step_outputs_and_computed_ids_are_left_to_the_running_pipeline() -> Non
 def test_the_stacks_sagemaker_resources_are_requests_sagemaker_accepts(blueprint: str, environment: str) -> None:
     resources = synthesized(blueprint, environment).resources
     assert resource_problems(resources) == []
-    checked = {r.type for r in resources} & (set(RESOURCE_OPERATIONS) | {"aws:cloudcontrol/resource:Resource"})
-    assert {"aws:sagemaker/model:Model", "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition",
-            "aws:sagemaker/monitoringSchedule:MonitoringSchedule", "aws:cloudcontrol/resource:Resource"} <= checked
+    checked = {r.type for r in resources} & set(RESOURCE_OPERATIONS)
+    assert {"aws:sagemaker/model:Model", "aws:sagemaker/endpoint:Endpoint"} <= checked
+    # The drift and quality jobs are Scheduler targets (CreateProcessingJob), checked with the schedules.
+    targets = {r.inputs["target"]["arn"] for r in resources if r.type == "aws:scheduler/schedule:Schedule"}
+    assert "arn:aws:scheduler:::aws-sdk:sagemaker:createProcessingJob" in targets
 
 
 @pytest.mark.parametrize("environment", ["dev", "staging", "prod"])
@@ -108,6 +110,19 @@ def test_cloud_control_and_scheduler_requests_are_checked() -> None:
     found = resource_problems(_one("aws:scheduler/schedule:Schedule", "batch", {"target": {
         "arn": "arn:aws:scheduler:::aws-sdk:sagemaker:createTransformJob", "input": json.dumps(job)}}))
     assert any("TransformJobName" in p and "at most 63" in p for p in found), found
+
+
+def test_the_monitoring_jobs_scheduled_requests_are_checked_as_create_processing_job() -> None:
+    resources = copy.deepcopy(synthesized("blueprints/fraud-detection-aws.yaml", "prod").resources)
+    schedule = next(r for r in resources if r.name.endswith("-monitoring-drift-schedule"))
+    assert resource_problems(resources) == []  # the real request, with Scheduler's attributes filled in
+    request = json.loads(schedule.inputs["target"]["input"])
+    request["Environment"]["MLOPS_FEATURES"] = "x" * 300
+    request["ProcessingResources"]["ClusterConfig"]["InstanceType"] = "ml.m5.huge"
+    schedule.inputs["target"]["input"] = json.dumps(request)
+    found = resource_problems(resources)
+    assert any("CreateProcessingJob" in p and "MLOPS_FEATURES" in p and "at most 256" in p for p in found), found
+    assert any("InstanceType" in p and "not one of" in p for p in found), found
 
 
 def test_a_deployer_request_sagemaker_would_refuse_is_found() -> None:

@@ -85,12 +85,14 @@ def test_gcp_refuses_batching_and_caching_instead_of_ignoring_them() -> None:
     assert [p for p, _ in found] == ["models[0].serving.batching", "models[0].serving.caching"]
 
 
-def test_aws_refuses_drift_and_quality_monitoring_of_a_batch_model() -> None:
+def test_aws_monitors_drift_and_quality_of_a_batch_model() -> None:
+    # Refused while monitoring was Model Monitor (real-time endpoints only); the platform's own jobs read the
+    # batch input and output (tests/test_aws_monitoring.py shows what is built).
     batch = model(serving={"mode": "batch", "schedule": "daily", "output_uri": "s3://out/preds/"},
                   monitoring={"drift": {"method": "psi"}, "quality": {"metric": "auc", "threshold": 0.7}})
-    found = problems(document("aws", batch))
-    assert [p for p, _ in found] == ["models[0].monitoring.drift", "models[0].monitoring.quality"]
-    assert all("batch transform jobs are not monitored" in message for _, message in found)
+    bp = load_text(yaml.safe_dump(document("aws", batch), sort_keys=False), "truth.yaml").blueprint
+    monitoring = plan(bp, "prod").models[0].monitoring
+    assert monitoring.drift is not None and monitoring.quality is not None
 
 
 def test_drift_null_switches_the_default_drift_monitor_off() -> None:

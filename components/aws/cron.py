@@ -1,7 +1,8 @@
 """Plan schedules (five Unix cron fields, UTC, keywords already expanded) → EventBridge `cron(...)` expressions.
 
-No pulumi import: the same conversion serves EventBridge Scheduler, EventBridge rules and Model Monitor
-schedules. EventBridge cron has six fields (minutes hours day-of-month month day-of-week year), one of
+No pulumi import: the same conversion serves EventBridge Scheduler (retraining, batch transforms, the
+drift and quality jobs) and EventBridge rules.
+EventBridge cron has six fields (minutes hours day-of-month month day-of-week year), one of
 day-of-month / day-of-week must be `?`, and days of the week count 1-7 from Sunday (Unix: 0-6, 7 = Sunday).
 """
 

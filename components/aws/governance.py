@@ -313,7 +313,8 @@ AWS_CONTROLS: dict[Control, str] = {
     Control.audit_retention: "audit bucket with S3 Object Lock default retention (COMPLIANCE mode in prod)",
     Control.model_documentation: "SageMaker model card per model (KMS-encrypted, Draft until approved)",
     Control.fairness_testing: "fairness metrics in the training pipeline's condition step",
-    Control.model_monitoring: "SageMaker Model Monitor schedules and CloudWatch alarms",
+    Control.model_monitoring: "scheduled drift and quality jobs (EventBridge Scheduler, SageMaker processing) "
+                              "and CloudWatch alarms",
     Control.network_isolation: "private subnets without internet gateway, interface VPC endpoints, "
                                "SageMaker resources in the platform security group",
     Control.network_logging: "VPC flow logs (all traffic) to a KMS-encrypted log group",

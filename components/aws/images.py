@@ -57,12 +57,9 @@ PREBUILT: dict[str, dict[Role, PrebuiltImage]] = {
 }
 
 PROCESSING = PrebuiltImage("sagemaker-scikit-learn", "1.2-1-cpu-py3")
-"""Data validation and preprocessing run in the scikit-learn image (pandas, numpy, scikit-learn)."""
+"""Data validation, preprocessing, the drift baseline and the drift and quality jobs run in the scikit-learn
+image (pandas, numpy, scikit-learn, boto3)."""
 
-MODEL_MONITOR_REPOSITORY = "sagemaker-model-monitor-analyzer"
-"""Model Monitor's analyzer: the one SageMaker image published without version tags (its documented URI
-has no tag). It is referenced untagged, or by the digest the stack setting `mlops:modelMonitorImageDigest`
-pins (see `monitoring.analyzer_image`)."""
 
 BUILT_IN_ALGORITHMS = frozenset({"xgboost"})
 """Frameworks trained by SageMaker's built-in algorithm: no training script, metrics emitted as `validation:<name>`."""

@@ -118,9 +118,28 @@ def sagemaker_name(name: str) -> str:
     return f"{name[:SAGEMAKER_NAME_LIMIT - 7]}-{hashlib.sha256(name.encode()).hexdigest()[:6]}"
 
 
-def monitoring_schedule_name(plan: Plan, model: str, kind: Literal["data-quality", "model-quality"]) -> str:
-    """Model Monitor schedule of a model; its name is a dimension of the drift/quality metrics."""
+MonitorKind = Literal["drift", "quality"]
+JOB_NAME_LIMIT = 63
+SCHEDULER_EXECUTION_ID_LENGTH = 16
+"""`<aws.scheduler.execution-id>` is 16 characters (`d32c5kddcf5bb8c3`): job names keep room for it."""
+
+
+def monitor_schedule_name(plan: Plan, model: str, kind: MonitorKind) -> str:
+    """EventBridge Scheduler schedule that starts a model's drift or quality job: `<prefix>-<model>-<kind>`."""
     return sagemaker_name(f"{plan.prefix}-{model}-{kind}")
+
+
+def monitor_job_prefix(plan: Plan, model: str, kind: MonitorKind) -> str:
+    """Processing job names of a model's drift or quality runs: `<model>-<env>-<kind>-<execution id>`; the
+    prefix is at most 46 characters so that the name stays within SageMaker's 63."""
+    limit = JOB_NAME_LIMIT - 1 - SCHEDULER_EXECUTION_ID_LENGTH
+    name = f"{model}-{plan.environment}-{kind}"
+    return name if len(name) <= limit else f"{name[:limit - 7]}-{hashlib.sha256(name.encode()).hexdigest()[:6]}"
+
+
+def metrics_namespace(plan: Plan) -> str:
+    """CloudWatch namespace of the platform's drift and quality metrics; the jobs may publish here only."""
+    return f"mlops/{plan.prefix}"
 
 
 def alert_topic_name(plan: Plan, severity: Literal["critical", "warning"]) -> str:
@@ -154,15 +173,20 @@ def challenger_model_key(model: str) -> str:
 
 
 def baseline_prefix(model: str) -> str:
-    """Artifacts bucket: Model Monitor baselines of the champion (`statistics.json`, `constraints.json`,
-    `model-quality/constraints.json`); the deployer copies them from the approved package (its
-    DriftCheckBaselines, else the ModelMetrics.ModelDataQuality the training pipeline registers)."""
+    """Artifacts bucket: the champion's drift baseline (`statistics.json`, `constraints.json`); the deployer
+    copies it from the approved package (its DriftCheckBaselines, else the ModelMetrics.ModelDataQuality the
+    training pipeline registers); the drift job reads `statistics.json`."""
     return f"monitoring/{model}/baseline"
 
 
 def monitoring_reports_prefix(model: str) -> str:
-    """Artifacts bucket: Model Monitor reports (`data-quality/`, `model-quality/`)."""
+    """Artifacts bucket: the drift and quality jobs' reports (`drift/`, `quality/`)."""
     return f"monitoring/{model}/reports"
+
+
+def monitoring_code_prefix(model: str) -> str:
+    """Artifacts bucket: the drift and quality jobs' code (`components/aws/scripts/`, shipped by the stack)."""
+    return f"monitoring/{model}/code"
 
 
 def capture_prefix(model: str) -> str:
@@ -171,7 +195,7 @@ def capture_prefix(model: str) -> str:
 
 
 def ground_truth_prefix(model: str) -> str:
-    """Data bucket: ground-truth labels (`yyyy/mm/dd/hh/*.jsonl`, keyed by inference id) for model quality."""
+    """Data bucket: ground-truth labels for model quality (CSV files, header `id,label`; see README)."""
     return f"ground-truth/{model}"
 
 

@@ -18,7 +18,7 @@ from .feature_store import SageMakerFeatureStore
 from .foundation import AwsFoundation
 from .governance import AwsGovernance
 from .image_repository import OWN_IMAGE_MODELS, AwsImageRepository, container_registry, own_image_models
-from .monitoring import SageMakerModelMonitor
+from .monitoring import SageMakerMonitor
 from .names import endpoint_name
 from .network import AwsNetwork, VpcConfig
 from .pipeline import SageMakerTrainingPipeline
@@ -38,14 +38,15 @@ class SageMakerPlatform(pulumi.ComponentResource):
     `-features` (SageMakerFeatureStore); per model that brings its own image (LightGBM, custom)
     `-<model>-images` (AwsImageRepository: ECR, the image at the stack's tag `mlops:imageTags`);
     `-registry` (AwsModelRegistry); per model
-    `-<model>-training` (SageMakerTrainingPipeline), `-<model>-serving` (SageMakerEndpoint) with
-    `-<model>-monitoring` (SageMakerModelMonitor) or `-<model>-batch` (SageMakerBatchTransform),
+    `-<model>-training` (SageMakerTrainingPipeline), `-<model>-serving` (SageMakerEndpoint) or
+    `-<model>-batch` (SageMakerBatchTransform), each with `-<model>-monitoring` (SageMakerMonitor: the
+    scheduled drift and quality jobs and the alarms),
     `-<model>-deployer` (SageMakerDeployer) and `-<model>-retraining` (AwsRetrainingTriggers);
     `-governance` (AwsGovernance: persona roles, CloudTrail, model cards); `-cost` (AwsBudget).
     What is built follows the plan's gated capabilities. With `defer_endpoints` (stack setting
     `mlops:endpoints: defer`, for the first deployment, before any model is trained) real-time
     models get their role, model and endpoint configuration but no endpoint, alarms, autoscaling
-    or Model Monitor; the stack output `deferred_endpoints` lists them.
+    or monitoring jobs; the stack output `deferred_endpoints` lists them.
 
     Outputs: key_arn, data_bucket, artifact_bucket, audit_bucket, execution_role_arn, trail_arn; with
     experiment tracking, tracking_server_arn and tracking_uri; with an own-image model, container_registry
@@ -131,8 +132,8 @@ class SageMakerPlatform(pulumi.ComponentResource):
         }
 
         # --- serving, deployment on approval, monitoring
-        # Per model: a real-time endpoint (its rollback alarms page) with Model Monitor jobs and alarms
-        # (these warn), or a scheduled batch transform; with a registry, approved packages deploy.
+        # Per model: a real-time endpoint (its rollback alarms page) or a scheduled batch transform, each with
+        # its drift and quality jobs and alarms (these warn); with a registry, approved packages deploy.
         for model in plan.models:
             s = model.serving
             if s is None:
@@ -146,13 +147,6 @@ class SageMakerPlatform(pulumi.ComponentResource):
                     own_image=own_images.get(model.name), opts=child(self))
                 if served.endpoint is None:
                     self.deferred_endpoints.append(endpoint_name(plan, model.name))
-                else:
-                    # Model Monitor watches a running endpoint: it follows the endpoint once it exists.
-                    SageMakerModelMonitor(
-                        f"{name}-{model.name}-monitoring", plan, model, endpoint=served.endpoint,
-                        endpoint_name=endpoint_name(plan, model.name), kms_key_arn=foundation.key.arn,
-                        artifact_bucket=foundation.artifacts.bucket, data_bucket=foundation.data.bucket, vpc=vpc,
-                        alarm_topic_arn=alert_topic_arn, opts=child(self))
             elif s.mode == ServingMode.batch:
                 served = SageMakerBatchTransform(
                     f"{name}-{model.name}-batch", plan, model, kms_key_arn=foundation.key.arn,
@@ -160,6 +154,14 @@ class SageMakerPlatform(pulumi.ComponentResource):
                     own_image=own_images.get(model.name), opts=child(self))
             else:  # streaming: refused by the plan (mlops.clouds.aws)
                 continue
+            # A real-time model is monitored once its endpoint exists (its SRE alarms watch the endpoint); a
+            # batch model where it has drift or quality monitoring.
+            watched = model.monitoring.drift is not None or model.monitoring.quality is not None
+            if served.endpoint is not None if isinstance(served, SageMakerEndpoint) else watched:
+                SageMakerMonitor(
+                    f"{name}-{model.name}-monitoring", plan, model, kms_key_arn=foundation.key.arn,
+                    artifact_bucket=foundation.artifacts.bucket, data_bucket=foundation.data.bucket, vpc=vpc,
+                    alarm_topic_arn=alert_topic_arn, opts=child(self))
             if registry is not None:
                 SageMakerDeployer(
                     f"{name}-{model.name}-deployer", plan, model, serving_role_arn=served.role.arn,

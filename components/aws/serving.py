@@ -540,7 +540,7 @@ class SageMakerBatchTransform(pulumi.ComponentResource):
         account = account_id(plan, self)
         instance_type = ml_instance_type(serving.instance)
         output_uri: pulumi.Input[str] = serving.output_uri or _s3(artifact_bucket.bucket, f"batch/{model.name}/output/")
-        output_arn = _output_arn(plan, serving.output_uri, artifact_bucket.arn, model.name)
+        output_arn = batch_output_arn(plan, serving.output_uri, artifact_bucket.arn, model.name)
         statements = [
             Statement(Sid="ReadModelAndInput", Effect="Allow", Action="s3:GetObject",
                       Resource=[*_object_arns(artifact_bucket.arn, f"models/{model.name}/*"),
@@ -640,7 +640,7 @@ class SageMakerBatchTransform(pulumi.ComponentResource):
         self.register_outputs({"model_name": self.model.name, "schedule_name": self.schedule.name})
 
 
-def _output_arn(plan: Plan, output_uri: str | None, artifact_bucket_arn: pulumi.Output[str],
+def batch_output_arn(plan: Plan, output_uri: str | None, artifact_bucket_arn: pulumi.Output[str],
                 model: str) -> pulumi.Input[str]:
     """ARN pattern of the objects a batch job writes (the blueprint's `output_uri`, else the artifacts)."""
     if output_uri is None:

@@ -12,14 +12,13 @@ AWS (SageMaker) facts behind the table:
   exclude multi-variant endpoints (a shadow variant makes two); sizes are whole percentages.
 - Data capture samples whole percentages (`InitialSamplingPercentage` is an integer); drift and
   quality monitoring read captured requests, so they need a sampling percentage above 0.
-- SageMaker Model Monitor is closed to new customers (MODEL_MONITOR_AVAILABILITY): the drift and quality
-  jobs below run only in accounts that already use it (AWS_FALLBACKS says so in the plan and design).
-- Model Monitor schedules run hourly, daily at a fixed hour, or every N hours
-  (`cron(0 H ? * * *)`, `cron(0 H/N ? * * *)`); weekly and monthly (`0 0 * * 0`, `0 0 1 * *`) run daily (see
-  AWS_FALLBACKS); other cron expressions are errors.
-- Model quality monitoring computes a fixed set of metrics per problem type (AWS_QUALITY_METRICS).
-- Drift features are CSV column names `_c0`, `_c1`, …: requests carry no header, so that is what
-  Model Monitor and the drift baseline call them.
+- SageMaker Model Monitor is closed to new customers (MODEL_MONITOR_AVAILABILITY): drift and quality are
+  the platform's own scheduled processing jobs (components/aws/scripts/monitor_job.py), started by
+  EventBridge Scheduler on the blueprint's cron, for real-time (captured requests) and batch models alike.
+  Their schedules are EventBridge cron (eventbridge_cron_problem).
+- The quality job computes the metrics of AWS_QUALITY_METRICS (its script's table); others are errors.
+- Drift features are CSV column names `_c0`, `_c1`, …: requests and batch inputs carry no header, so that
+  is what the drift baseline and the drift job call them.
 - SageMaker endpoints have no response cache, and only the TorchServe (PyTorch) and TensorFlow
   Serving images batch requests server-side; the XGBoost and scikit-learn servers do not.
 - Streaming serving (a consumer in front of an endpoint) is not built on AWS.
@@ -28,32 +27,22 @@ AWS (SageMaker) facts behind the table:
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from mlops.blueprint.model import Cloud, DeliveryStrategy, DriftMethod, ServingMode
-from mlops.plan.schedule import KEYWORDS, Schedule
+from mlops.plan.schedule import Schedule
 
 from .types import CloudFacts, Unsupported
 
 if TYPE_CHECKING:
     from mlops.plan.model import Caution, ModelPlan, Plan
 
-ProblemType = Literal["BinaryClassification", "MulticlassClassification", "Regression"]
-
-AWS_QUALITY_METRICS: dict[str, tuple[ProblemType, str]] = {
-    # blueprint metric → (Model Monitor problem type, metric name in aws/sagemaker/Endpoints/model-metrics)
-    **{m: ("BinaryClassification", m) for m in (
-        "accuracy", "precision", "recall", "f0_5", "f1", "f2", "auc", "true_positive_rate",
-        "true_negative_rate", "false_positive_rate", "false_negative_rate")},
-    "auroc": ("BinaryClassification", "auc"),
-    "roc_auc": ("BinaryClassification", "auc"),
-    "tpr": ("BinaryClassification", "true_positive_rate"),
-    "fpr": ("BinaryClassification", "false_positive_rate"),
-    **{m: ("MulticlassClassification", m) for m in (
-        "weighted_precision", "weighted_recall", "weighted_f0_5", "weighted_f1", "weighted_f2")},
-    **{m: ("Regression", m) for m in ("mae", "mse", "rmse", "r2")},
-}
-"""Metrics SageMaker Model Monitor's model-quality job computes (docs: "Model quality metrics")."""
+AWS_QUALITY_METRICS: tuple[str, ...] = (
+    "accuracy", "auc", "auroc", "ctr", "f0_5", "f1", "f2", "false_negative_rate", "false_positive_rate", "fpr",
+    "mae", "mape", "mse", "precision", "r2", "recall", "rmse", "roc_auc", "tpr", "true_negative_rate",
+    "true_positive_rate",
+)
+"""Metrics the quality job computes (components/aws/scripts/quality_metrics.py METRICS; a test holds them equal)."""
 
 # Frameworks whose SageMaker serving image batches requests itself (environment variables).
 AWS_BATCHING_FRAMEWORKS = ("pytorch", "tensorflow")
@@ -68,20 +57,25 @@ MODEL_MONITOR_AVAILABILITY = (
     "the service as normal.",
 )
 """AWS's notice, on the Model Monitor pages of the SageMaker developer guide (undated there; looked up
-2026-12-03; SageMaker Clarify pages carry the same notice for Clarify). The drift and quality jobs this
-back end builds are Model Monitor jobs."""
+2026-12-03; SageMaker Clarify pages carry the same notice for Clarify). So this back end builds no Model
+Monitor resource: drift and quality are scheduled processing jobs of the platform's own."""
 
 AWS_FALLBACKS: dict[str, str] = {
-    "drift and quality mechanism": "SageMaker Model Monitor jobs (data quality, model quality) against the baseline "
-                                   "the training pipeline's Baseline step computes; Model Monitor is closed to new "
-                                   "customers (AWS: \"no longer open to new customers\", "
-                                   "sagemaker/latest/dg/model-monitor-availability-change.html): an account that "
-                                   "has not used it cannot run them, and no replacement job is built yet",
-    "drift methods": "Model Monitor computes L-infinity distances natively; psi, ks, jensen_shannon, "
-                     "wasserstein and l_infinity are computed from its statistics by the shipped "
-                     "post-analytics processor and published as CloudWatch metrics",
-    "weekly/monthly monitoring": "Model Monitor runs at most daily: weekly and monthly drift and quality "
-                                 "schedules run daily; quality then covers a window of the schedule's length",
+    "drift and quality mechanism": "the platform's own scheduled SageMaker processing jobs, not SageMaker Model "
+                                   "Monitor, which is closed to new customers (AWS: \"no longer open to new "
+                                   "customers\", sagemaker/latest/dg/model-monitor-availability-change.html): "
+                                   "EventBridge Scheduler starts a job per model on the drift / quality cron "
+                                   "(CreateProcessingJob, the pipeline's scikit-learn processing image, the shipped "
+                                   "components/aws/scripts/monitor_job.py); it reads the period's captured requests "
+                                   "(real-time) or batch input and output (batch), compares them with the baseline "
+                                   "the training pipeline's Baseline step registers, joins predictions with ground "
+                                   "truth, and publishes CloudWatch metrics the drift and quality alarms watch. The "
+                                   "job calls S3 and CloudWatch, so it is not network-isolated: where the "
+                                   "environment is isolated it runs in the platform's private subnets, which reach "
+                                   "AWS through VPC endpoints only",
+    "drift methods": "psi, ks, jensen_shannon, l_infinity and wasserstein are computed by the drift job from "
+                     "10-bucket histograms of the baseline and of the period (components/aws/scripts/"
+                     "drift_methods.py)",
     "retraining cool-down": "drift and performance retraining start when the model's alarm enters ALARM "
                             "(a persistent alarm starts one run); min_interval_hours is not enforced between "
                             "runs of a monitor that flaps between OK and ALARM",
@@ -94,30 +88,8 @@ the published pipeline definition schema takes Bayesian and Random tuning only (
 AWS_TUNABLE_FRAMEWORKS = ("xgboost",)
 """Frameworks with a built-in search space (script frameworks define their hyperparameters in the script)."""
 
-# A feature column of a header-less CSV request, as Model Monitor and the drift baseline name it.
+# A feature column of a header-less CSV request or batch input, as the drift baseline and drift job name it.
 _CSV_COLUMN = re.compile(r"^_c(0|[1-9]\d*)$")
-# Model Monitor cron: `cron(0 H ? * * *)` with H = `*`, an hour, or `H/N`.
-_MONITOR_HOURS = re.compile(r"^(\*|[01]?\d|2[0-3])(/([1-9]|1\d|2[0-4]))?$")
-# Longer than Model Monitor runs: weekly and monthly run daily at midnight (AWS_FALLBACKS).
-_DAILY_FALLBACK = (KEYWORDS["weekly"], KEYWORDS["monthly"])
-
-
-def monitor_schedule(schedule: Schedule) -> str | None:
-    """Model Monitor's `cron(...)` for a schedule; None when it cannot express it.
-
-    Weekly and monthly (`0 0 * * 0`, `0 0 1 * *`) run daily (AWS_FALLBACKS): Model Monitor has no longer
-    period; their window stays `period_hours` long.
-    """
-    if schedule.cron in _DAILY_FALLBACK:
-        return "cron(0 0 ? * * *)"
-    minute, hour, day_of_month, month, day_of_week = schedule.fields()
-    if minute != "0" or (day_of_month, month, day_of_week) != ("*", "*", "*") or not _MONITOR_HOURS.match(hour):
-        return None
-    if hour.startswith("*/"):
-        hour = "0" + hour[1:]  # every N hours from midnight
-    return f"cron(0 {hour} ? * * *)"
-
-
 def _whole(value: float) -> bool:
     return float(value).is_integer()
 
@@ -163,13 +135,7 @@ def _aws_model(i: int, m: ModelPlan) -> list[Unsupported]:
                     "SageMaker rolling updates exclude endpoints with more than one variant (the shadow is one)",
                     "'rolling'", "canary or blue_green with a shadow, or remove the shadow"))
     mon = m.monitoring
-    if s is not None and s.mode == ServingMode.batch:
-        for kind, setting in (("drift", mon.drift), ("quality", mon.quality)):
-            if setting is not None:
-                found.append(Unsupported((*at, "monitoring", kind),
-                                         f"AWS {kind} monitoring reads the requests captured by real-time endpoints; "
-                                         "batch transform jobs are not monitored", "batch serving",
-                                         f"realtime serving, or no {kind} monitor"))
+    realtime = s is not None and s.mode == ServingMode.realtime
     logging = mon.prediction_logging_percent
     if logging is not None and not _whole(logging):
         found.append(Unsupported((*at, "monitoring", "prediction_logging_percent"),
@@ -180,28 +146,29 @@ def _aws_model(i: int, m: ModelPlan) -> list[Unsupported]:
     for kind, schedule in watched:
         if schedule is None:
             continue
-        if logging is not None and logging == 0:
+        if realtime and logging is not None and logging == 0:
             found.append(Unsupported((*at, "monitoring", "prediction_logging_percent"),
                                      f"{kind} monitoring reads the captured requests; none are captured at 0 %",
                                      "0", "1-100"))
-        if monitor_schedule(schedule) is None:
-            found.append(Unsupported(
-                (*at, "monitoring", kind, "schedule"), "SageMaker Model Monitor runs hourly or daily",
-                repr(schedule.text), "hourly, daily, weekly, monthly, or `0 H * * *` / `0 */N * * *` (UTC)"))
+        problem = eventbridge_cron_problem(schedule)
+        if problem:
+            found.append(Unsupported((*at, "monitoring", kind, "schedule"), problem, repr(schedule.text),
+                                     "hourly, daily, weekly, monthly, or cron with day of month or day of week "
+                                     "`*` (days of the week as a list or range)"))
     if mon.drift is not None:
         named = [f for f in mon.drift.features if not _CSV_COLUMN.match(f)]
         if named:
             found.append(Unsupported(
                 (*at, "monitoring", "drift", "features"),
-                "SageMaker names the columns of header-less CSV requests `_c0`, `_c1`, … (features only, the label "
-                "is not sent), and the drift baseline uses the same names: other names would never be watched",
+                "requests and batch inputs are header-less CSV: the drift baseline and the drift job name their "
+                "columns `_c0`, `_c1`, … (features only, the label is not sent); other names would never be watched",
                 ", ".join(named), "`_c<N>` (N counts the features from 0, after the label column of the train "
                 "split), or no features (every feature)"))
     if mon.quality is not None and mon.quality.metric not in AWS_QUALITY_METRICS:
         found.append(Unsupported(
             (*at, "monitoring", "quality", "metric"),
-            "SageMaker Model Monitor does not compute this model-quality metric", repr(mon.quality.metric),
-            ", ".join(sorted(AWS_QUALITY_METRICS))))
+            "the AWS quality job does not compute this model-quality metric", repr(mon.quality.metric),
+            ", ".join(AWS_QUALITY_METRICS)))
     return found
 
 

@@ -105,12 +105,10 @@ def drift_computation(cloud: Cloud, method: DriftMethod) -> str:
     if cloud == Cloud.aws:
         baseline = ("the baseline the training pipeline's Baseline step computes from the train split (registered "
                     "with the version, staged for the monitor when it is approved)")
-        if method == DriftMethod.l_infinity:
-            return ("native: SageMaker Model Monitor data-quality job, L-infinity distance between "
-                    f"{baseline} and captured requests → CloudWatch metric → alarm")
-        return (f"derived: SageMaker Model Monitor data-quality job on captured requests; its post-analytics "
-                f"processor computes the {name} from {baseline} and the current statistics → CloudWatch metric → "
-                "alarm")
+        # SageMaker Model Monitor is closed to new customers (mlops.clouds.aws.MODEL_MONITOR_AVAILABILITY).
+        return (f"custom: a scheduled SageMaker processing job of the platform's own (EventBridge Scheduler; "
+                f"SageMaker Model Monitor is closed to new customers) computes the {name} between {baseline} and "
+                "the period's captured requests or batch input → CloudWatch metric → alarm")
     if cloud == Cloud.gcp:
         if method in _VERTEX_DRIFT_METRIC:
             return (f"native: Vertex AI Model Monitoring prediction-drift objective `{_VERTEX_DRIFT_METRIC[method]}` "
@@ -130,8 +128,8 @@ def quality_computation(cloud: Cloud, batch: bool) -> str:
         Cloud.aws: "captured predictions", Cloud.gcp: "the BigQuery request-response log",
         Cloud.azure: "collected production predictions"}[cloud]
     return {
-        Cloud.aws: f"SageMaker Model Monitor model-quality job joins {source} with ground-truth labels in S3 "
-                   "→ CloudWatch metric → alarm",
+        Cloud.aws: f"scheduled SageMaker processing job of the platform's own (SageMaker Model Monitor is closed to "
+                   f"new customers) joins {source} with ground-truth labels in S3 → CloudWatch metric → alarm",
         Cloud.gcp: f"scheduled job joins {source} with ground-truth labels in BigQuery → custom Cloud Monitoring "
                    "metric → alert policy",
         Cloud.azure: f"Azure ML model monitor model-performance signal over {source} joined with ground-truth "

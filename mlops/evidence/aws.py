@@ -31,11 +31,9 @@ EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
 ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
 ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 SCALING_TARGET = "aws:appautoscaling/target:Target"
-MONITORING_SCHEDULE = "aws:sagemaker/monitoringSchedule:MonitoringSchedule"
 MODEL_CARD = "aws:sagemaker/modelCard:ModelCard"
 MODEL = "aws:sagemaker/model:Model"
 REPOSITORY = "aws:ecr/repository:Repository"
-DATA_QUALITY_JOB = "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition"
 OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 FUNCTION = "aws:lambda/function:Function"
@@ -342,8 +340,8 @@ def _baselined(d: Any) -> bool:
 
 
 def _drift_baseline(plan: Plan, base: str, m: ModelPlan) -> Iterator[Expect]:
-    """The monitor's baseline exists and is wired: computed and registered by the training pipeline,
-    staged on approval by the deployer where the monitor's job definition reads it."""
+    """The drift job's baseline exists and is wired: computed and registered by the training pipeline,
+    staged on approval by the deployer where the drift job reads it (checked with the drift schedule)."""
     prefix = baseline_prefix(m.name)
     # Without training or a registry nothing computes or stages a baseline: this check then fails.
     yield Expect(PIPELINE, f"{base}-training-pipeline", (Check(
@@ -352,14 +350,45 @@ def _drift_baseline(plan: Plan, base: str, m: ModelPlan) -> Iterator[Expect]:
     yield Expect(OBJECT, f"{base}-training-baseline-script", why=f"{m.name}: the Baseline step's script")
     yield Expect(FUNCTION, f"{base}-deployer-function-function", (Check(
         ("environment", "variables", "BASELINE_PREFIX"), prefix),), why=f"{m.name}: stages the champion's baseline")
-    if m.serving is not None and m.serving.mode.value == "realtime":
-        yield Expect(DATA_QUALITY_JOB, f"{base}-monitoring-data-quality", (
-            Check(("dataQualityBaselineConfig", "statisticsResource", "s3Uri"),
-                  lambda u: isinstance(u, str) and u.endswith(f"/{prefix}/statistics.json"),
-                  f"…/{prefix}/statistics.json"),
-            Check(("dataQualityBaselineConfig", "constraintsResource", "s3Uri"),
-                  lambda u: isinstance(u, str) and u.endswith(f"/{prefix}/constraints.json"),
-                  f"…/{prefix}/constraints.json")), why=f"{m.name}: the monitor reads the staged baseline")
+
+
+# The monitoring jobs' contract (components/aws/monitoring.py; tests/test_aws_monitoring.py checks they agree).
+PROCESSING_TARGET = "arn:aws:scheduler:::aws-sdk:sagemaker:createProcessingJob"
+
+
+def metrics_namespace(plan: Plan) -> str:
+    """The platform's CloudWatch namespace of drift and quality metrics (`names.metrics_namespace`)."""
+    return f"mlops/{plan.prefix}"
+
+
+def _job(value: Any) -> dict[str, Any]:
+    """The CreateProcessingJob request a schedule's target sends ({} when the input is not one)."""
+    request = document(value)
+    return request if isinstance(request, dict) else {}
+
+
+def _protected(request: dict[str, Any]) -> bool:
+    """KMS on the job's volumes and outputs, inter-container traffic encrypted."""
+    cluster = (request.get("ProcessingResources") or {}).get("ClusterConfig") or {}
+    return bool(cluster.get("VolumeKmsKeyId")) and bool((request.get("ProcessingOutputConfig") or {}).get(
+        "KmsKeyId")) and (request.get("NetworkConfig") or {}).get("EnableInterContainerTrafficEncryption") is True
+
+
+def _scheduled_job(plan: Plan, m: ModelPlan, kind: str, schedule: Any, wanted: dict[str, str]) -> tuple[Check, ...]:
+    """Schedule → job: the cron's minute and hour, the processing job of this model with the blueprint's values."""
+    minute, hour = schedule.fields()[:2]
+    env = {"MLOPS_KIND": kind, "MLOPS_MODEL": m.name, "MLOPS_NAMESPACE": metrics_namespace(plan),
+           "MLOPS_PERIOD_HOURS": str(schedule.period_hours), **wanted}
+
+    def carries(value: Any) -> bool:
+        request = _job(value)
+        environment = request.get("Environment") or {}
+        return _protected(request) and all(environment.get(k) == v for k, v in env.items())
+    shown = ", ".join(f"{k}={v}" for k, v in env.items())
+    return (Check(("target", "arn"), PROCESSING_TARGET),
+            Check(("scheduleExpression",), lambda e: isinstance(e, str) and e.startswith(f"cron({minute} {hour} "),
+                  f"cron({minute} {hour} …)"),
+            Check(("target", "input"), carries, f"a KMS-protected processing job with {shown}"))
 
 
 def _drift(plan: Plan) -> Iterator[Expect]:
@@ -368,10 +397,18 @@ def _drift(plan: Plan) -> Iterator[Expect]:
         if drift is None:
             continue
         yield from _drift_baseline(plan, base, m)
-        yield Expect(MONITORING_SCHEDULE, f"{base}-monitoring-data-quality-schedule", why=m.name)
+        baseline = f"/{baseline_prefix(m.name)}/statistics.json"
+        yield Expect(SCHEDULE, f"{base}-monitoring-drift-schedule", (
+            *_scheduled_job(plan, m, "drift", drift.schedule, {
+                "MLOPS_METHOD": drift.method.value, "MLOPS_THRESHOLD": f"{drift.threshold:g}",
+                "MLOPS_FEATURES": ",".join(drift.features)}),
+            Check(("target", "input"), lambda v, want=baseline: str(
+                (_job(v).get("Environment") or {}).get("MLOPS_BASELINE_URI", "")).endswith(want),
+                f"the baseline …{baseline}")), why=f"{m.name}: the drift job")
         yield Expect(ALARM, f"{base}-monitoring-drift-alarm", (
-            Check(("metricName",), f"mlops_drift_{drift.method.value}"), Check(("threshold",), drift.threshold)),
-            why=m.name)
+            Check(("namespace",), metrics_namespace(plan)), Check(("metricName",), f"mlops_drift_{drift.method.value}"),
+            Check(("dimensions",), {"Model": m.name}), Check(("threshold",), drift.threshold),
+            Check(("comparisonOperator",), "GreaterThanThreshold")), why=f"{m.name}: watches the drift job's metric")
 
 
 def _quality(plan: Plan) -> Iterator[Expect]:
@@ -379,8 +416,20 @@ def _quality(plan: Plan) -> Iterator[Expect]:
         q = m.monitoring.quality
         if q is None:
             continue
-        yield Expect(MONITORING_SCHEDULE, f"{base}-monitoring-model-quality-schedule", why=m.name)
-        yield Expect(ALARM, f"{base}-monitoring-quality-alarm", (Check(("threshold",), q.threshold),), why=m.name)
+        truth = f"/ground-truth/{m.name}/"
+        yield Expect(SCHEDULE, f"{base}-monitoring-quality-schedule", (
+            *_scheduled_job(plan, m, "quality", q.schedule, {
+                "MLOPS_METRIC": q.metric, "MLOPS_THRESHOLD": f"{q.threshold:g}", "MLOPS_DIRECTION": q.direction.value,
+                "MLOPS_LABEL_DELAY_HOURS": str(q.label_delay_hours)}),
+            Check(("target", "input"), lambda v, want=truth: str(
+                (_job(v).get("Environment") or {}).get("MLOPS_GROUND_TRUTH_URI", "")).endswith(want),
+                f"ground truth under …{truth}")), why=f"{m.name}: the quality job")
+        below = q.direction.value == "at_least"
+        yield Expect(ALARM, f"{base}-monitoring-quality-alarm", (
+            Check(("namespace",), metrics_namespace(plan)), Check(("metricName",), f"mlops_quality_{q.metric}"),
+            Check(("dimensions",), {"Model": m.name}), Check(("threshold",), q.threshold),
+            Check(("comparisonOperator",), "LessThanThreshold" if below else "GreaterThanThreshold")),
+            why=f"{m.name}: watches the quality job's metric")
 
 
 def _approval(plan: Plan) -> Iterator[Expect]:

@@ -3,7 +3,7 @@
 Sources: checkov's SageMaker checks (CKV_AWS_98 endpoint configurations encrypted with KMS), AWS
 Security Hub SageMaker controls (SageMaker.4 production variants with more than one instance,
 SageMaker.5 models with network isolation, SageMaker.3/.2-style VPC placement, inter-container
-traffic encryption and network isolation of monitoring jobs), checkov's SNS/SQS/CloudWatch/Lambda
+traffic encryption of monitoring jobs, in the platform's subnets in production), checkov's SNS/SQS/CloudWatch/Lambda
 checks (CKV_AWS_26 SNS KMS, CKV_AWS_27 SQS encryption, CKV_AWS_158 log groups KMS, CKV_AWS_66 and
 CKV_AWS_338 log retention, CKV_AWS_115 reserved concurrency, CKV_AWS_116 dead-letter queue,
 CKV_AWS_173 environment encrypted), Security Hub CloudWatch.15 (alarms have actions), SNS.2-style
@@ -23,16 +23,15 @@ from pulumi_policy import (
     ResourceValidationPolicy,
     StackValidationPolicy,
 )
+from pulumi_policy.proxy import UnknownValueError
 
-from .support import in_production, is_set, known, mappings, number, set_at
+from .support import ENVIRONMENT_TAG, in_production, is_set, known, mappings, number, set_at
 
 ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
 MODEL = "aws:sagemaker/model:Model"
-DATA_QUALITY = "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition"
-CLOUD_CONTROL = "aws:cloudcontrol/resource:Resource"
-MONITOR_DEFINITIONS = ("AWS::SageMaker::ModelQualityJobDefinition", "AWS::SageMaker::DataQualityJobDefinition",
-                       "AWS::SageMaker::ModelBiasJobDefinition", "AWS::SageMaker::ModelExplainabilityJobDefinition")
+SCHEDULE = "aws:scheduler/schedule:Schedule"
+PROCESSING_TARGET = "arn:aws:scheduler:::aws-sdk:sagemaker:createProcessingJob"
 TOPIC = "aws:sns/topic:Topic"
 SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
 QUEUE = "aws:sqs/queue:Queue"
@@ -111,41 +110,43 @@ def _production_auto_rollback(props: Mapping[str, Any], report: ReportViolation)
 # --------------------------------------------------------------------------- monitoring
 
 
-def _network(config: Mapping[str, Any], isolation: str, encryption: str) -> list[str]:
-    missing = []
-    if config.get(encryption) is not True:
-        missing.append("inter-container traffic encryption")
-    if config.get(isolation) is not True:
-        missing.append("network isolation")
-    return missing
+def _scheduled_job(props: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The CreateProcessingJob request a schedule starts (None: another target, or unknown in a preview)."""
+    target = known(props, "target") or {}
+    try:
+        arn, text = target.get("arn"), target.get("input")
+    except UnknownValueError:
+        return None
+    if arn != PROCESSING_TARGET or not isinstance(text, str):
+        return None
+    try:
+        request = json.loads(text)
+    except ValueError:
+        return {}
+    return request if isinstance(request, dict) else {}
 
 
-def _monitoring_job_security(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    props = args.props
-    if args.resource_type == DATA_QUALITY:
-        missing = _network(props.get("networkConfig") or {}, "enableNetworkIsolation",
-                           "enableInterContainerTrafficEncryption")
-        cluster = ((props.get("jobResources") or {}).get("clusterConfig") or {})
-        output = props.get("dataQualityJobOutputConfig") or {}
-        volume, out = is_set(cluster, "volumeKmsKeyId"), is_set(output, "kmsKeyId")
-    elif args.resource_type == CLOUD_CONTROL and props.get("typeName") in MONITOR_DEFINITIONS:
-        try:
-            state = json.loads(props.get("desiredState") or "{}")
-        except (TypeError, ValueError):
-            state = {}
-        missing = _network(state.get("NetworkConfig") or {}, "EnableNetworkIsolation",
-                           "EnableInterContainerTrafficEncryption")
-        cluster = ((state.get("JobResources") or {}).get("ClusterConfig") or {})
-        outputs = [v for k, v in state.items() if k.endswith("JobOutputConfig")]
-        volume, out = is_set(cluster, "VolumeKmsKeyId"), is_set(outputs[0] if outputs else {}, "KmsKeyId")
-    else:
+@_rule(SCHEDULE)
+def _monitoring_job_security(props: Mapping[str, Any], report: ReportViolation) -> None:
+    """The drift and quality jobs (processing jobs a schedule starts) protect what they read and write. They are
+    not network-isolated (they call S3 and CloudWatch): in production they must run in the platform's subnets."""
+    request = _scheduled_job(props)
+    if request is None:
         return
-    if not volume:
+    cluster = (request.get("ProcessingResources") or {}).get("ClusterConfig") or {}
+    network = request.get("NetworkConfig") or {}
+    missing = []
+    if network.get("EnableInterContainerTrafficEncryption") is not True:
+        missing.append("inter-container traffic encryption")
+    if not cluster.get("VolumeKmsKeyId"):
         missing.append("volume encryption")
-    if not out:
+    if not (request.get("ProcessingOutputConfig") or {}).get("KmsKeyId"):
         missing.append("output encryption")
+    tags = {t.get("Key"): t.get("Value") for t in request.get("Tags") or [] if isinstance(t, dict)}
+    if tags.get(ENVIRONMENT_TAG) == "prod" and not (network.get("VpcConfig") or {}).get("Subnets"):
+        missing.append("the platform's private subnets (production)")
     if missing:
-        report("monitoring job definition without " + ", ".join(missing), None)
+        report("scheduled monitoring job without " + ", ".join(missing), None)
 
 
 # --------------------------------------------------------------------------- alerting, logs, functions
@@ -219,8 +220,9 @@ AWS_SERVING_POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
                              "Production endpoints roll out under deployment guardrails with rollback alarms.",
                              _production_auto_rollback, enforcement_level=MANDATORY),
     ResourceValidationPolicy("aws-sagemaker-monitoring-job-security",
-                             "Model Monitor jobs encrypt volumes, outputs and inter-container traffic, "
-                             "and run network-isolated.", _monitoring_job_security, enforcement_level=MANDATORY),
+                             "Scheduled drift and quality jobs encrypt volumes, outputs and inter-container "
+                             "traffic, and run in the platform's private subnets in production.",
+                             _monitoring_job_security, enforcement_level=MANDATORY),
     ResourceValidationPolicy("aws-sns-topic-kms", "SNS topics are encrypted with KMS.", _topic_kms,
                              enforcement_level=MANDATORY),
     ResourceValidationPolicy("aws-sns-subscription-tls", "SNS subscriptions never deliver over plain HTTP.",

@@ -12,9 +12,10 @@ first, no header) under `/opt/ml/processing/input/train`, drops the label, and w
 - `constraints.json`: per feature its inferred type, completeness and (numbers) non-negativity or
   (strings) its domain, with monitoring settings.
 
-Both use the layout of SageMaker Model Monitor's baseline files, so the data-quality job and the
-drift post-processor (`drift_postprocessor.py`) read them unchanged; SageMaker Model Monitor's own
-baselining job is not used because Model Monitor is closed to new customers (see README).
+Both use the layout of SageMaker Model Monitor's baseline files (a familiar, documented format), and the
+scheduled drift job (`monitor_job.py`) summarises each period with this module's own `feature_statistics`,
+so the two sides are computed alike; SageMaker Model Monitor itself is not used because it is closed to
+new customers (see README).
 
 Why not Model Monitor's `QualityCheck` step: it runs the Model Monitor analyzer image, which the
 availability change above covers. Standard library only: the processing image's Python is enough.

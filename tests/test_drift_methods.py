@@ -1,8 +1,7 @@
-"""The drift post-analytics processor: each method on small, hand-checkable distributions, and the job hook."""
+"""The drift methods of the monitoring job: each on small, hand-checkable distributions."""
 
 from __future__ import annotations
 
-import json
 import math
 import random
 from pathlib import Path
@@ -10,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from components.aws.scripts import drift_postprocessor as drift
+from components.aws.scripts import drift_methods as drift
 
 
 def numeric(name: str, buckets: list[tuple[float, float, int]], std_dev: float | None = None) -> dict[str, Any]:
@@ -116,44 +115,11 @@ def test_scores_cover_the_watched_features_and_report_the_rest() -> None:
         drift.drift_scores("chi2", baseline, current)
 
 
-def test_the_job_hook_writes_a_report_and_cloudwatch_metrics(tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    output, metrics = tmp_path / "out", tmp_path / "metrics"
-    output.mkdir()
-    (tmp_path / "baseline.json").write_text(json.dumps({"features": [BASE]}))
-    (output / "statistics.json").write_text(json.dumps({"features": [SHIFTED]}))
-    monkeypatch.setattr(drift, "METRICS_DIR", str(metrics))
-    for key, value in {"MLOPS_DRIFT_METHOD": "psi", "MLOPS_DRIFT_THRESHOLD": "0.2", "MLOPS_DRIFT_FEATURES": "",
-                       "baseline_statistics": str(tmp_path / "baseline.json"), "output_path": str(output),
-                       "publish_cloudwatch_metrics": "Enabled", "sagemaker_endpoint_name": "ep",
-                       "sagemaker_monitoring_schedule_name": "sched", "end_time": "2024-05-01T10:00:00Z"}.items():
-        monkeypatch.setenv(key, value)
-    drift.postprocess_handler()
-    result = json.loads((output / "mlops_drift.json").read_text())
-    assert result["method"] == "psi" and result["drifted"] == ["x"] and result["max"] > 0.2
-    lines = [json.loads(line) for line in (metrics / "mlops_drift.jsonl").read_text().splitlines()]
-    assert [line["MetricName"] for line in lines] == ["mlops_drift_psi", "mlops_drift_psi_x"]
-    assert lines[0]["Dimensions"] == [{"Name": "Endpoint", "Value": "ep"},
-                                      {"Name": "MonitoringSchedule", "Value": "sched"}]
-    assert lines[0]["Timestamp"] == "2024-05-01T10:00:00Z" and lines[0]["Value"] == result["max"]
-
-
-def test_no_metrics_file_when_the_job_does_not_publish(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "baseline.json").write_text(json.dumps({"features": [BASE]}))
-    (tmp_path / "statistics.json").write_text(json.dumps({"features": [BASE]}))
-    monkeypatch.setattr(drift, "METRICS_DIR", str(tmp_path / "metrics"))
-    monkeypatch.setenv("baseline_statistics", str(tmp_path / "baseline.json"))
-    monkeypatch.setenv("output_path", str(tmp_path))
-    monkeypatch.delenv("publish_cloudwatch_metrics", raising=False)
-    drift.postprocess_handler()
-    assert not (tmp_path / "metrics").exists()
-    assert json.loads((tmp_path / "mlops_drift.json").read_text())["drifted"] == []
-
-
-def test_the_script_runs_on_older_analyzer_pythons() -> None:
+@pytest.mark.parametrize("module", ["drift_methods", "quality_metrics", "monitor_job", "baseline"])
+def test_the_scripts_run_on_older_processing_image_pythons(module: str) -> None:
     import ast
 
-    source = Path(drift.__file__).read_text()
+    source = (Path(drift.__file__).parent / f"{module}.py").read_text()
     ast.parse(source, feature_version=(3, 7))  # no walrus-era-only syntax, no match statements …
     code = "\n".join(line for line in source.split('"""', 2)[2].splitlines() if not line.lstrip().startswith("#"))
     for newer in ("strict=", "pairwise(", "removeprefix(", "removesuffix("):

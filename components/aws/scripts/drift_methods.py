@@ -1,11 +1,9 @@
-"""Model Monitor post-analytics processor: the blueprint's drift method, from Model Monitor's statistics.
+"""The blueprint's drift methods between two feature statistics (the drift baseline's and the current period's).
 
-SageMaker Model Monitor's data-quality job compares numerical features by the L-infinity distance of
-their distributions (and categorical ones by L-infinity or chi-squared). It does not compute PSI,
-Jensen-Shannon or Wasserstein. This script runs inside the same job after the analysis (the
-`PostAnalyticsProcessorSourceUri` hook, `postprocess_handler()`), reads the baseline statistics and
-the statistics the job just computed (both `statistics.json`, with 10-bucket KLL distributions per
-numerical feature and category counts per string feature), and computes, per feature:
+Used by the scheduled monitoring job (`monitor_job.py`), which summarises the period's requests with
+the drift baseline's own code (`baseline.py`: per numerical feature a 10-bucket equal-width
+histogram between its min and max, per string feature its category counts) and compares each
+watched feature with the registered baseline. Per feature:
 
 - psi: population stability index over the baseline's buckets (current data re-binned onto them,
   shares floored at 1e-4), sum of (q - p) · ln(q / p);
@@ -13,40 +11,28 @@ numerical feature and category counts per string feature), and computes, per fea
   same buckets;
 - ks: the two-sample Kolmogorov-Smirnov statistic, max |F_baseline - F_current| (the CDFs are
   piecewise linear between bucket bounds);
-- l_infinity: the same distance for numerical features (Model Monitor's linf_simple), and the
-  largest difference of category shares for categorical ones;
+- l_infinity: the same distance for numerical features, and the largest difference of category
+  shares for categorical ones;
 - wasserstein: the integral of |F_baseline - F_current| (Wasserstein-1), divided by the baseline's
   standard deviation so that one threshold fits every feature.
 
 Categorical features use psi and jensen_shannon over category shares, and the largest difference of
-shares for ks, l_infinity and wasserstein. Precision is that of the 10 buckets Model Monitor keeps.
-
-Outputs: `mlops_drift.json` in the job's output (uploaded with the job's reports) and, when the job
-publishes CloudWatch metrics, lines in `/opt/ml/output/metrics/cloudwatch/` (the container metrics
-contract): `mlops_drift_<method>` (the largest score of the watched features) and
-`mlops_drift_<method>_<feature>`, with the Endpoint and MonitoringSchedule dimensions, in the
-`aws/sagemaker/Endpoints/data-metrics` namespace. The drift alarm watches the first.
-
-Settings (job environment): MLOPS_DRIFT_METHOD, MLOPS_DRIFT_THRESHOLD, MLOPS_DRIFT_FEATURES
-(comma-separated; empty: every feature in both statistics). Standard library only.
+shares for ks, l_infinity and wasserstein. Precision is that of the 10 buckets the statistics keep.
+Standard library only (the processing image's Python is enough).
 """
 
-# It runs on the Python of SageMaker's analyzer image, which may predate 3.10: no zip(strict=),
+# It runs on the Python of the processing image, which may predate 3.10: no zip(strict=),
 # itertools.pairwise or builtin generics at run time.
-# ruff: noqa: B905, RUF007, UP006, UP035, UP017
+# ruff: noqa: B905, RUF007, UP006, UP035
 
 from __future__ import annotations
 
-import json
 import math
-import os
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
 from typing import Any, Tuple
 
 METHODS = ("psi", "jensen_shannon", "ks", "l_infinity", "wasserstein")
 PSI_FLOOR = 1e-4
-METRICS_DIR = "/opt/ml/output/metrics/cloudwatch"
 
 Bucket = Tuple[float, float, float]  # lower bound, upper bound, count
 
@@ -182,42 +168,10 @@ def drift_scores(method: str, baseline: dict[str, Any], current: dict[str, Any],
     return scores, skipped
 
 
-# --------------------------------------------------------------------------- the job hook
+# --------------------------------------------------------------------------- the report
 
 
 def report(method: str, threshold: float, scores: dict[str, float], skipped: list[str]) -> dict[str, Any]:
     worst = max(scores.values(), default=0.0)
     return {"method": method, "threshold": threshold, "max": worst, "features": scores,
             "drifted": sorted(n for n, s in scores.items() if s > threshold), "skipped": skipped}
-
-
-def metric_lines(result: dict[str, Any], endpoint: str, schedule: str, timestamp: str) -> list[str]:
-    dimensions = [{"Name": "Endpoint", "Value": endpoint}, {"Name": "MonitoringSchedule", "Value": schedule}]
-    method = result["method"]
-    metrics = [(f"mlops_drift_{method}", result["max"]),
-               *((f"mlops_drift_{method}_{name}", score) for name, score in sorted(result["features"].items()))]
-    return [json.dumps({"MetricName": name, "Timestamp": timestamp, "Dimensions": dimensions, "Value": value,
-                        "Unit": "None"}, sort_keys=True) for name, value in metrics]
-
-
-def postprocess_handler() -> None:
-    env = os.environ
-    method = env.get("MLOPS_DRIFT_METHOD", "psi")
-    threshold = float(env.get("MLOPS_DRIFT_THRESHOLD", "0.2"))
-    features = [f for f in env.get("MLOPS_DRIFT_FEATURES", "").split(",") if f]
-    output = env.get("output_path", "/opt/ml/processing/resultdata")
-    with open(env["baseline_statistics"], encoding="utf-8") as handle:
-        baseline = json.load(handle)
-    with open(os.path.join(output, "statistics.json"), encoding="utf-8") as handle:
-        current = json.load(handle)
-    result = report(method, threshold, *drift_scores(method, baseline, current, features))
-    with open(os.path.join(output, "mlops_drift.json"), "w", encoding="utf-8") as handle:
-        json.dump(result, handle, indent=2, sort_keys=True)
-    if env.get("publish_cloudwatch_metrics", "Disabled") == "Enabled":
-        os.makedirs(METRICS_DIR, exist_ok=True)
-        stamp = env.get("end_time") or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        lines = metric_lines(result, env.get("sagemaker_endpoint_name", ""),
-                             env.get("sagemaker_monitoring_schedule_name", ""), stamp)
-        with open(os.path.join(METRICS_DIR, "mlops_drift.jsonl"), "w", encoding="utf-8") as handle:
-            handle.write("\n".join(lines) + "\n")
-    print(json.dumps({"mlops_drift": {k: result[k] for k in ("method", "max", "drifted")}}))
