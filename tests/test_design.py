@@ -281,7 +281,7 @@ def test_statuses_come_from_evidence_in_the_synthesized_graph() -> None:
 def test_deleting_one_evidence_resource_stops_the_design_claiming_it() -> None:
     inp = full(FRAUD)
     assert Capability.drift_monitoring in inp.built
-    schedule = "fraud-detection-prod-fraud-scorer-monitoring-data-quality-schedule"
+    schedule = "fraud-detection-prod-fraud-scorer-monitoring-drift-schedule"
     graph = tuple(n for n in inp.graph if n.name != schedule)
     assert len(graph) == len(inp.graph) - 1
     less = design_input(FRAUD.relative_to(ROOT), "prod", graph)
@@ -478,7 +478,7 @@ def test_a_manifest_without_one_evidence_resource_stops_the_design_claiming_it()
     from shared_synth import synthesized
 
     manifest = json.loads(synthesized(str(FRAUD.relative_to(ROOT)), "prod").manifest_json())
-    monitor = "fraud-detection-prod-fraud-scorer-monitoring-data-quality-schedule"
+    monitor = "fraud-detection-prod-fraud-scorer-monitoring-drift-schedule"
     kept = [r for r in manifest["resources"] if r["name"] != monitor]
     assert len(kept) == len(manifest["resources"]) - 1
 
