@@ -54,7 +54,10 @@ def test_inventory(prod: SynthResult) -> None:
     assert counts[PIPELINE] == 1
     assert counts["mlops:index:AwsRetrainingTriggers"] == 1
     assert counts["aws:scheduler/scheduleGroup:ScheduleGroup"] == 1
-    assert counts["aws:scheduler/schedule:Schedule"] == 1
+    # The retraining schedule, and the drift and quality monitoring jobs' schedules (serving area).
+    schedules = {r.name.removeprefix("fraud-detection-prod-fraud-scorer-") for r in prod.resources
+                 if r.type == "aws:scheduler/schedule:Schedule"}
+    assert schedules == {"retraining-schedule", "monitoring-drift-schedule", "monitoring-quality-schedule"}
     assert counts["aws:cloudwatch/eventRule:EventRule"] >= 2
     assert len([r for r in prod.resources if r.name.endswith(("-on-drift-target", "-on-performance-target"))]) == 2
 
