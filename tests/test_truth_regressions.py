@@ -138,3 +138,25 @@ def test_validate_reports_every_problem_of_every_environment(tmp_path: Path) -> 
     result = CliRunner().invoke(app, ["validate", str(path)])
     assert result.exit_code == 2
     assert "2 problems" in result.output
+
+
+def test_aws_roles_are_evidenced_for_the_personas_the_blueprint_names(tmp_path: Path) -> None:
+    # AwsGovernance builds a role only where a persona has principals (a trust policy needs one); the evidence
+    # once expected all three, so a blueprint naming only approvers showed rbac_roles "not built".
+    from mlops.evidence import evidence
+    from mlops.plan import Capability
+    from mlops.synth import synth
+
+    approver = "arn:aws:iam::333333333333:role/ReliabilityLeads"
+    doc = document("aws", governance={"approvals": {"prod": {"approvers": [approver]}},
+                                      "roles": {"approver": [approver]}})
+    path = tmp_path / "truth.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    result = synth(str(path), "prod")
+    rbac = evidence(result.plan, result.resources)[Capability.rbac_roles]
+    assert rbac.built and rbac.found == ("aws:iam/role:Role truth-prod-governance-approver",)
+    # Nobody named at all: nothing to build, and nothing claimed.
+    doc = document("aws")
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    result = synth(str(path), "prod")
+    assert not evidence(result.plan, result.resources)[Capability.rbac_roles].applies

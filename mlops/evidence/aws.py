@@ -99,8 +99,14 @@ def _audit_trail(plan: Plan) -> Iterator[Expect]:
 
 
 def _rbac(plan: Plan) -> Iterator[Expect]:
-    for persona in ("data-scientist", "ml-engineer", "approver"):
-        yield Expect(ROLE, f"{plan.prefix}-governance-{persona}")
+    # A role per persona the blueprint names principals for (a trust policy needs one): AwsGovernance builds
+    # no role nobody may assume. Approvers are the approver role's and the environment's approval's.
+    roles, approval = plan.governance.roles, plan.governance.approval
+    principals = {"data-scientist": roles.data_scientist, "ml-engineer": roles.ml_engineer,
+                  "approver": [*roles.approver, *(approval.approval.approvers if approval else [])]}
+    for persona, named in principals.items():
+        if named:
+            yield Expect(ROLE, f"{plan.prefix}-governance-{persona}", why=f"{persona} principals")
 
 
 def _cost(plan: Plan) -> Iterator[Expect]:
