@@ -90,6 +90,8 @@ AWS_TUNABLE_FRAMEWORKS = ("xgboost",)
 
 # A feature column of a header-less CSV request or batch input, as the drift baseline and drift job name it.
 _CSV_COLUMN = re.compile(r"^_c(0|[1-9]\d*)$")
+
+
 def _whole(value: float) -> bool:
     return float(value).is_integer()
 
