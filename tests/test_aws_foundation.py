@@ -81,7 +81,7 @@ def test_audit_bucket_lock_follows_governance(prod: SynthResult, dev: SynthResul
 
 def test_buckets_encrypted_with_the_platform_key(prod: SynthResult) -> None:
     key = _by_name(prod, "foundation-key")
-    assert key.inputs["enableKeyRotation"] is True and key.inputs["rotationPeriodInDays"] == 365
+    assert key.inputs["enableKeyRotation"] is True and key.inputs["rotationPeriodInDays"] == 90
     for record in prod.resources:
         if record.type.endswith("BucketServerSideEncryptionConfiguration"):
             [rule] = record.inputs["rules"]

@@ -148,7 +148,7 @@ def test_key_ring_and_key_settings(prod: SynthResult) -> None:
     [key] = of_type(prod, KEY)
     assert ring.inputs == {"location": "us-central1", "project": "exampleshop-recs-prod"}
     assert key.inputs["purpose"] == "ENCRYPT_DECRYPT"
-    assert key.inputs["rotationPeriod"] == f"{prod.plan.key_rotation_days * 86400}s" == "31536000s"
+    assert key.inputs["rotationPeriod"] == f"{prod.plan.key_rotation_days * 86400}s" == "7776000s"  # 90 days (CIS)
     assert key.property_dependencies["keyRing"] == [ring.urn]
 
 

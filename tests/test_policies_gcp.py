@@ -71,6 +71,8 @@ def test_the_synthesized_stacks_comply(policy: str, prod: SynthResult, dev: Synt
 
 @pytest.mark.parametrize(("period", "words"), [
     ("31622400s", "rotates every 31622400s"),  # 366 days
+    ("31536000s", "at most 7776000s (90 days)"),  # 365 days: over the CIS limit
+    ("7776001s", "rotates every 7776001s"),
     (None, "without automatic rotation"),
     ("365d", "without automatic rotation"),
 ])
@@ -80,7 +82,7 @@ def test_key_rotation_violations(prod: SynthResult, period: str | None, words: s
     assert_one_violation(violations, "gcp-kms-key-rotation", urn, words)
 
 
-@pytest.mark.parametrize("period", ["7776000s", "86400.5s", "31536000s"])
+@pytest.mark.parametrize("period", ["7776000s", "86400.5s", "7775999.999999999s"])
 def test_key_rotation_compliant(prod: SynthResult, period: str) -> None:
     violations, _ = check("gcp-kms-key-rotation", prod, "-foundation-key",
                           set_input("rotationPeriod", period))

@@ -21,7 +21,9 @@ from .support import in_production, mapping_at, purpose, set_at
 BUCKET = "gcp:storage/bucket:Bucket"
 CRYPTO_KEY = "gcp:kms/cryptoKey:CryptoKey"
 MANDATORY = EnforcementLevel.MANDATORY
-MAX_ROTATION_SECONDS = 365 * 86_400
+# CIS GCP 1.10: Cloud KMS keys rotate at least every 90 days.
+MAX_ROTATION_DAYS = 90
+MAX_ROTATION_SECONDS = MAX_ROTATION_DAYS * 86_400
 # Cloud KMS durations: decimal seconds with up to 9 fractional digits and an "s".
 _DURATION = re.compile(r"(\d+(?:\.\d{1,9})?)s")
 
@@ -38,10 +40,10 @@ def _key_rotation(args: ResourceValidationArgs, report: ReportViolation) -> None
     seconds = _rotation_seconds(period)
     if seconds is None:
         report(f"Cloud KMS key without automatic rotation (rotation_period {period!r}): "
-               f"set a rotation period of at most {MAX_ROTATION_SECONDS}s (365 days)", None)
+               f"set a rotation period of at most {MAX_ROTATION_SECONDS}s ({MAX_ROTATION_DAYS} days)", None)
     elif seconds > MAX_ROTATION_SECONDS:
-        report(f"Cloud KMS key rotates every {period}: at most {MAX_ROTATION_SECONDS}s (365 days) is allowed",
-               None)
+        report(f"Cloud KMS key rotates every {period}: "
+               f"at most {MAX_ROTATION_SECONDS}s ({MAX_ROTATION_DAYS} days) is allowed", None)
 
 
 def _bucket_cmek(args: ResourceValidationArgs, report: ReportViolation) -> None:
