@@ -351,6 +351,30 @@ def test_mlflow_only_from_the_platform_network_in_isolated_environments(prod: Sy
         assert "Condition" not in policy(dev, f"governance-{persona}-policy")["UseMlflow"]
 
 
+def _mlflow_actions_without_resource_types() -> set[str]:
+    """sagemaker-mlflow actions that IAM grants only on "*", per AWS's published authorization model
+    (the copy parliament ships; the Service Authorization Reference lists AccessUI with no resource type)."""
+    import parliament
+    model = json.loads((Path(parliament.__file__).parent / "iam_definition.json").read_text())
+    [service] = [s for s in model if s["prefix"] == "sagemaker-mlflow"]
+    return {f"sagemaker-mlflow:{p['privilege']}" for p in service["privileges"]
+            if all(not t["resource_type"] for t in p["resource_types"])}
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_mlflow_actions_are_scoped_to_the_tracking_server(env: str, prod: SynthResult, dev: SynthResult) -> None:
+    result = {"dev": dev, "prod": prod}[env]
+    server = f"arn:aws:sagemaker:us-east-1:{result.plan.account}:mlflow-tracking-server/fraud-detection-{env}-mlflow"
+    unscopable = _mlflow_actions_without_resource_types()
+    assert unscopable == {"sagemaker-mlflow:AccessUI"}  # if AWS adds a resource type, scope it here
+    for persona in ("data-scientist", "ml-engineer", "approver"):
+        for statement in policy(result, f"governance-{persona}-policy").values():
+            granted = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            for action in (a for a in granted if a.startswith("sagemaker-mlflow:")):
+                expected = "*" if action in unscopable else server
+                assert statement["Resource"] == expected, (persona, action)
+
+
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])
 def test_persona_policies_are_least_privilege(env: str, prod: SynthResult, staging: SynthResult,
                                               dev: SynthResult) -> None:
@@ -424,6 +448,20 @@ def test_platform_key_serves_the_publishers_of_encrypted_topics(prod: SynthResul
     publishers = key["AlarmsAndRulesPublishToEncryptedTopics"]
     assert publishers["Principal"] == {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]}
     assert publishers["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    # Only this account's alarms and rules, and only the platform's (confused deputy).
+    alarms, rules = ("arn:aws:cloudwatch:us-east-1:333333333333:alarm:fraud-detection-prod-*",
+                     "arn:aws:events:us-east-1:333333333333:rule/fraud-detection-prod-*")
+    assert publishers["Condition"] == {"StringEquals": {"aws:SourceAccount": "333333333333"},
+                                       "ArnLike": {"aws:SourceArn": [alarms, rules]}}
+    # Every alarm and every (default-bus) rule of the stack falls under those patterns, else it could
+    # not publish to its encrypted topic.
+    alarm_names = [r.inputs["alarmName"] if "alarmName" in r.inputs else r.inputs["name"]
+                   for r in of(prod, "aws:cloudwatch/metricAlarm:MetricAlarm")]
+    event_rules = of(prod, "aws:cloudwatch/eventRule:EventRule")
+    assert alarm_names and event_rules
+    assert all(n.startswith("fraud-detection-prod-") for n in alarm_names), alarm_names
+    assert all(r.inputs["name"].startswith("fraud-detection-prod-") and "eventBusName" not in r.inputs
+               for r in event_rules)
     budgets = key["BudgetsPublishToEncryptedTopics"]
     assert budgets["Condition"] == {"StringEquals": {"aws:SourceAccount": "333333333333"}}
     # Only the account (through IAM) may administer or use the key beyond these service grants.

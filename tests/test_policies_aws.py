@@ -59,10 +59,20 @@ def _governance_mode(record: Recorded) -> None:
     record.inputs["rule"]["defaultRetention"]["mode"] = "GOVERNANCE"
 
 
+def _unscoped_publishers(record: Recorded) -> None:
+    """The old key policy: alarms and rules could use the key from any account (no condition)."""
+    document = json.loads(record.inputs["policy"])
+    [publishers] = [s for s in document["Statement"] if s["Sid"] == "AlarmsAndRulesPublishToEncryptedTopics"]
+    del publishers["Condition"]
+    record.inputs["policy"] = json.dumps(document)
+
+
 # policy name → (how to break the compliant prod graph, the resource the violation names)
 BREAKS: dict[str, tuple[Callable[[list[Recorded]], list[Recorded]], str]] = {
     "aws-kms-key-rotation": (_edit("aws:kms/key:Key", "-key", _set_input("enableKeyRotation", False)),
                              "foundation-key"),
+    "aws-kms-key-policy-service-scoped": (_edit("aws:kms/key:Key", "-key", _unscoped_publishers),
+                                          "foundation-key"),
     "aws-s3-kms-encryption": (lambda rs: _drop(rs, "aws:s3/bucketServerSideEncryptionConfiguration:"
                                                    "BucketServerSideEncryptionConfiguration", "data-encryption"),
                               "data-bucket"),

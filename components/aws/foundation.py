@@ -22,6 +22,12 @@ def trail_arn(plan: Plan, account: pulumi.Input[str]) -> pulumi.Output[str]:
     return account_arn(plan, account, "cloudtrail", f"trail/{trail_name(plan)}")
 
 
+def platform_publishers(plan: Plan, account: pulumi.Input[str]) -> list[pulumi.Output[str]]:
+    """ARN patterns of the platform's CloudWatch alarms and EventBridge rules (default bus)."""
+    return [account_arn(plan, account, "cloudwatch", f"alarm:{plan.prefix}-*"),
+            account_arn(plan, account, "events", f"rule/{plan.prefix}-*")]
+
+
 def key_policy(plan: Plan, account: pulumi.Input[str]) -> pulumi.Output[str]:
     """The platform key's policy: the account administers it through IAM (the AWS default statement);
     the AWS services that write encrypted data on the platform's behalf may use it, each scoped.
@@ -51,10 +57,14 @@ def key_policy(plan: Plan, account: pulumi.Input[str]) -> pulumi.Output[str]:
         Statement(Sid="CloudTrailDescribeKey", Effect="Allow", Principal={"Service": "cloudtrail.amazonaws.com"},
                   Action="kms:DescribeKey", Resource="*", Condition={"StringEquals": {"aws:SourceArn": trail}}),
         # Alarms and EventBridge rules publish to the platform's encrypted SNS topics (and rules
-        # dead-letter to its encrypted queues): the publisher encrypts with the key itself.
+        # dead-letter to its encrypted queues): the publisher encrypts with the key itself. Only this
+        # account's alarms and rules, and only the platform's (all are named `<prefix>-...`, rules on
+        # the default bus), so that no other account's or stack's alarm can use the key (confused deputy).
         Statement(Sid="AlarmsAndRulesPublishToEncryptedTopics", Effect="Allow",
                   Principal={"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
-                  Action=["kms:Decrypt", "kms:GenerateDataKey"], Resource="*"),
+                  Action=["kms:Decrypt", "kms:GenerateDataKey"], Resource="*",
+                  Condition={"StringEquals": {"aws:SourceAccount": account},
+                             "ArnLike": {"aws:SourceArn": platform_publishers(plan, account)}}),
         Statement(Sid="BudgetsPublishToEncryptedTopics", Effect="Allow",
                   Principal={"Service": "budgets.amazonaws.com"},
                   Action=["kms:Decrypt", "kms:GenerateDataKey"], Resource="*",

@@ -36,6 +36,33 @@ def _key_rotation(args: ResourceValidationArgs, report: ReportViolation) -> None
         report("KMS key without automatic rotation: set enable_key_rotation=True", None)
 
 
+# Condition keys that tie a service principal's use of a key to this account's resources.
+_SCOPING_KEYS = ("aws:sourceaccount", "aws:sourcearn", "aws:sourceowner", "kms:encryptioncontext:", "kms:viaservice")
+
+
+def _service_statement_scoped(statement: Mapping[str, Any]) -> bool:
+    principal = statement.get("Principal")
+    if statement.get("Effect") != "Allow" or not isinstance(principal, Mapping) or "Service" not in principal:
+        return True
+    conditions = statement.get("Condition")
+    keys = [str(k).lower() for block in (conditions.values() if isinstance(conditions, Mapping) else [])
+            if isinstance(block, Mapping) for k in block]
+    return any(k.startswith(_SCOPING_KEYS) for k in keys)
+
+
+def _key_policy_service_scoped(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """A service principal granted the key without a source condition lets any account's resource of that
+    service use it (the confused-deputy problem)."""
+    if args.resource_type != KEY:
+        return
+    policy = document(args.props.get("policy"))
+    statements = policy.get("Statement", []) if policy is not None else []
+    for statement in statements if isinstance(statements, list) else [statements]:
+        if isinstance(statement, Mapping) and not _service_statement_scoped(statement):
+            report(f"KMS key policy statement {statement.get('Sid', '')!r} lets a service principal use the key "
+                   "without an aws:SourceAccount, aws:SourceArn or encryption-context condition", None)
+
+
 def _by_kms(rule: Mapping[str, Any]) -> bool:
     default = mapping_at(rule, "applyServerSideEncryptionByDefault")
     # The key is another resource's ARN: unknown in a first preview, and set all the same.
@@ -121,6 +148,9 @@ def _protected_in_production(args: ResourceValidationArgs, report: ReportViolati
 AWS_POLICIES = [
     ResourceValidationPolicy("aws-kms-key-rotation", "KMS keys rotate automatically.", _key_rotation,
                              enforcement_level=MANDATORY),
+    ResourceValidationPolicy("aws-kms-key-policy-service-scoped",
+                             "KMS key policies grant service principals only with a source condition.",
+                             _key_policy_service_scoped, enforcement_level=MANDATORY),
     StackValidationPolicy("aws-s3-kms-encryption", "S3 buckets are encrypted with a customer-managed KMS key.",
                           _bucket_encryption, enforcement_level=MANDATORY),
     StackValidationPolicy("aws-s3-public-access-block", "S3 buckets block every form of public access.",
