@@ -306,7 +306,7 @@ DEPLOYER = (gcp.WORKFLOW, f"{R}-deployer-workflow", ("sourceContents",))
 THRESHOLD = ("conditions", 0, "conditionThreshold", "thresholdValue")
 # (capability, stack, type, name, path, change): one blueprint value the rule reads, set otherwise.
 VALUE_CASES: list[tuple[Capability, str, str, str, tuple[str | int, ...], Callable[[Any], Any]]] = [
-    (Capability.foundation, "example", gcp.KEY, f"{P}-foundation-key", ("rotationPeriod",), _set("7776000s")),
+    (Capability.foundation, "example", gcp.KEY, f"{P}-foundation-key", ("rotationPeriod",), _set("2592000s")),
     (Capability.foundation, "example", gcp.PEERING, f"{P}-network-vertex-peering", ("service",),
      _set("compute.googleapis.com")),
     (Capability.foundation, "example", gcp.GLOBAL_ADDRESS, f"{P}-network-vertex-range", ("purpose",),
