@@ -94,6 +94,8 @@ BREAKS: dict[str, tuple[Breaker, str]] = {
         _set(STORAGE, "audit-storage", "immutableStorageWithVersioning.immutabilityPolicy.state", "Unlocked"),
         "audit-storage"),
     "azure-protect-production": (_unprotect(VAULT, "-vault"), "foundation-vault"),
+    "azure-protect-audit-pipeline": (_unprotect("azure-native:monitor:DiagnosticSetting", "-vault-archive"),
+                                     "audit-vault-archive"),
 }
 
 # More ways to break a rule: (policy, breaker, culprit).
@@ -122,6 +124,8 @@ MORE_BREAKS: list[tuple[str, Breaker, str]] = [
                                       "immutableStorageWithVersioning.immutabilityPolicy.allowProtectedAppendWrites",
                                       False), "audit-storage"),
     ("azure-protect-production", _unprotect(STORAGE, "foundation-storage"), "foundation-storage"),
+    ("azure-protect-audit-pipeline", _unprotect("azure-native:monitor:SubscriptionDiagnosticSetting",
+                                                "-activity-log"), "audit-activity-log"),
 ]
 
 
@@ -159,6 +163,16 @@ def test_dev_stack_is_not_required_to_be_protected() -> None:
     dev = synth(BLUEPRINT, "dev")
     assert not any(r.protect for r in dev.resources)
     assert run_policies([POLICIES["azure-protect-production"]], policy_resources(dev.resources)) == []
+
+
+def test_audit_diagnostic_settings_are_protected_in_production_only(prod_graph: list[Recorded]) -> None:
+    archives = [r for r in prod_graph if r.type.startswith("azure-native:monitor:")
+                and (r.name.endswith("-archive") or r.name.endswith("-activity-log"))]
+    assert len(archives) == 4 and all(r.protect and r.retain_on_delete for r in archives)
+    # The Log Analytics copies (governance, endpoints) are operational, not the audit record.
+    assert not any(r.protect for r in prod_graph if r.name.endswith("-diagnostics"))
+    dev = synthesized("blueprints/demand-forecasting-azure.yaml", "dev")
+    assert run_policies([POLICIES["azure-protect-audit-pipeline"]], policy_resources(dev.resources)) == []
 
 
 def test_only_the_audit_container_needs_immutability(prod_graph: list[Recorded]) -> None:

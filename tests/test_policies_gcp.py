@@ -55,8 +55,9 @@ def assert_one_violation(violations: list[Violation], policy: str, urn: str | No
 
 
 def test_gcp_policies_are_mandatory_named_and_packaged() -> None:
-    assert sorted(POLICIES) == ["gcp-audit-retention-lock", "gcp-kms-key-rotation", "gcp-protect-production",
-                                "gcp-storage-cmek", "gcp-storage-public-access", "gcp-storage-versioning"]
+    assert sorted(POLICIES) == ["gcp-audit-retention-lock", "gcp-kms-key-rotation", "gcp-protect-audit-pipeline",
+                                "gcp-protect-production", "gcp-storage-cmek", "gcp-storage-public-access",
+                                "gcp-storage-versioning"]
     assert all(p.enforcement_level == EnforcementLevel.MANDATORY for p in GCP_POLICIES)
     assert all(p in ALL_POLICIES for p in GCP_POLICIES)
 
@@ -161,6 +162,27 @@ def test_unprotected_production_resource_violates(prod: SynthResult, suffix: str
 def test_unprotected_resources_outside_production_comply(dev: SynthResult) -> None:
     assert not any(r.protect for r in dev.resources)
     assert check("gcp-protect-production", dev)[0] == []
+
+
+# ---- gcp-protect-audit-pipeline ---------------------------------------------------------------
+
+@pytest.mark.parametrize("suffix", ["-governance-audit-sink", "-governance-audit-aiplatform",
+                                    "-governance-audit-storage"])
+def test_unprotected_production_audit_pipeline_violates(prod: SynthResult, suffix: str) -> None:
+    def unprotect(target: Recorded) -> None:
+        target.protect = False
+
+    violations, urn = check("gcp-protect-audit-pipeline", prod, suffix, unprotect)
+    assert_one_violation(violations, "gcp-protect-audit-pipeline", urn, "audit pipeline resource is not protected")
+
+
+def test_production_audit_pipeline_is_protected_and_retained(prod: SynthResult, dev: SynthResult) -> None:
+    pipeline = [r for r in prod.resources if r.type in ("gcp:logging/projectSink:ProjectSink",
+                                                        "gcp:projects/iAMAuditConfig:IAMAuditConfig")
+                and "-drift-sink" not in r.name]
+    assert len(pipeline) >= 4
+    assert all(r.protect and r.retain_on_delete for r in pipeline), [r.name for r in pipeline if not r.protect]
+    assert check("gcp-protect-audit-pipeline", dev)[0] == []
 
 
 # ---- hand-made resources: the rules read wire names, whatever built the graph ----------------

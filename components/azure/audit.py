@@ -76,7 +76,8 @@ class AzureAuditTrail(pulumi.ComponentResource):
     - `-activity-log` (subscription diagnostic setting): the Activity Log's Administrative, Security
       and Policy records into the audit account.
 
-    The account is protected and retained on delete in production. Outputs: `audit_storage_account`.
+    The account and the four diagnostic settings are protected and retained on delete in production.
+    Outputs: `audit_storage_account`.
     """
 
     def __init__(self, name: str, plan: Plan, *, resource_group_name: pulumi.Input[str],
@@ -149,7 +150,8 @@ class AzureAuditTrail(pulumi.ComponentResource):
                 f"{name}-{suffix}-archive",
                 monitor.DiagnosticSettingArgs(name=f"{plan.prefix}-{ARCHIVE}", resource_uri=resource,
                                               storage_account_id=self.account.id, logs=logs),
-                opts=child(self),
+                # The audit trail's pipe into the locked account: in production it outlives the stack.
+                opts=child(self, stateful=True, protect=plan.protect),
             )
 
         archive("workspace", workspace_id, groups=WORKSPACE_GROUPS)
@@ -161,7 +163,7 @@ class AzureAuditTrail(pulumi.ComponentResource):
             monitor.SubscriptionDiagnosticSettingArgs(
                 name=f"{plan.prefix}-{ARCHIVE}", storage_account_id=self.account.id,
                 logs=[monitor.SubscriptionLogSettingsArgs(category=c, enabled=True) for c in ACTIVITY_CATEGORIES]),
-            opts=child(self),
+            opts=child(self, stateful=True, protect=plan.protect),
         )
         self.outputs = {"audit_storage_account": account_name_out}
         self.register_outputs(dict(self.outputs))

@@ -121,7 +121,8 @@ class GcpGovernance(pulumi.ComponentResource):
     `-audit-<service>` (projects.IAMAuditConfig: ADMIN_READ, DATA_READ, DATA_WRITE). `-audit-sink`
     (logging.ProjectSink of every Cloud Audit Logs entry to the audit bucket, own writer identity) with
     `-audit-sink-writer` (that identity may create objects in the audit bucket, nothing else). The audit
-    bucket (foundation) keeps objects for `audit_retention_days`, locked in production.
+    bucket (foundation) keeps objects for `audit_retention_days`, locked in production. The audit configs
+    and the sink are protected and retained on delete in production, like the bucket they feed.
 
     Outputs: audit_sink_writer (the sink's writer identity).
     """
@@ -146,7 +147,9 @@ class GcpGovernance(pulumi.ComponentResource):
                     project=project, service=service,
                     audit_log_configs=[gcp.projects.IAMAuditConfigAuditLogConfigArgs(log_type=t)
                                        for t in AUDIT_LOG_TYPES]),
-                opts=child(self))
+                # Part of the audit record's pipeline: in production neither a stack edit nor a
+                # destroy may switch audit logging off.
+                opts=child(self, stateful=True, protect=plan.protect))
         sink = gcp.logging.ProjectSink(
             f"{name}-audit-sink",
             gcp.logging.ProjectSinkArgs(
@@ -154,7 +157,7 @@ class GcpGovernance(pulumi.ComponentResource):
                 destination=pulumi.Output.concat("storage.googleapis.com/", audit_bucket),
                 filter=AUDIT_SINK_FILTER, unique_writer_identity=True,
                 description=f"{plan.prefix}: every audit log entry, kept in the locked audit bucket"),
-            opts=child(self))
+            opts=child(self, stateful=True, protect=plan.protect))
         gcp.storage.BucketIAMMember(
             f"{name}-audit-sink-writer",
             gcp.storage.BucketIAMMemberArgs(bucket=audit_bucket, role=SINK_WRITER_ROLE, member=sink.writer_identity),

@@ -163,6 +163,24 @@ def _protected_in_production(args: ResourceValidationArgs, report: ReportViolati
 
 
 
+DIAGNOSTIC_SETTINGS = ("azure-native:monitor:DiagnosticSetting", "azure-native:monitor:SubscriptionDiagnosticSetting")
+
+
+def _audit_pipeline_protected(args: StackValidationArgs, report: ReportViolation) -> None:
+    """In production the diagnostic settings writing into the audit account are protected like it
+    (they carry no tags, so production is the account's)."""
+    unknowns = Unknowns()
+    for account in of_type(args, STORAGE_ACCOUNT):
+        with unknowns.skip():
+            if purpose(account.props) != "audit-storage" or not in_production(account.props):
+                continue
+            for setting in (s for t in DIAGNOSTIC_SETTINGS for s in attached(args, account, t, "storageAccountId")):
+                if not setting.opts.protect:
+                    report("production audit diagnostic setting is not protected (protect=True, "
+                           "retain_on_delete=True)", setting.urn)
+    unknowns.settle()
+
+
 AZURE_POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
     ResourceValidationPolicy("azure-storage-tls", "Storage accounts require HTTPS and TLS 1.2 or later.",
                              _storage_tls, enforcement_level=MANDATORY),
@@ -198,4 +216,7 @@ AZURE_POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
                              enforcement_level=EnforcementLevel.ADVISORY),
     ResourceValidationPolicy("azure-protect-production", "Stateful production resources are protected.",
                              _protected_in_production, enforcement_level=MANDATORY),
+    StackValidationPolicy("azure-protect-audit-pipeline",
+                          "In production the diagnostic settings feeding the audit account are protected.",
+                          _audit_pipeline_protected, enforcement_level=MANDATORY),
 ]

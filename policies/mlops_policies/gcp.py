@@ -13,10 +13,11 @@ from pulumi_policy import (
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
+    StackValidationArgs,
     StackValidationPolicy,
 )
 
-from .support import in_production, mapping_at, purpose, set_at
+from .support import Unknowns, attached, in_production, mapping_at, of_type, purpose, set_at
 
 BUCKET = "gcp:storage/bucket:Bucket"
 CRYPTO_KEY = "gcp:kms/cryptoKey:CryptoKey"
@@ -87,8 +88,29 @@ def _protected_in_production(args: ResourceValidationArgs, report: ReportViolati
         report("stateful production resource is not protected (protect=True, retain_on_delete=True)", None)
 
 
+PROJECT_SINK = "gcp:logging/projectSink:ProjectSink"
+AUDIT_CONFIG = "gcp:projects/iAMAuditConfig:IAMAuditConfig"
+
+
+def _audit_pipeline_protected(args: StackValidationArgs, report: ReportViolation) -> None:
+    """In production what feeds the locked audit bucket is protected like it: the project's audit log
+    configs and the sinks writing into the bucket (neither carries labels, so production is the audit
+    bucket's)."""
+    unknowns = Unknowns()
+    for bucket in of_type(args, BUCKET):
+        with unknowns.skip():
+            if purpose(bucket.props) != "audit" or not in_production(bucket.props):
+                continue
+            feeders = [*attached(args, bucket, PROJECT_SINK, "destination"), *of_type(args, AUDIT_CONFIG)]
+            for feeder in feeders:
+                if not feeder.opts.protect:
+                    report("production audit pipeline resource is not protected (protect=True, "
+                           "retain_on_delete=True)", feeder.urn)
+    unknowns.settle()
+
+
 GCP_POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
-    ResourceValidationPolicy("gcp-kms-key-rotation", "Cloud KMS keys rotate at least once a year.",
+    ResourceValidationPolicy("gcp-kms-key-rotation", "Cloud KMS keys rotate at least every 90 days.",
                              _key_rotation, enforcement_level=MANDATORY),
     ResourceValidationPolicy("gcp-storage-cmek",
                              "Cloud Storage buckets are encrypted with a customer-managed key.",
@@ -103,4 +125,7 @@ GCP_POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
                              _audit_retention_lock, enforcement_level=MANDATORY),
     ResourceValidationPolicy("gcp-protect-production", "Stateful production resources are protected.",
                              _protected_in_production, enforcement_level=MANDATORY),
+    StackValidationPolicy("gcp-protect-audit-pipeline",
+                          "In production the audit log configs and the audit sink are protected.",
+                          _audit_pipeline_protected, enforcement_level=MANDATORY),
 ]
