@@ -73,9 +73,10 @@ def test_stateful_resources_protected_only_in_prod(prod: SynthResult, dev: Synth
 
 
 def test_audit_bucket_lock_follows_governance(prod: SynthResult, dev: SynthResult) -> None:
-    for result, mode in ((prod, "COMPLIANCE"), (dev, "GOVERNANCE")):
+    # Dev keeps audit records for dev's log retention only (dev is disposable).
+    for result, days, mode in ((prod, 2557, "COMPLIANCE"), (dev, 30, "GOVERNANCE")):
         lock = _by_name(result, "audit-object-lock")
-        assert lock.inputs["rule"]["defaultRetention"] == {"days": 2557, "mode": mode}
+        assert lock.inputs["rule"]["defaultRetention"] == {"days": days, "mode": mode}
         assert _by_name(result, "audit-bucket").inputs["objectLockEnabled"] is True
 
 
@@ -115,3 +116,15 @@ def test_outputs(prod: SynthResult) -> None:
     # The foundation's outputs; other capabilities add theirs beside them.
     assert {"key_arn", "data_bucket", "artifact_bucket", "audit_bucket", "execution_role_arn"} <= set(prod.outputs)
     assert prod.outputs["audit_bucket"] == "fraud-detection-prod-audit-333333333333"
+
+
+def test_dev_buckets_without_audit_records_are_disposable(prod: SynthResult, dev: SynthResult) -> None:
+    for purpose in ("data", "artifacts"):
+        assert _by_name(dev, f"-{purpose}-bucket").inputs["forceDestroy"] is True
+        assert _by_name(prod, f"-{purpose}-bucket").inputs["forceDestroy"] is False
+    assert _by_name(dev, "-audit-bucket").inputs["forceDestroy"] is False
+    # Dev's audit records are locked only as long as dev keeps its logs; prod keeps the blueprint's.
+    dev_lock = _by_name(dev, "-audit-object-lock").inputs["rule"]["defaultRetention"]
+    assert dev_lock["days"] == dev.plan.log_retention_days == 30
+    prod_lock = _by_name(prod, "-audit-object-lock").inputs["rule"]["defaultRetention"]
+    assert prod_lock["days"] == prod.plan.governance.audit_retention_days > 30

@@ -192,9 +192,9 @@ def test_long_bucket_names_are_shortened_and_no_project_auto_names(monkeypatch: 
 
 def test_audit_retention_comes_from_governance_and_locks_in_production(prod: SynthResult,
                                                                        dev: SynthResult) -> None:
-    seconds = str(730 * 86400)
-    for result, locked in ((prod, True), (dev, False)):
-        assert named(result, "-audit-bucket").inputs["retentionPolicy"] == {"retentionPeriod": seconds,
+    # Dev keeps audit records for dev's log retention only (dev is disposable).
+    for result, days, locked in ((prod, 730, True), (dev, 30, False)):
+        assert named(result, "-audit-bucket").inputs["retentionPolicy"] == {"retentionPeriod": str(days * 86400),
                                                                            "isLocked": locked}
     for result in (prod, dev):
         for purpose in ("data", "artifacts"):
@@ -260,3 +260,18 @@ def test_fit_name_keeps_short_names_and_hashes_long_ones() -> None:
     long = "x" * 70
     assert fit_name(long, 63) == "x" * 56 + "-" + short_hash(long)
     assert len(fit_name(long, 63)) == 63
+
+
+def test_dev_buckets_without_audit_records_are_disposable(prod: SynthResult, dev: SynthResult) -> None:
+    def bucket(result: SynthResult, purpose: str) -> dict:  # type: ignore[type-arg]
+        [found] = [r for r in result.resources if r.name.endswith(f"-{purpose}-bucket")
+                   and r.type == "gcp:storage/bucket:Bucket"]
+        return found.inputs
+    for purpose in ("data", "artifacts"):
+        assert bucket(dev, purpose)["forceDestroy"] is True and bucket(prod, purpose)["forceDestroy"] is False
+    assert bucket(dev, "audit")["forceDestroy"] is False
+    # Dev's audit bucket retains records as long as dev keeps its logs; prod keeps the blueprint's.
+    assert bucket(dev, "audit")["retentionPolicy"]["retentionPeriod"] == str(30 * 86400)
+    assert bucket(prod, "audit")["retentionPolicy"]["retentionPeriod"] == \
+        str(prod.plan.governance.audit_retention_days * 86400)
+    assert prod.plan.governance.audit_retention_days > 30

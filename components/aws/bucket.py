@@ -22,14 +22,16 @@ class AwsSecureBucket(pulumi.ComponentResource):
     Creates: `-bucket` (s3.Bucket), `-ownership` (owner-enforced, ACLs off), `-public-access`
     (all four blocks on), `-versioning` (enabled), `-encryption` (SSE-KMS with the platform key,
     bucket keys on), `-tls-only` (bucket policy denying aws:SecureTransport=false) and, when
-    `lock_days` is set, `-object-lock` (default retention in `lock_mode`). `policy_statements`, given
+    `lock_days` is set, `-object-lock` (default retention in `lock_mode`). `force_destroy` only when
+    `disposable` (dev buckets holding no audit records): S3 refuses to delete a bucket with objects
+    otherwise. `policy_statements`, given
     the bucket's ARN, adds statements to the bucket policy (e.g. delivery by an AWS service).
     """
 
     bucket: aws.s3.Bucket
 
     def __init__(self, name: str, *, purpose: str, kms_key_arn: pulumi.Input[str], tags: dict[str, str],
-                 protect: bool,
+                 protect: bool, disposable: bool = False,
                  bucket_name: str | None = None, lock_days: int | None = None,
                  lock_mode: Literal["GOVERNANCE", "COMPLIANCE"] = "GOVERNANCE",
                  policy_statements: Callable[[pulumi.Output[str]], Sequence[Statement]] | None = None,
@@ -38,7 +40,7 @@ class AwsSecureBucket(pulumi.ComponentResource):
         locked = lock_days is not None
         self.bucket = aws.s3.Bucket(
             f"{name}-bucket",
-            aws.s3.BucketArgs(bucket=bucket_name, object_lock_enabled=locked or None, force_destroy=False,
+            aws.s3.BucketArgs(bucket=bucket_name, object_lock_enabled=locked or None, force_destroy=disposable,
                               tags={**tags, PURPOSE_TAG: purpose}),
             opts=child(self, stateful=True, protect=protect),
         )

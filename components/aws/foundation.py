@@ -131,6 +131,7 @@ class AwsFoundation(pulumi.ComponentResource):
             bucket_name = f"{plan.prefix}-{purpose}-{plan.account}" if plan.account else None
             return AwsSecureBucket(f"{name}-{purpose}", purpose=purpose, kms_key_arn=self.key.arn, tags=tags,
                                    protect=plan.protect, bucket_name=bucket_name, lock_days=lock_days,
+                                   disposable=plan.environment == "dev" and lock_days is None,
                                    lock_mode=lock_mode, policy_statements=policy_statements, opts=child(self))
 
         self.data = store("data")

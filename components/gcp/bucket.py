@@ -20,7 +20,8 @@ class GcpSecureBucket(pulumi.ComponentResource):
 
     Creates: `-bucket` (storage.Bucket) with uniform bucket-level access (no object ACLs), public
     access prevention enforced, object versioning, the platform key as default KMS key (CMEK),
-    `force_destroy` off and, when `retention_days` is set, a retention policy (locked when `lock`).
+    `force_destroy` only when `disposable` (dev buckets holding no audit records) and, when
+    `retention_days` is set, a retention policy (locked when `lock`).
     Cloud Storage only accepts TLS, so unlike S3 there is no transport setting to make.
 
     Outputs: bucket (the bucket's name), url.
@@ -30,7 +31,7 @@ class GcpSecureBucket(pulumi.ComponentResource):
 
     def __init__(self, name: str, *, purpose: str, location: str, kms_key_id: pulumi.Input[str],
                  tags: dict[str, str], protect: bool, project: str | None = None, bucket_name: str | None = None,
-                 retention_days: int | None = None, lock: bool = False,
+                 retention_days: int | None = None, lock: bool = False, disposable: bool = False,
                  depends_on: Sequence[pulumi.Resource] = (),
                  opts: pulumi.ResourceOptions | None = None) -> None:
         """`depends_on`: resources the bucket itself waits for (the key grant to the storage service agent:
@@ -50,7 +51,9 @@ class GcpSecureBucket(pulumi.ComponentResource):
                 versioning=gcp.storage.BucketVersioningArgs(enabled=True),
                 encryption=gcp.storage.BucketEncryptionArgs(default_kms_key_name=kms_key_id),
                 retention_policy=retention,
-                force_destroy=False,
+                # A disposable bucket's objects go with it on destroy (Cloud Storage refuses to
+                # delete a bucket that holds objects otherwise).
+                force_destroy=disposable,
                 labels=gcp_labels({**tags, PURPOSE_TAG: purpose}),
             ),
             # Locking is irreversible and a locked bucket cannot be deleted while it holds objects

@@ -105,6 +105,7 @@ class GcpFoundation(pulumi.ComponentResource):
             return GcpSecureBucket(
                 f"{name}-{purpose}", purpose=purpose, location=plan.region, kms_key_id=self.key.id, tags=tags,
                 protect=plan.protect, project=plan.account, bucket_name=bucket_name(purpose),
+                disposable=plan.environment == "dev" and purpose != "audit",
                 retention_days=retention_days,
                 lock=lock, depends_on=[storage_agent_grant], opts=child(self),
             )

@@ -190,7 +190,10 @@ def plan(bp: Blueprint, environment_name: str) -> Plan:
         approval=ApprovalPlan(approval=approval, enforced=Capability.enforced_approval in on)
         if approval else None,
         model_card_required=Capability.model_cards in on,
-        audit_retention_days=gov.audit_retention_days,
+        # Dev is disposable: its audit store keeps (and locks) records only as long as dev keeps its
+        # logs, so that a dev stack can be torn down within weeks; staging and prod keep the blueprint's.
+        audit_retention_days=min(gov.audit_retention_days, LOG_RETENTION_DAYS["dev"]) if environment == "dev"
+        else gov.audit_retention_days,
         # Production audit storage is locked so that nobody can shorten or delete it, at every governance
         # level (the audit-lock policies require it); dev and staging keep an administrator's override.
         audit_lock_mode="compliance" if production and clouds.facts(bp.cloud.provider).locks_audit_storage

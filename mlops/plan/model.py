@@ -171,6 +171,7 @@ class GovernancePlan(_Plan):
     """Approval needed to promote into this environment."""
     model_card_required: bool
     audit_retention_days: int
+    """The blueprint's in staging and prod; in dev at most dev's log retention (dev is disposable)."""
     audit_lock_mode: Literal["governance", "compliance"]
     """compliance: nobody, not even an administrator, can shorten or delete (always in prod)."""
     compliance: tuple[Compliance, ...]
