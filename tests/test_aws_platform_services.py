@@ -445,16 +445,17 @@ def test_audit_bucket_and_key_admit_only_this_trail(prod: SynthResult) -> None:
 
 def test_platform_key_serves_the_publishers_of_encrypted_topics(prod: SynthResult) -> None:
     key = {s["Sid"]: s for s in json.loads(one(prod, "foundation-key").inputs["policy"])["Statement"]}
-    publishers = key["AlarmsAndRulesPublishToEncryptedTopics"]
-    assert publishers["Principal"] == {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]}
-    assert publishers["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
-    # Only this account's alarms and rules, and only the platform's (confused deputy).
-    alarms, rules = ("arn:aws:cloudwatch:us-east-1:333333333333:alarm:fraud-detection-prod-*",
-                     "arn:aws:events:us-east-1:333333333333:rule/fraud-detection-prod-*")
-    assert publishers["Condition"] == {"StringEquals": {"aws:SourceAccount": "333333333333"},
-                                       "ArnLike": {"aws:SourceArn": [alarms, rules]}}
-    # Every alarm and every (default-bus) rule of the stack falls under those patterns, else it could
-    # not publish to its encrypted topic.
+    alarms = key["AlarmsPublishToEncryptedTopics"]
+    assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert alarms["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    # Only this account's alarms, and only the platform's (confused deputy).
+    assert alarms["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "333333333333"},
+        "ArnLike": {"aws:SourceArn": "arn:aws:cloudwatch:us-east-1:333333333333:alarm:fraud-detection-prod-*"}}
+    # EventBridge's KMS requests carry no source keys: a condition on them would drop every notification.
+    rules = key["RulesPublishToEncryptedTopics"]
+    assert rules["Principal"] == {"Service": "events.amazonaws.com"} and "Condition" not in rules
+    # Every alarm of the stack falls under that pattern, else it could not publish to its encrypted topic.
     alarm_names = [r.inputs["alarmName"] if "alarmName" in r.inputs else r.inputs["name"]
                    for r in of(prod, "aws:cloudwatch/metricAlarm:MetricAlarm")]
     event_rules = of(prod, "aws:cloudwatch/eventRule:EventRule")

@@ -60,9 +60,9 @@ def _governance_mode(record: Recorded) -> None:
 
 
 def _unscoped_publishers(record: Recorded) -> None:
-    """The old key policy: alarms and rules could use the key from any account (no condition)."""
+    """The old key policy: alarms could use the key from any account (no condition)."""
     document = json.loads(record.inputs["policy"])
-    [publishers] = [s for s in document["Statement"] if s["Sid"] == "AlarmsAndRulesPublishToEncryptedTopics"]
+    [publishers] = [s for s in document["Statement"] if s["Sid"] == "AlarmsPublishToEncryptedTopics"]
     del publishers["Condition"]
     record.inputs["policy"] = json.dumps(document)
 

@@ -22,10 +22,9 @@ def trail_arn(plan: Plan, account: pulumi.Input[str]) -> pulumi.Output[str]:
     return account_arn(plan, account, "cloudtrail", f"trail/{trail_name(plan)}")
 
 
-def platform_publishers(plan: Plan, account: pulumi.Input[str]) -> list[pulumi.Output[str]]:
-    """ARN patterns of the platform's CloudWatch alarms and EventBridge rules (default bus)."""
-    return [account_arn(plan, account, "cloudwatch", f"alarm:{plan.prefix}-*"),
-            account_arn(plan, account, "events", f"rule/{plan.prefix}-*")]
+def platform_alarms(plan: Plan, account: pulumi.Input[str]) -> pulumi.Output[str]:
+    """ARN pattern of the platform's CloudWatch alarms (all named `<prefix>-...`)."""
+    return account_arn(plan, account, "cloudwatch", f"alarm:{plan.prefix}-*")
 
 
 def key_policy(plan: Plan, account: pulumi.Input[str]) -> pulumi.Output[str]:
@@ -56,15 +55,21 @@ def key_policy(plan: Plan, account: pulumi.Input[str]) -> pulumi.Output[str]:
                                  "arn:", partition(plan.region), ":cloudtrail:*:", account, ":trail/*")}}),
         Statement(Sid="CloudTrailDescribeKey", Effect="Allow", Principal={"Service": "cloudtrail.amazonaws.com"},
                   Action="kms:DescribeKey", Resource="*", Condition={"StringEquals": {"aws:SourceArn": trail}}),
-        # Alarms and EventBridge rules publish to the platform's encrypted SNS topics (and rules
-        # dead-letter to its encrypted queues): the publisher encrypts with the key itself. Only this
-        # account's alarms and rules, and only the platform's (all are named `<prefix>-...`, rules on
-        # the default bus), so that no other account's or stack's alarm can use the key (confused deputy).
-        Statement(Sid="AlarmsAndRulesPublishToEncryptedTopics", Effect="Allow",
-                  Principal={"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
+        # Alarms publish to the platform's encrypted SNS topics: the publisher encrypts with the key itself.
+        # Only this account's alarms, and only the platform's (all are named `<prefix>-...`), so that no other
+        # account's or stack's alarm can use the key (confused deputy).
+        Statement(Sid="AlarmsPublishToEncryptedTopics", Effect="Allow",
+                  Principal={"Service": "cloudwatch.amazonaws.com"},
                   Action=["kms:Decrypt", "kms:GenerateDataKey"], Resource="*",
                   Condition={"StringEquals": {"aws:SourceAccount": account},
-                             "ArnLike": {"aws:SourceArn": platform_publishers(plan, account)}}),
+                             "ArnLike": {"aws:SourceArn": platform_alarms(plan, account)}}),
+        # EventBridge rules publish to the encrypted topics and dead-letter to the encrypted queues. Its KMS
+        # requests carry no aws:SourceAccount / aws:SourceArn (AWS: those keys are not supported in a key
+        # policy for EventBridge delivery, SNS "Enable compatibility between event sources from AWS services
+        # and encrypted topics"): a condition on them would drop every notification silently.
+        Statement(Sid="RulesPublishToEncryptedTopics", Effect="Allow",
+                  Principal={"Service": "events.amazonaws.com"},
+                  Action=["kms:Decrypt", "kms:GenerateDataKey"], Resource="*"),
         Statement(Sid="BudgetsPublishToEncryptedTopics", Effect="Allow",
                   Principal={"Service": "budgets.amazonaws.com"},
                   Action=["kms:Decrypt", "kms:GenerateDataKey"], Resource="*",

@@ -40,9 +40,18 @@ def _key_rotation(args: ResourceValidationArgs, report: ReportViolation) -> None
 _SCOPING_KEYS = ("aws:sourceaccount", "aws:sourcearn", "aws:sourceowner", "kms:encryptioncontext:", "kms:viaservice")
 
 
+# EventBridge's KMS requests carry none of the source keys (AWS: aws:SourceAccount / aws:SourceArn are not
+# supported in a key policy for EventBridge delivery to encrypted topics): a grant to it alone cannot be scoped.
+_UNSCOPABLE_SERVICES = frozenset({"events.amazonaws.com"})
+
+
 def _service_statement_scoped(statement: Mapping[str, Any]) -> bool:
     principal = statement.get("Principal")
     if statement.get("Effect") != "Allow" or not isinstance(principal, Mapping) or "Service" not in principal:
+        return True
+    services = principal.get("Service")
+    named = {services} if isinstance(services, str) else {str(s) for s in services or ()}
+    if named and named <= _UNSCOPABLE_SERVICES:
         return True
     conditions = statement.get("Condition")
     keys = [str(k).lower() for block in (conditions.values() if isinstance(conditions, Mapping) else [])
