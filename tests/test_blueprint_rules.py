@@ -11,11 +11,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import botocore.loaders
 import pytest
 import yaml
 
 from mlops.blueprint import BlueprintError, format_path, load_text
-from mlops.blueprint.rules import RULES
+from mlops.blueprint.model import Cloud
+from mlops.blueprint.rules import CLOUD_TAG_LIMITS, RULES, aws_tag_forbidden
 
 FILE = "rules.yaml"
 DELETE = object()
@@ -331,6 +333,22 @@ CASES = [
          {"cost": {"monthly_budget_usd": 1000, "billing_account": "012345-6789AB-CDEF01"},
           "alerts": [{"kind": "email", "target": "ml@example.com"}]},
          "cost.billing_account", {"cost.billing_account": DELETE}, ("only GCP budgets",), name="aws"),
+    # Cloud limits: AWS takes 50 tags a resource, GCP 64 labels; the platform sets up to four of them.
+    Case("cloud-tag-limits", {"tags": {f"t{i}": "x" for i in range(47)}}, "tags",
+         {"tags": {f"t{i}": "x" for i in range(46)}},
+         ("got 47", "allowed: at most 46 blueprint tags (AWS takes 50 tags a resource; the platform sets 4)")),
+    Case("cloud-tag-limits", {"cloud": {"provider": "gcp", "region": "us-central1"},
+                              "tags": {f"t{i}": "x" for i in range(61)}}, "tags",
+         {"tags": {f"t{i}": "x" for i in range(60)}},
+         ("got 61", "allowed: at most 60 blueprint tags (GCP takes 64 labels a resource; the platform sets 4)"),
+         name="gcp"),
+    Case("aws-tag-characters", {"tags": {"team": "risk & fraud"}}, "tags.team", {"tags": {"team": "risk-fraud"}},
+         ("got 'risk & fraud'", "'&' is not allowed", "allowed: letters, digits, spaces and _ . : / = + - @")),
+    Case("unique-budget-thresholds",
+         {"cost": {"monthly_budget_usd": 1000, "alert_thresholds_percent": [50, 80, 80.0]},
+          "alerts": [{"kind": "email", "target": "ml@example.com"}]},
+         "cost.alert_thresholds_percent[2]", {"cost.alert_thresholds_percent": [50, 80, 100]},
+         ("got 80", "80 % is already a threshold")),
 ]
 
 
@@ -391,3 +409,20 @@ def test_rule_position_points_at_the_offending_line() -> None:
     # `schedule` is absent, so the position is that of its nearest written ancestor, `serving`
     # (safe_dump writes list items flush with their parent key: `- name:` then `  serving:`).
     assert caught.value.lines()[0].startswith(f"{FILE}:{serving_line}:3: models[0].serving.schedule: ")
+
+
+def test_aws_tag_rules_follow_botocore() -> None:
+    # The limits come from AWS's published service model, which the mocks never check.
+    shapes = botocore.loaders.Loader().load_service_model("sagemaker", "service-2")["shapes"]
+    assert shapes["TagList"]["max"] == CLOUD_TAG_LIMITS[Cloud.aws][2]
+    assert shapes["TagValue"]["pattern"] == r"([\p{L}\p{Z}\p{N}_.:/=+\-@]*)"
+    assert shapes["TagValue"]["max"] >= 63, "the model caps tag values at 63 characters (GCP labels)"
+
+
+@pytest.mark.parametrize(("value", "forbidden"), [
+    ("risk-fraud_2 team:a/b=c+d@e.f", None), ("Équipe 中文 ٣", None), ("a\u00a0b", None),
+    ("a&b", "&"), ("a,b", ","), ("<b>", "<"), ("50%", "%"), ("a#b", "#"), ("a'b", "'"), ("a*b", "*"),
+])
+def test_aws_tag_characters_are_the_letters_separators_digits_and_punctuation_aws_allows(
+        value: str, forbidden: str | None) -> None:
+    assert aws_tag_forbidden(value) == forbidden

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -213,6 +214,45 @@ def _reserved_tags(bp: Blueprint) -> Iterator[Finding]:
     for key in bp.tags:
         if key in RESERVED_TAGS:
             yield Finding(("tags", key), key)
+
+
+# Tags a resource takes (botocore's SageMaker `TagList` has at most 50; GCP: 64 labels a resource). Azure's own
+# limit (50) is not checked here: its components add their own tags.
+CLOUD_TAG_LIMITS = {Cloud.aws: ("AWS", "tags", 50), Cloud.gcp: ("GCP", "labels", 64)}
+PLATFORM_TAGS_PER_RESOURCE = 4
+"""The plan's three (mlops-blueprint, environment, managed-by) and at most one a component adds to a resource
+(mlops-purpose, mlops-approval, severity, or Name on AWS network resources)."""
+AWS_TAG_PUNCTUATION = "_.:/=+-@"
+"""botocore's TagKey/TagValue pattern `[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*`: letters, separators, digits and these."""
+
+
+def _cloud_tag_limits(bp: Blueprint) -> Iterator[Finding]:
+    limit = CLOUD_TAG_LIMITS.get(bp.cloud.provider)
+    if limit is None:
+        return
+    cloud, word, most = limit
+    room = most - PLATFORM_TAGS_PER_RESOURCE
+    if len(bp.tags) > room:
+        yield Finding(("tags",), len(bp.tags), allowed=f"at most {room} blueprint tags ({cloud} takes {most} "
+                      f"{word} a resource; the platform sets {PLATFORM_TAGS_PER_RESOURCE})")
+
+
+def aws_tag_forbidden(text: str) -> str | None:
+    """The first character an AWS tag key or value may not hold, or None."""
+    for char in text:
+        if unicodedata.category(char)[0] not in "LZN" and char not in AWS_TAG_PUNCTUATION:
+            return char
+    return None
+
+
+def _aws_tag_characters(bp: Blueprint) -> Iterator[Finding]:
+    # GCP labels and Azure tags are rewritten to their character sets (components.base); AWS refuses the call.
+    if bp.cloud.provider != Cloud.aws:
+        return
+    for key, value in bp.tags.items():
+        char = aws_tag_forbidden(value)
+        if char is not None:
+            yield Finding(("tags", key), value, f"{char!r} is not allowed")
 
 
 # --------------------------------------------------------------------------- monitoring and retraining
@@ -635,6 +675,18 @@ def _aws_budget_notifications(bp: Blueprint) -> Iterator[Finding]:
         yield Finding(("cost", "alert_thresholds_percent"), len(bp.cost.alert_thresholds_percent))
 
 
+def _unique_budget_thresholds(bp: Blueprint) -> Iterator[Finding]:
+    # Two notifications at one threshold: AWS refuses the duplicate, GCP and Azure send every alert twice.
+    if bp.cost is None:
+        return
+    seen: set[float] = set()
+    for i, percent in enumerate(bp.cost.alert_thresholds_percent):
+        if percent in seen:
+            shown = int(percent) if percent.is_integer() else percent
+            yield Finding(("cost", "alert_thresholds_percent", i), shown, f"{shown} % is already a threshold")
+        seen.add(percent)
+
+
 def _aws_cost_alerts_need_a_route(bp: Blueprint) -> Iterator[Finding]:
     # AWS budget notifications go to the alert routes; without one the thresholds would notify nobody.
     budget = bp.cost is not None or any(e.monthly_budget_usd for e in bp.environments.values())
@@ -722,6 +774,9 @@ RULES: tuple[Rule, ...] = (
     Rule("unique-names", "names must be unique", _unique_names),
     Rule("reserved-tags", "this tag is set by the platform and cannot be overridden", _reserved_tags,
          "any key except " + ", ".join(RESERVED_TAGS)),
+    Rule("cloud-tag-limits", "more tags than the cloud takes on a resource", _cloud_tag_limits),
+    Rule("aws-tag-characters", "AWS tag values hold letters, digits, spaces and _ . : / = + - @ only",
+         _aws_tag_characters, "letters, digits, spaces and _ . : / = + - @"),
     Rule("instance-types-fit-cloud", "not an instance type of this cloud", _instance_types_fit_cloud,
          "small, medium, large, xlarge, gpu_small, gpu_large, or the cloud's own type"),
     Rule("accounts-fit-cloud",
@@ -754,6 +809,8 @@ RULES: tuple[Rule, ...] = (
          f"AWS budgets take at most {AWS_MAX_BUDGET_THRESHOLDS} alert thresholds "
          "(ten notifications, one of them on forecast spend)",
          _aws_budget_notifications, f"<= {AWS_MAX_BUDGET_THRESHOLDS}"),
+    Rule("unique-budget-thresholds", "each budget alert threshold once", _unique_budget_thresholds,
+         "distinct percentages, e.g. 50, 80, 100"),
     Rule("aws-cost-alerts-need-a-route",
          "budget alerts are sent to the alert routes: add at least one route to `alerts`",
          _aws_cost_alerts_need_a_route, "an email, pagerduty, slack or webhook route"),
