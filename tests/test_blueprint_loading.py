@@ -253,3 +253,39 @@ def test_text_hyperparameters_stay_text() -> None:
     text = edit("- name: scorer\n", '- name: scorer\n    training: {hyperparameters: {depth: "12", eta: 0.1}}\n')
     params = load_text(text, FILE).blueprint.models[0].training.hyperparameters
     assert params == {"depth": "12", "eta": 0.1}
+
+
+BLANK_WHERE_A_NAME_BELONGS = [
+    ("metric", edit("{metric: auc,", "{metric: ' ',"), "bp.yaml:12:18: models[0].quality_gates.metrics[0].metric:",
+     "' '"),
+    ("protected-attribute",
+     edit("- name: scorer\n", "- name: scorer\n    quality_gates: {fairness: [{metric: disparate_impact_ratio, "
+          "threshold: 0.8, protected_attributes: [age, '']}]}\n").replace("    quality_gates:\n      metrics: "
+          "[{metric: auc, threshold: 0.8}]\n", ""),
+     "bp.yaml:11:109: models[0].quality_gates.fairness[0].protected_attributes[1]:", "''"),
+    ("drift-feature", edit("- name: scorer\n", "- name: scorer\n    monitoring: {drift: {features: [' ']}}\n"),
+     "bp.yaml:11:37: models[0].monitoring.drift.features[0]:", "' '"),
+    ("data-source-uri", MINIMAL + "data: {sources: [{name: raw, kind: object_store, uri: '   '}]}\n",
+     "bp.yaml:13:50: data.sources[0].uri:", "'   '"),
+    ("output-uri", edit("- name: scorer\n", "- name: scorer\n    serving: {mode: batch, schedule: daily, "
+                                                   "output_uri: ''}\n"),
+     "bp.yaml:11:45: models[0].serving.output_uri:", "''"),
+    ("stream", edit("- name: scorer\n", "- name: scorer\n    serving: {mode: streaming, stream: ' '}\n"),
+     "bp.yaml:11:32: models[0].serving.stream:", "' '"),
+]
+
+
+@pytest.mark.parametrize(("text", "prefix", "got"), [c[1:] for c in BLANK_WHERE_A_NAME_BELONGS],
+                         ids=[c[0] for c in BLANK_WHERE_A_NAME_BELONGS])
+def test_blank_text_is_refused_where_a_name_or_uri_belongs(text: str, prefix: str, got: str) -> None:
+    lines = problems(text)
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(prefix + " blank"), lines[0]
+    assert f"(got {got}; allowed: text with at least one visible character)" in lines[0], lines[0]
+
+
+def test_tag_values_are_capped_at_the_gcp_label_length() -> None:
+    # 63 characters fit a GCP label value and an AWS tag value (256): longer values are refused, not cut.
+    lines = problems(MINIMAL + f"tags: {{team: {'x' * 300}}}\n")
+    assert len(lines) == 1 and lines[0].startswith("bp.yaml:13:8: tags.team: too long"), lines
+    assert "allowed: at most 63 item(s)/character(s)" in lines[0]

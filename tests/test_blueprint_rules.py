@@ -349,6 +349,14 @@ CASES = [
           "alerts": [{"kind": "email", "target": "ml@example.com"}]},
          "cost.alert_thresholds_percent[2]", {"cost.alert_thresholds_percent": [50, 80, 100]},
          ("got 80", "80 % is already a threshold")),
+    Case("drift-features-in-feature-store",
+         {"cloud": {"provider": "gcp", "region": "us-central1"},
+          "feature_store": {"entities": [{"name": "customer", "id_column": "customer_id",
+                                          "features": [{"name": "customer_id", "type": "string"},
+                                                       {"name": "age"}]}]},
+          "models.0.monitoring": {"drift": {"features": ["age", "income"]}}},
+         "models[0].monitoring.drift.features[1]", {"models.0.monitoring.drift.features": ["age"]},
+         ("got 'income'", "allowed: age, customer_id")),
 ]
 
 

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StringConstraints, field_validator
+from pydantic_core import PydanticCustomError
 
 # C0 controls (NUL, BEL, ESC …), DEL and C1 controls: invisible in an editor, yet they reach shell
 # commands, terminals (ESC sequences), documents and cloud APIs. Prose may keep tabs and line breaks.
@@ -39,6 +40,17 @@ Prose = Annotated[str, _refuse_controls(_PROSE_CONTROL, "blueprint text (printab
 Int = Annotated[int, Strict()]
 Float = Annotated[float, Strict()]
 Bool = Annotated[bool, Strict()]
+
+def _refuse_blank(value: str) -> str:
+    if not value.strip():
+        # `expected` is what the loader prints as "allowed".
+        raise PydanticCustomError("blank_text", "blank where a name or URI is needed",
+                                  {"expected": "text with at least one visible character"})
+    return value
+
+
+Named = Annotated[Text, AfterValidator(_refuse_blank)]
+"""One-line text that names something (a metric, a feature, an attribute, a URI): never blank or only spaces."""
 
 Slug = Annotated[
     str,
@@ -256,7 +268,7 @@ class Maturity(_Model):
 class DataSource(_Model):
     name: Slug
     kind: SourceKind
-    uri: Text = Field(min_length=1)
+    uri: Named = Field(min_length=1)
     """Where the data lives (s3://…, gs://…, abfss://…, bigquery://project.dataset, a JDBC URL …)."""
     contains_pii: Bool = False
     """Marks personal data; regimes like GDPR and HIPAA then require encryption and audit (always on)."""
@@ -297,7 +309,7 @@ class FeatureStore(_Model):
 
 class HyperparameterSearch(_Model):
     strategy: SearchStrategy = SearchStrategy.bayesian
-    objective_metric: Text = Field(min_length=1)
+    objective_metric: Named = Field(min_length=1)
     direction: Direction = Direction.at_least
     """Whether the objective is maximised (`at_least`) or minimised (`at_most`)."""
     max_trials: Int = Field(default=20, ge=1, le=500)
@@ -318,7 +330,7 @@ class Training(_Model):
 
 
 class MetricThreshold(_Model):
-    metric: Text = Field(min_length=1)
+    metric: Named = Field(min_length=1)
     threshold: Float
     direction: Direction = Direction.at_least
 
@@ -326,7 +338,7 @@ class MetricThreshold(_Model):
 class FairnessGate(_Model):
     metric: FairnessMetric
     threshold: Float = Field(ge=0)
-    protected_attributes: list[Text] = Field(min_length=1)
+    protected_attributes: list[Named] = Field(min_length=1)
 
 
 class QualityGates(_Model):
@@ -388,22 +400,22 @@ class Serving(_Model):
     caching: Caching | None = None
     schedule: Cron | None = None
     """Batch mode: when predictions run."""
-    output_uri: Text | None = None
+    output_uri: Named | None = None
     """Batch mode: where predictions are written."""
-    stream: Text | None = None
+    stream: Named | None = None
     """Streaming mode: the stream the endpoint consumes (Kinesis stream, Pub/Sub topic, Event Hub)."""
 
 
 class Drift(_Model):
     method: DriftMethod = DriftMethod.psi
     threshold: Float = Field(default=0.2, gt=0)
-    features: list[Text] = []
+    features: list[Named] = []
     """Features to watch; empty means every feature of the model."""
     schedule: Cron = "daily"
 
 
 class QualityMonitor(_Model):
-    metric: Text = Field(min_length=1)
+    metric: Named = Field(min_length=1)
     threshold: Float
     direction: Direction = Direction.at_least
     label_delay_hours: Int = Field(default=24, ge=0, le=8760)

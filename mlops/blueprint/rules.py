@@ -666,6 +666,20 @@ def _feature_definitions(bp: Blueprint) -> Iterator[Finding]:
                               f"SageMaker reserves {', '.join(AWS_RESERVED_FEATURES)}")
 
 
+def _drift_features_in_feature_store(bp: Blueprint) -> Iterator[Finding]:
+    # Vertex and Azure ML watch drift on features by name: a name the feature store lacks is never watched.
+    # On AWS drift features are CSV column positions (`_c0`, …), checked by mlops.clouds.aws instead.
+    store = bp.feature_store
+    if store is None or bp.cloud.provider == Cloud.aws:
+        return
+    known = sorted({f.name for entity in store.entities for f in entity.features})
+    for path, m in _models(bp):
+        drift = m.monitoring.drift
+        for j, feature in enumerate(drift.features if drift else ()):
+            if feature not in known:
+                yield Finding((*path, "monitoring", "drift", "features", j), feature, allowed=", ".join(known))
+
+
 # AWS Budgets takes ten notifications per budget; the platform adds one on forecast spend.
 AWS_MAX_BUDGET_THRESHOLDS = 9
 
@@ -805,6 +819,8 @@ RULES: tuple[Rule, ...] = (
     Rule("billing-account-fits-cloud", "`cost.billing_account` is the GCP billing account a GCP budget needs",
          _billing_account_fits_cloud, "XXXXXX-XXXXXX-XXXXXX on GCP; nothing on AWS and Azure"),
     Rule("feature-definitions", "this feature definition cannot be built", _feature_definitions),
+    Rule("drift-features-in-feature-store", "drift is watched on a feature the feature store does not have",
+         _drift_features_in_feature_store),
     Rule("aws-budget-notifications",
          f"AWS budgets take at most {AWS_MAX_BUDGET_THRESHOLDS} alert thresholds "
          "(ten notifications, one of them on forecast spend)",
