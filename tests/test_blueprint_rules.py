@@ -17,7 +17,7 @@ import yaml
 
 from mlops.blueprint import BlueprintError, format_path, load_text
 from mlops.blueprint.model import Cloud
-from mlops.blueprint.rules import CLOUD_TAG_LIMITS, RULES, aws_tag_forbidden
+from mlops.blueprint.rules import CLOUD_TAG_LIMITS, RESERVED_TAGS, RULES, aws_tag_forbidden
 
 FILE = "rules.yaml"
 DELETE = object()
@@ -236,6 +236,10 @@ CASES = [
          "models[1].name", {"models.1.name": "scorer-two"}, ("names must be unique", "got 'scorer'")),
     Case("reserved-tags", {"tags": {"environment": "prod"}}, "tags.environment", {"tags": {"team": "risk"}},
          ("got 'environment'", "allowed: any key except environment")),
+    # Alarm topics and channels carry their route's severity, model packages their approval mode: a blueprint
+    # tag of that name would be overwritten on those resources.
+    Case("reserved-tags", {"tags": {"severity": "low"}}, "tags.severity", {"tags": {"team": "risk"}},
+         ("got 'severity'", "mlops-approval, severity"), name="component"),
     Case("instance-types-fit-cloud", {"models.0.training.instance": "n1-standard-8"},
          "models[0].training.instance", {"models.0.training.instance": "ml.m5.xlarge"},
          ("got 'n1-standard-8'", "(ml.<family>.<size>, e.g. ml.m5.xlarge)")),
@@ -434,3 +438,11 @@ def test_aws_tag_rules_follow_botocore() -> None:
 def test_aws_tag_characters_are_the_letters_separators_digits_and_punctuation_aws_allows(
         value: str, forbidden: str | None) -> None:
     assert aws_tag_forbidden(value) == forbidden
+
+
+def test_reserved_tags_name_the_tags_components_add() -> None:
+    from components.aws.registry import APPROVAL_TAG
+    from components.base import PURPOSE_TAG
+    from components.gcp.registry import APPROVAL_LABEL
+
+    assert {PURPOSE_TAG, APPROVAL_TAG, APPROVAL_LABEL, "severity"} <= set(RESERVED_TAGS)

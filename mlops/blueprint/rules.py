@@ -206,11 +206,13 @@ def _champion_needs_metric(bp: Blueprint) -> Iterator[Finding]:
             yield Finding((*path, "quality_gates", "metrics"), [])
 
 
-RESERVED_TAGS = ("environment", "managed-by", "mlops-blueprint", "mlops-purpose")
+RESERVED_TAGS = ("environment", "managed-by", "mlops-blueprint", "mlops-purpose", "mlops-approval", "severity")
 
 
 def _reserved_tags(bp: Blueprint) -> Iterator[Finding]:
-    # The platform sets these; policies rely on them (e.g. environment=prod for protection checks).
+    # The platform sets these; policies rely on them (e.g. environment=prod for protection checks). Components
+    # add the last three to some resources (buckets, model packages, alarm topics and channels), where a
+    # blueprint tag of the same name would be silently overwritten.
     for key in bp.tags:
         if key in RESERVED_TAGS:
             yield Finding(("tags", key), key)
