@@ -83,9 +83,9 @@ CASES = [
            "bp.yaml:12:31: models[0].quality_gates.metrics[0].treshold:",
            ("unknown key; did you mean 'threshold'?", "allowed: direction, metric, threshold")),
     Broken("wrong-type-text-for-number", edit("team_size: 5", "team_size: many"),
-           "bp.yaml:4:28: organisation.team_size:", ("expected a whole number (got 'many')",)),
+           "bp.yaml:4:28: organisation.team_size:", ("expected a whole number, not text (got 'many';",)),
     Broken("wrong-type-fraction-for-whole-number", edit("team_size: 5", "team_size: 5.5"),
-           "bp.yaml:4:28: organisation.team_size:", ("expected a whole number (got 5.5)",)),
+           "bp.yaml:4:28: organisation.team_size:", ("expected a whole number (got 5.5;",)),
     Broken("level-above-range", edit("target: 1", "target: {deployment: 4}"),
            "bp.yaml:8:12: maturity.target.deployment:", ("out of range (got 4; allowed: <= 3)",)),
     Broken("level-shorthand-above-range", edit("target: 1", "target: 5"),
@@ -120,6 +120,31 @@ CASES = [
     Broken("infinite-threshold", edit("threshold: 0.8", "threshold: -.inf"),
            "bp.yaml:12:31: models[0].quality_gates.metrics[0].threshold:",
            ("expected a finite number (not NaN or infinity) (got -inf)",)),
+    # Quoted numbers and booleans are text: the JSON Schema refuses them, so the loader must too (no coercion).
+    Broken("quoted-whole-number", edit("team_size: 5", 'team_size: "12"'),
+           "bp.yaml:4:28: organisation.team_size:",
+           ("expected a whole number, not text (got '12'; allowed: a whole number without quotes, such as 12)",)),
+    Broken("boolean-for-whole-number", edit("team_size: 5", "team_size: true"),
+           "bp.yaml:4:28: organisation.team_size:",
+           ("expected a whole number (got true; allowed: a whole number without quotes, such as 12)",)),
+    Broken("quoted-number", edit("threshold: 0.8", 'threshold: "0.8"'),
+           "bp.yaml:12:31: models[0].quality_gates.metrics[0].threshold:",
+           ("expected a number, not text (got '0.8'; allowed: a number without quotes, such as 0.8)",)),
+    Broken("boolean-for-number", edit("threshold: 0.8", "threshold: false"),
+           "bp.yaml:12:31: models[0].quality_gates.metrics[0].threshold:",
+           ("expected a number (got false; allowed: a number without quotes, such as 0.8)",)),
+    Broken("quoted-boolean",
+           edit("- name: scorer\n", '- name: scorer\n    training: {spot: "yes", checkpointing: true}\n'),
+           "bp.yaml:11:16: models[0].training.spot:",
+           ("expected true or false, not text (got 'yes'; allowed: true or false without quotes)",)),
+    Broken("number-for-boolean",
+           edit("- name: scorer\n", "- name: scorer\n    training: {spot: 1, checkpointing: true}\n"),
+           "bp.yaml:11:16: models[0].training.spot:",
+           ("expected true or false (got 1; allowed: true or false without quotes)",)),
+    Broken("quoted-budget-threshold",
+           MINIMAL + 'cost: {monthly_budget_usd: 100, alert_thresholds_percent: [50, "80"]}\n',
+           "bp.yaml:13:64: cost.alert_thresholds_percent[1]:",
+           ("expected a number, not text (got '80'; allowed: a number without quotes, such as 0.8)",)),
     Broken("bad-name-pattern", edit("- name: scorer", "- name: Scorer_1"),
            "bp.yaml:10:5: models[0].name:",
            ("not a valid name (got 'Scorer_1'; allowed: text matching ^[a-z][a-z0-9-]{0,22}[a-z0-9]$)",)),
@@ -148,7 +173,8 @@ def test_every_problem_is_reported_at_once() -> None:
     text = MINIMAL.replace("team_size: 5", "team_size: many").replace("provider: aws", "provider: amazon") \
         .replace("target: 1", "target: {deployment: 4}")
     assert problems(text) == [
-        "bp.yaml:4:28: organisation.team_size: expected a whole number (got 'many')",
+        "bp.yaml:4:28: organisation.team_size: expected a whole number, not text "
+        "(got 'many'; allowed: a whole number without quotes, such as 12)",
         "bp.yaml:5:9: cloud.provider: not one of the allowed values "
         "(got 'amazon'; allowed: aws, gcp or azure)",
         "bp.yaml:8:12: maturity.target.deployment: out of range (got 4; allowed: <= 3)",
@@ -214,3 +240,52 @@ def test_mapping_target_leaves_other_dimensions_at_zero() -> None:
 def test_boolean_is_not_a_level() -> None:
     lines = problems(edit("target: 1", "target: true"))
     assert lines == ["bp.yaml:8:3: maturity.target: expected a mapping (key: value lines) (got true)"]
+
+
+def test_a_whole_number_is_a_number() -> None:
+    # Strict about text, not about ints: `threshold: 1` is the number 1.0.
+    gate = load_text(edit("threshold: 0.8", "threshold: 1"), FILE).blueprint.models[0].quality_gates.metrics[0]
+    assert gate.threshold == 1.0 and isinstance(gate.threshold, float)
+
+
+def test_text_hyperparameters_stay_text() -> None:
+    # Hyperparameters take text, numbers and booleans as written: "12" stays the text "12".
+    text = edit("- name: scorer\n", '- name: scorer\n    training: {hyperparameters: {depth: "12", eta: 0.1}}\n')
+    params = load_text(text, FILE).blueprint.models[0].training.hyperparameters
+    assert params == {"depth": "12", "eta": 0.1}
+
+
+BLANK_WHERE_A_NAME_BELONGS = [
+    ("metric", edit("{metric: auc,", "{metric: ' ',"), "bp.yaml:12:18: models[0].quality_gates.metrics[0].metric:",
+     "' '"),
+    ("protected-attribute",
+     edit("- name: scorer\n", "- name: scorer\n    quality_gates: {fairness: [{metric: disparate_impact_ratio, "
+          "threshold: 0.8, protected_attributes: [age, '']}]}\n").replace("    quality_gates:\n      metrics: "
+          "[{metric: auc, threshold: 0.8}]\n", ""),
+     "bp.yaml:11:109: models[0].quality_gates.fairness[0].protected_attributes[1]:", "''"),
+    ("drift-feature", edit("- name: scorer\n", "- name: scorer\n    monitoring: {drift: {features: [' ']}}\n"),
+     "bp.yaml:11:37: models[0].monitoring.drift.features[0]:", "' '"),
+    ("data-source-uri", MINIMAL + "data: {sources: [{name: raw, kind: object_store, uri: '   '}]}\n",
+     "bp.yaml:13:50: data.sources[0].uri:", "'   '"),
+    ("output-uri", edit("- name: scorer\n", "- name: scorer\n    serving: {mode: batch, schedule: daily, "
+                                                   "output_uri: ''}\n"),
+     "bp.yaml:11:45: models[0].serving.output_uri:", "''"),
+    ("stream", edit("- name: scorer\n", "- name: scorer\n    serving: {mode: streaming, stream: ' '}\n"),
+     "bp.yaml:11:32: models[0].serving.stream:", "' '"),
+]
+
+
+@pytest.mark.parametrize(("text", "prefix", "got"), [c[1:] for c in BLANK_WHERE_A_NAME_BELONGS],
+                         ids=[c[0] for c in BLANK_WHERE_A_NAME_BELONGS])
+def test_blank_text_is_refused_where_a_name_or_uri_belongs(text: str, prefix: str, got: str) -> None:
+    lines = problems(text)
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(prefix + " blank"), lines[0]
+    assert f"(got {got}; allowed: text with at least one visible character)" in lines[0], lines[0]
+
+
+def test_tag_values_are_capped_at_the_gcp_label_length() -> None:
+    # 63 characters fit a GCP label value and an AWS tag value (256): longer values are refused, not cut.
+    lines = problems(MINIMAL + f"tags: {{team: {'x' * 300}}}\n")
+    assert len(lines) == 1 and lines[0].startswith("bp.yaml:13:8: tags.team: too long"), lines
+    assert "allowed: at most 63 item(s)/character(s)" in lines[0]

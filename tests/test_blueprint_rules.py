@@ -11,11 +11,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import botocore.loaders
 import pytest
 import yaml
 
 from mlops.blueprint import BlueprintError, format_path, load_text
-from mlops.blueprint.rules import RULES
+from mlops.blueprint.model import Cloud
+from mlops.blueprint.rules import CLOUD_TAG_LIMITS, RESERVED_TAGS, RULES, aws_tag_forbidden
 
 FILE = "rules.yaml"
 DELETE = object()
@@ -234,6 +236,10 @@ CASES = [
          "models[1].name", {"models.1.name": "scorer-two"}, ("names must be unique", "got 'scorer'")),
     Case("reserved-tags", {"tags": {"environment": "prod"}}, "tags.environment", {"tags": {"team": "risk"}},
          ("got 'environment'", "allowed: any key except environment")),
+    # Alarm topics and channels carry their route's severity, model packages their approval mode: a blueprint
+    # tag of that name would be overwritten on those resources.
+    Case("reserved-tags", {"tags": {"severity": "low"}}, "tags.severity", {"tags": {"team": "risk"}},
+         ("got 'severity'", "mlops-approval, severity"), name="component"),
     Case("instance-types-fit-cloud", {"models.0.training.instance": "n1-standard-8"},
          "models[0].training.instance", {"models.0.training.instance": "ml.m5.xlarge"},
          ("got 'n1-standard-8'", "(ml.<family>.<size>, e.g. ml.m5.xlarge)")),
@@ -331,6 +337,30 @@ CASES = [
          {"cost": {"monthly_budget_usd": 1000, "billing_account": "012345-6789AB-CDEF01"},
           "alerts": [{"kind": "email", "target": "ml@example.com"}]},
          "cost.billing_account", {"cost.billing_account": DELETE}, ("only GCP budgets",), name="aws"),
+    # Cloud limits: AWS takes 50 tags a resource, GCP 64 labels; the platform sets up to four of them.
+    Case("cloud-tag-limits", {"tags": {f"t{i}": "x" for i in range(47)}}, "tags",
+         {"tags": {f"t{i}": "x" for i in range(46)}},
+         ("got 47", "allowed: at most 46 blueprint tags (AWS takes 50 tags a resource; the platform sets 4)")),
+    Case("cloud-tag-limits", {"cloud": {"provider": "gcp", "region": "us-central1"},
+                              "tags": {f"t{i}": "x" for i in range(61)}}, "tags",
+         {"tags": {f"t{i}": "x" for i in range(60)}},
+         ("got 61", "allowed: at most 60 blueprint tags (GCP takes 64 labels a resource; the platform sets 4)"),
+         name="gcp"),
+    Case("aws-tag-characters", {"tags": {"team": "risk & fraud"}}, "tags.team", {"tags": {"team": "risk-fraud"}},
+         ("got 'risk & fraud'", "'&' is not allowed", "allowed: letters, digits, spaces and _ . : / = + - @")),
+    Case("unique-budget-thresholds",
+         {"cost": {"monthly_budget_usd": 1000, "alert_thresholds_percent": [50, 80, 80.0]},
+          "alerts": [{"kind": "email", "target": "ml@example.com"}]},
+         "cost.alert_thresholds_percent[2]", {"cost.alert_thresholds_percent": [50, 80, 100]},
+         ("got 80", "80 % is already a threshold")),
+    Case("drift-features-in-feature-store",
+         {"cloud": {"provider": "gcp", "region": "us-central1"},
+          "feature_store": {"entities": [{"name": "customer", "id_column": "customer_id",
+                                          "features": [{"name": "customer_id", "type": "string"},
+                                                       {"name": "age"}]}]},
+          "models.0.monitoring": {"drift": {"features": ["age", "income"]}}},
+         "models[0].monitoring.drift.features[1]", {"models.0.monitoring.drift.features": ["age"]},
+         ("got 'income'", "allowed: age, customer_id")),
 ]
 
 
@@ -391,3 +421,28 @@ def test_rule_position_points_at_the_offending_line() -> None:
     # `schedule` is absent, so the position is that of its nearest written ancestor, `serving`
     # (safe_dump writes list items flush with their parent key: `- name:` then `  serving:`).
     assert caught.value.lines()[0].startswith(f"{FILE}:{serving_line}:3: models[0].serving.schedule: ")
+
+
+def test_aws_tag_rules_follow_botocore() -> None:
+    # The limits come from AWS's published service model, which the mocks never check.
+    shapes = botocore.loaders.Loader().load_service_model("sagemaker", "service-2")["shapes"]
+    assert shapes["TagList"]["max"] == CLOUD_TAG_LIMITS[Cloud.aws][2]
+    assert shapes["TagValue"]["pattern"] == r"([\p{L}\p{Z}\p{N}_.:/=+\-@]*)"
+    assert shapes["TagValue"]["max"] >= 63, "the model caps tag values at 63 characters (GCP labels)"
+
+
+@pytest.mark.parametrize(("value", "forbidden"), [
+    ("risk-fraud_2 team:a/b=c+d@e.f", None), ("Équipe 中文 ٣", None), ("a\u00a0b", None),
+    ("a&b", "&"), ("a,b", ","), ("<b>", "<"), ("50%", "%"), ("a#b", "#"), ("a'b", "'"), ("a*b", "*"),
+])
+def test_aws_tag_characters_are_the_letters_separators_digits_and_punctuation_aws_allows(
+        value: str, forbidden: str | None) -> None:
+    assert aws_tag_forbidden(value) == forbidden
+
+
+def test_reserved_tags_name_the_tags_components_add() -> None:
+    from components.aws.registry import APPROVAL_TAG
+    from components.base import PURPOSE_TAG
+    from components.gcp.registry import APPROVAL_LABEL
+
+    assert {PURPOSE_TAG, APPROVAL_TAG, APPROVAL_LABEL, "severity"} <= set(RESERVED_TAGS)

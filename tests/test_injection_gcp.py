@@ -37,7 +37,8 @@ _DIR = Path(tempfile.mkdtemp(prefix="gcp-injection-"))
 
 
 def _triggers(data: dict[str, Any]) -> dict[str, Any]:
-    """A custom training job (no search), drift and performance retraining, an existing network in prod."""
+    """A custom training job (no search), drift and performance retraining, an existing network in prod, no feature
+    store."""
     data = copy.deepcopy(data)
     data["maturity"]["target"] = {"experiment_tracking": 2, "model_versioning": 2, "deployment": 2,
                                   "monitoring": 3, "governance": 2}
@@ -45,6 +46,9 @@ def _triggers(data: dict[str, Any]) -> dict[str, Any]:
     del model["training"]["hyperparameter_search"]
     model["retraining"] = {"schedule": "weekly", "on_drift": True, "on_performance": True}
     data["environments"]["prod"]["network"] = {"vpc": "shared-vpc", "subnets": ["ml-a"]}
+    # With a feature store, drift features must be its feature names (no payload fits them): without one, hostile
+    # drift feature names still reach the deployer workflow, which must keep them data.
+    del data["feature_store"]
     return data
 
 

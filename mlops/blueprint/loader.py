@@ -171,9 +171,22 @@ _TYPE_WORDS = {
 }
 
 
+# Numbers and booleans are strict (mlops.blueprint.model.Int/Float/Bool): say what to write instead.
+_SCALAR_ALLOWED = {
+    "int": "a whole number without quotes, such as 12",
+    "float": "a number without quotes, such as 0.8",
+    "bool": "true or false without quotes",
+}
+
+
 def _diagnostic(error: ErrorDetails, data: Any) -> Diagnostic:
     path = _clean_loc(tuple(error["loc"]), data)
     kind = error["type"]
+    scalar = kind.removesuffix("_type")
+    if scalar in _SCALAR_ALLOWED:
+        text = ", not text" if isinstance(error["input"], str) else ""
+        return Diagnostic(path, f"{_TYPE_WORDS[kind]}{text}", got=shorten(error["input"]),
+                          allowed=_SCALAR_ALLOWED[scalar])
     if kind == "extra_forbidden":
         key = str(path[-1]) if path else "?"
         model = _model_at(path[:-1])

@@ -11,7 +11,8 @@ import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StringConstraints, field_validator
+from pydantic_core import PydanticCustomError
 
 # C0 controls (NUL, BEL, ESC …), DEL and C1 controls: invisible in an editor, yet they reach shell
 # commands, terminals (ESC sequences), documents and cloud APIs. Prose may keep tabs and line breaks.
@@ -33,6 +34,24 @@ Text = Annotated[str, _refuse_controls(_CONTROL, "blueprint text (one line, prin
 Prose = Annotated[str, _refuse_controls(_PROSE_CONTROL, "blueprint text (printable characters, tabs and line breaks)")]
 """Free text that may span lines (the use case, descriptions): printable characters, tabs and line breaks."""
 
+# Strict scalars, as the JSON Schema has them: `"12"`, `"0.8"` and `"yes"` are text, and `true` is no number.
+# Strict per type, not model-wide: strict models would also refuse enum values written as text in python mode.
+# A whole number is still a number (`threshold: 1`).
+Int = Annotated[int, Strict()]
+Float = Annotated[float, Strict()]
+Bool = Annotated[bool, Strict()]
+
+def _refuse_blank(value: str) -> str:
+    if not value.strip():
+        # `expected` is what the loader prints as "allowed".
+        raise PydanticCustomError("blank_text", "blank where a name or URI is needed",
+                                  {"expected": "text with at least one visible character"})
+    return value
+
+
+Named = Annotated[Text, AfterValidator(_refuse_blank)]
+"""One-line text that names something (a metric, a feature, an attribute, a URI): never blank or only spaces."""
+
 Slug = Annotated[
     str,
     StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$"),
@@ -40,7 +59,7 @@ Slug = Annotated[
 ]
 """Names that end up in cloud resource names: short, lower-case, DNS-safe."""
 
-Percent = Annotated[float, Field(ge=0, le=100)]
+Percent = Annotated[Float, Field(ge=0, le=100)]
 Cron = Annotated[
     str,
     Field(
@@ -193,7 +212,7 @@ class Organisation(_Model):
     """The organisation's display name (used in documents and the `organisation` tag)."""
     industry: Industry = Industry.other
     """Industry; regulated industries get stricter defaults in the design documents."""
-    team_size: int = Field(default=10, ge=1, le=100_000)
+    team_size: Int = Field(default=10, ge=1, le=100_000)
     """Engineers working on ML; drives roadmap pacing."""
 
 
@@ -207,11 +226,11 @@ class CloudSpec(_Model):
 class MaturityLevels(_Model):
     """A level from 0 (manual) to 3 (full MLOps) for each dimension."""
 
-    experiment_tracking: int = Field(default=0, ge=0, le=3)
-    model_versioning: int = Field(default=0, ge=0, le=3)
-    deployment: int = Field(default=0, ge=0, le=3)
-    monitoring: int = Field(default=0, ge=0, le=3)
-    governance: int = Field(default=0, ge=0, le=3)
+    experiment_tracking: Int = Field(default=0, ge=0, le=3)
+    model_versioning: Int = Field(default=0, ge=0, le=3)
+    deployment: Int = Field(default=0, ge=0, le=3)
+    monitoring: Int = Field(default=0, ge=0, le=3)
+    governance: Int = Field(default=0, ge=0, le=3)
 
     def level(self, dimension: Dimension) -> int:
         return int(getattr(self, dimension.value))
@@ -237,7 +256,7 @@ class Maturity(_Model):
 
     # The JSON schema must accept the shorthand too, or editors flag `target: 2` as an error.
     @field_validator("current", "target", mode="before",
-                     json_schema_input_type=MaturityLevels | Annotated[int, Field(ge=0, le=3)])
+                     json_schema_input_type=MaturityLevels | Annotated[Int, Field(ge=0, le=3)])
     @classmethod
     def _expand(cls, value: Any) -> Any:
         return _expand_single_level(value)
@@ -249,9 +268,9 @@ class Maturity(_Model):
 class DataSource(_Model):
     name: Slug
     kind: SourceKind
-    uri: Text = Field(min_length=1)
+    uri: Named = Field(min_length=1)
     """Where the data lives (s3://…, gs://…, abfss://…, bigquery://project.dataset, a JDBC URL …)."""
-    contains_pii: bool = False
+    contains_pii: Bool = False
     """Marks personal data; regimes like GDPR and HIPAA then require encryption and audit (always on)."""
 
 
@@ -259,7 +278,7 @@ class Data(_Model):
     sources: list[DataSource] = []
     versioning: DataVersioning = DataVersioning.object_versioning
     """How datasets are versioned so that every training run can be reproduced."""
-    databricks: bool = False
+    databricks: Bool = False
     """Use Databricks for data preparation and features (Azure: an Azure Databricks workspace)."""
 
 
@@ -276,11 +295,11 @@ class Entity(_Model):
 
 
 class FeatureStore(_Model):
-    online: bool = True
+    online: Bool = True
     """Serve features at low latency to real-time endpoints."""
-    offline: bool = True
+    offline: Bool = True
     """Keep full history for point-in-time correct training sets."""
-    freshness_sla_minutes: int | None = Field(default=None, ge=1, le=10_080)
+    freshness_sla_minutes: Int | None = Field(default=None, ge=1, le=10_080)
     """Alert when the newest feature row is older than this."""
     entities: list[Entity] = Field(min_length=1)
 
@@ -290,46 +309,46 @@ class FeatureStore(_Model):
 
 class HyperparameterSearch(_Model):
     strategy: SearchStrategy = SearchStrategy.bayesian
-    objective_metric: Text = Field(min_length=1)
+    objective_metric: Named = Field(min_length=1)
     direction: Direction = Direction.at_least
     """Whether the objective is maximised (`at_least`) or minimised (`at_most`)."""
-    max_trials: int = Field(default=20, ge=1, le=500)
+    max_trials: Int = Field(default=20, ge=1, le=500)
     """Budget: total training jobs the search may start."""
-    max_parallel_trials: int = Field(default=2, ge=1, le=100)
+    max_parallel_trials: Int = Field(default=2, ge=1, le=100)
 
 
 class Training(_Model):
     instance: InstanceSize | Text = InstanceSize.medium
     """A cloud-neutral size, or the cloud's own type (ml.m5.xlarge, n1-standard-8, Standard_DS3_v2)."""
-    instance_count: int = Field(default=1, ge=1, le=100)
-    spot: bool = False
+    instance_count: Int = Field(default=1, ge=1, le=100)
+    spot: Bool = False
     """Use spot/preemptible/low-priority capacity (needs `checkpointing` to survive interruptions)."""
-    checkpointing: bool = False
-    max_runtime_hours: float = Field(default=4, gt=0, le=120)
-    hyperparameters: dict[Text, Text | int | float | bool] = {}
+    checkpointing: Bool = False
+    max_runtime_hours: Float = Field(default=4, gt=0, le=120)
+    hyperparameters: dict[Text, Text | Int | Float | Bool] = {}
     hyperparameter_search: HyperparameterSearch | None = None
 
 
 class MetricThreshold(_Model):
-    metric: Text = Field(min_length=1)
-    threshold: float
+    metric: Named = Field(min_length=1)
+    threshold: Float
     direction: Direction = Direction.at_least
 
 
 class FairnessGate(_Model):
     metric: FairnessMetric
-    threshold: float = Field(ge=0)
-    protected_attributes: list[Text] = Field(min_length=1)
+    threshold: Float = Field(ge=0)
+    protected_attributes: list[Named] = Field(min_length=1)
 
 
 class QualityGates(_Model):
     metrics: list[MetricThreshold] = []
-    compare_to_champion: bool = True
+    compare_to_champion: Bool = True
     """The challenger must beat the current production model on the first metric."""
-    min_improvement: float = Field(default=0.0, ge=0)
+    min_improvement: Float = Field(default=0.0, ge=0)
     """How much better than the champion the challenger must be (absolute, on the first metric)."""
     fairness: list[FairnessGate] = []
-    max_latency_p99_ms: int | None = Field(default=None, ge=1)
+    max_latency_p99_ms: Int | None = Field(default=None, ge=1)
     """Offline latency test on the packaged model before registration."""
 
 
@@ -337,9 +356,9 @@ class Delivery(_Model):
     strategy: DeliveryStrategy = DeliveryStrategy.all_at_once
     canary_percent: Percent = 10
     """Share of traffic the new version receives first (canary) or per step (rolling)."""
-    bake_minutes: int = Field(default=10, ge=0, le=1440)
+    bake_minutes: Int = Field(default=10, ge=0, le=1440)
     """How long each step is watched before traffic moves on."""
-    auto_rollback: bool = True
+    auto_rollback: Bool = True
     """Roll back automatically when the serving alarms fire during a rollout."""
 
 
@@ -349,30 +368,30 @@ class Shadow(_Model):
 
 
 class Batching(_Model):
-    max_batch_size: int = Field(default=32, ge=1, le=10_000)
-    max_latency_ms: int = Field(default=5, ge=1, le=10_000)
+    max_batch_size: Int = Field(default=32, ge=1, le=10_000)
+    max_latency_ms: Int = Field(default=5, ge=1, le=10_000)
 
 
 class Caching(_Model):
-    ttl_seconds: int = Field(default=60, ge=1, le=86_400)
+    ttl_seconds: Int = Field(default=60, ge=1, le=86_400)
 
 
 class Autoscaling(_Model):
     target_utilization_percent: Percent = 70
     """Scale out when average utilisation of the serving instances passes this."""
-    target_requests_per_instance: int | None = Field(default=None, ge=1)
+    target_requests_per_instance: Int | None = Field(default=None, ge=1)
     """Alternatively, requests per instance per minute (where the cloud scales on it)."""
 
 
 class Serving(_Model):
     mode: ServingMode = ServingMode.realtime
-    latency_p99_ms: int | None = Field(default=None, ge=1, le=600_000)
+    latency_p99_ms: Int | None = Field(default=None, ge=1, le=600_000)
     """The p99 latency SLA for real-time and streaming serving."""
     instance: InstanceSize | Text = InstanceSize.medium
-    min_instances: int = Field(default=1, ge=0, le=1000)
-    max_instances: int = Field(default=2, ge=1, le=1000)
+    min_instances: Int = Field(default=1, ge=0, le=1000)
+    max_instances: Int = Field(default=2, ge=1, le=1000)
     autoscaling: Autoscaling = Autoscaling()
-    multi_az: bool = True
+    multi_az: Bool = True
     """Spread instances across availability zones (prod runs at least two instances)."""
     delivery: Delivery = Delivery()
     shadow: Shadow | None = None
@@ -381,25 +400,25 @@ class Serving(_Model):
     caching: Caching | None = None
     schedule: Cron | None = None
     """Batch mode: when predictions run."""
-    output_uri: Text | None = None
+    output_uri: Named | None = None
     """Batch mode: where predictions are written."""
-    stream: Text | None = None
+    stream: Named | None = None
     """Streaming mode: the stream the endpoint consumes (Kinesis stream, Pub/Sub topic, Event Hub)."""
 
 
 class Drift(_Model):
     method: DriftMethod = DriftMethod.psi
-    threshold: float = Field(default=0.2, gt=0)
-    features: list[Text] = []
+    threshold: Float = Field(default=0.2, gt=0)
+    features: list[Named] = []
     """Features to watch; empty means every feature of the model."""
     schedule: Cron = "daily"
 
 
 class QualityMonitor(_Model):
-    metric: Text = Field(min_length=1)
-    threshold: float
+    metric: Named = Field(min_length=1)
+    threshold: Float
     direction: Direction = Direction.at_least
-    label_delay_hours: int = Field(default=24, ge=0, le=8760)
+    label_delay_hours: Int = Field(default=24, ge=0, le=8760)
     """How long ground-truth labels take to arrive."""
     schedule: Cron = "daily"
 
@@ -407,7 +426,7 @@ class QualityMonitor(_Model):
 class SreThresholds(_Model):
     error_rate_percent: Percent = 1
     utilization_percent: Percent = 80
-    latency_p99_ms: int | None = Field(default=None, ge=1)
+    latency_p99_ms: Int | None = Field(default=None, ge=1)
     """Defaults to the serving SLA."""
 
 
@@ -421,11 +440,11 @@ class Monitoring(_Model):
 
 class Retraining(_Model):
     schedule: Cron | None = None
-    on_drift: bool = False
-    on_performance: bool = False
-    champion_challenger: bool = True
+    on_drift: Bool = False
+    on_performance: Bool = False
+    champion_challenger: Bool = True
     """A retrained model replaces the champion only if it wins the quality gates."""
-    min_interval_hours: int = Field(default=24, ge=1, le=8760)
+    min_interval_hours: Int = Field(default=24, ge=1, le=8760)
     """Cool-down between triggered runs, so a noisy monitor cannot start a retraining storm."""
 
 
@@ -456,7 +475,7 @@ class AlertRoute(_Model):
 class Approval(_Model):
     approvers: list[Text] = Field(min_length=1)
     """Groups or people who must approve promotion into this environment."""
-    min_approvals: int = Field(default=1, ge=1, le=10)
+    min_approvals: Int = Field(default=1, ge=1, le=10)
 
 
 class Roles(_Model):
@@ -476,30 +495,30 @@ class Roles(_Model):
 class Governance(_Model):
     approvals: dict[EnvironmentName, Approval] = {}
     """Approval required to promote a model into each environment."""
-    model_card_required: bool = False
+    model_card_required: Bool = False
     roles: Roles = Roles()
-    audit_retention_days: int = Field(default=365, ge=1, le=36_500)
+    audit_retention_days: Int = Field(default=365, ge=1, le=36_500)
     """How long audit records are kept (and locked against deletion)."""
     compliance: list[Compliance] = []
     risk_tier: RiskTier = RiskTier.limited
 
 
 class Cost(_Model):
-    monthly_budget_usd: float = Field(gt=0)
-    alert_thresholds_percent: list[Annotated[float, Field(gt=0, le=200)]] = [50, 80, 100]
+    monthly_budget_usd: Float = Field(gt=0)
+    alert_thresholds_percent: list[Annotated[Float, Field(gt=0, le=200)]] = [50, 80, 100]
     billing_account: str | None = Field(default=None, pattern=r"^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$")
     """GCP only: the Cloud Billing account (`XXXXXX-XXXXXX-XXXXXX`) the budget watches; GCP budgets need it."""
 
 
 class ServingOverride(_Model):
     instance: InstanceSize | Text | None = None
-    min_instances: int | None = Field(default=None, ge=0, le=1000)
-    max_instances: int | None = Field(default=None, ge=1, le=1000)
+    min_instances: Int | None = Field(default=None, ge=0, le=1000)
+    max_instances: Int | None = Field(default=None, ge=1, le=1000)
 
 
 class TrainingOverride(_Model):
     instance: InstanceSize | Text | None = None
-    spot: bool | None = None
+    spot: Bool | None = None
 
 
 class Network(_Model):
@@ -520,7 +539,7 @@ class EnvironmentSpec(_Model):
     """AWS account id, GCP project id or Azure subscription id of this environment."""
     region: Text | None = None
     """Overrides cloud.region for this environment."""
-    monthly_budget_usd: float | None = Field(default=None, gt=0)
+    monthly_budget_usd: Float | None = Field(default=None, gt=0)
     """Overrides cost.monthly_budget_usd for this environment."""
     serving: ServingOverride = ServingOverride()
     """Applied to every model in this environment."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -205,14 +206,55 @@ def _champion_needs_metric(bp: Blueprint) -> Iterator[Finding]:
             yield Finding((*path, "quality_gates", "metrics"), [])
 
 
-RESERVED_TAGS = ("environment", "managed-by", "mlops-blueprint", "mlops-purpose")
+RESERVED_TAGS = ("environment", "managed-by", "mlops-blueprint", "mlops-purpose", "mlops-approval", "severity")
 
 
 def _reserved_tags(bp: Blueprint) -> Iterator[Finding]:
-    # The platform sets these; policies rely on them (e.g. environment=prod for protection checks).
+    # The platform sets these; policies rely on them (e.g. environment=prod for protection checks). Components
+    # add the last three to some resources (buckets, model packages, alarm topics and channels), where a
+    # blueprint tag of the same name would be silently overwritten.
     for key in bp.tags:
         if key in RESERVED_TAGS:
             yield Finding(("tags", key), key)
+
+
+# Tags a resource takes (botocore's SageMaker `TagList` has at most 50; GCP: 64 labels a resource). Azure's own
+# limit (50) is not checked here: its components add their own tags.
+CLOUD_TAG_LIMITS = {Cloud.aws: ("AWS", "tags", 50), Cloud.gcp: ("GCP", "labels", 64)}
+PLATFORM_TAGS_PER_RESOURCE = 4
+"""The plan's three (mlops-blueprint, environment, managed-by) and at most one a component adds to a resource
+(mlops-purpose, mlops-approval, severity, or Name on AWS network resources)."""
+AWS_TAG_PUNCTUATION = "_.:/=+-@"
+"""botocore's TagKey/TagValue pattern `[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*`: letters, separators, digits and these."""
+
+
+def _cloud_tag_limits(bp: Blueprint) -> Iterator[Finding]:
+    limit = CLOUD_TAG_LIMITS.get(bp.cloud.provider)
+    if limit is None:
+        return
+    cloud, word, most = limit
+    room = most - PLATFORM_TAGS_PER_RESOURCE
+    if len(bp.tags) > room:
+        yield Finding(("tags",), len(bp.tags), allowed=f"at most {room} blueprint tags ({cloud} takes {most} "
+                      f"{word} a resource; the platform sets {PLATFORM_TAGS_PER_RESOURCE})")
+
+
+def aws_tag_forbidden(text: str) -> str | None:
+    """The first character an AWS tag key or value may not hold, or None."""
+    for char in text:
+        if unicodedata.category(char)[0] not in "LZN" and char not in AWS_TAG_PUNCTUATION:
+            return char
+    return None
+
+
+def _aws_tag_characters(bp: Blueprint) -> Iterator[Finding]:
+    # GCP labels and Azure tags are rewritten to their character sets (components.base); AWS refuses the call.
+    if bp.cloud.provider != Cloud.aws:
+        return
+    for key, value in bp.tags.items():
+        char = aws_tag_forbidden(value)
+        if char is not None:
+            yield Finding(("tags", key), value, f"{char!r} is not allowed")
 
 
 # --------------------------------------------------------------------------- monitoring and retraining
@@ -626,6 +668,20 @@ def _feature_definitions(bp: Blueprint) -> Iterator[Finding]:
                               f"SageMaker reserves {', '.join(AWS_RESERVED_FEATURES)}")
 
 
+def _drift_features_in_feature_store(bp: Blueprint) -> Iterator[Finding]:
+    # Vertex and Azure ML watch drift on features by name: a name the feature store lacks is never watched.
+    # On AWS drift features are CSV column positions (`_c0`, …), checked by mlops.clouds.aws instead.
+    store = bp.feature_store
+    if store is None or bp.cloud.provider == Cloud.aws:
+        return
+    known = sorted({f.name for entity in store.entities for f in entity.features})
+    for path, m in _models(bp):
+        drift = m.monitoring.drift
+        for j, feature in enumerate(drift.features if drift else ()):
+            if feature not in known:
+                yield Finding((*path, "monitoring", "drift", "features", j), feature, allowed=", ".join(known))
+
+
 # AWS Budgets takes ten notifications per budget; the platform adds one on forecast spend.
 AWS_MAX_BUDGET_THRESHOLDS = 9
 
@@ -633,6 +689,18 @@ AWS_MAX_BUDGET_THRESHOLDS = 9
 def _aws_budget_notifications(bp: Blueprint) -> Iterator[Finding]:
     if bp.cloud.provider == Cloud.aws and bp.cost and len(bp.cost.alert_thresholds_percent) > AWS_MAX_BUDGET_THRESHOLDS:
         yield Finding(("cost", "alert_thresholds_percent"), len(bp.cost.alert_thresholds_percent))
+
+
+def _unique_budget_thresholds(bp: Blueprint) -> Iterator[Finding]:
+    # Two notifications at one threshold: AWS refuses the duplicate, GCP and Azure send every alert twice.
+    if bp.cost is None:
+        return
+    seen: set[float] = set()
+    for i, percent in enumerate(bp.cost.alert_thresholds_percent):
+        if percent in seen:
+            shown = int(percent) if percent.is_integer() else percent
+            yield Finding(("cost", "alert_thresholds_percent", i), shown, f"{shown} % is already a threshold")
+        seen.add(percent)
 
 
 def _aws_cost_alerts_need_a_route(bp: Blueprint) -> Iterator[Finding]:
@@ -722,6 +790,9 @@ RULES: tuple[Rule, ...] = (
     Rule("unique-names", "names must be unique", _unique_names),
     Rule("reserved-tags", "this tag is set by the platform and cannot be overridden", _reserved_tags,
          "any key except " + ", ".join(RESERVED_TAGS)),
+    Rule("cloud-tag-limits", "more tags than the cloud takes on a resource", _cloud_tag_limits),
+    Rule("aws-tag-characters", "AWS tag values hold letters, digits, spaces and _ . : / = + - @ only",
+         _aws_tag_characters, "letters, digits, spaces and _ . : / = + - @"),
     Rule("instance-types-fit-cloud", "not an instance type of this cloud", _instance_types_fit_cloud,
          "small, medium, large, xlarge, gpu_small, gpu_large, or the cloud's own type"),
     Rule("accounts-fit-cloud",
@@ -750,10 +821,14 @@ RULES: tuple[Rule, ...] = (
     Rule("billing-account-fits-cloud", "`cost.billing_account` is the GCP billing account a GCP budget needs",
          _billing_account_fits_cloud, "XXXXXX-XXXXXX-XXXXXX on GCP; nothing on AWS and Azure"),
     Rule("feature-definitions", "this feature definition cannot be built", _feature_definitions),
+    Rule("drift-features-in-feature-store", "drift is watched on a feature the feature store does not have",
+         _drift_features_in_feature_store),
     Rule("aws-budget-notifications",
          f"AWS budgets take at most {AWS_MAX_BUDGET_THRESHOLDS} alert thresholds "
          "(ten notifications, one of them on forecast spend)",
          _aws_budget_notifications, f"<= {AWS_MAX_BUDGET_THRESHOLDS}"),
+    Rule("unique-budget-thresholds", "each budget alert threshold once", _unique_budget_thresholds,
+         "distinct percentages, e.g. 50, 80, 100"),
     Rule("aws-cost-alerts-need-a-route",
          "budget alerts are sent to the alert routes: add at least one route to `alerts`",
          _aws_cost_alerts_need_a_route, "an email, pagerduty, slack or webhook route"),
