@@ -472,3 +472,11 @@ def test_default_environments_need_accounts_too() -> None:
     assert [(d.path, d.message.endswith("(in staging)") or d.message.endswith("(in prod)"))
             for d in caught.value.diagnostics] == [(("environments", "staging", "account"), True),
                                                    (("environments", "prod", "account"), True)]
+
+
+def test_a_missing_account_is_reported_with_the_environments_other_problems() -> None:
+    # A prod without an account and an AWS limit in the same run: both, so that one fix round is enough.
+    serving = {"delivery": {"strategy": "canary", "canary_percent": 60}}
+    bp = blueprint(environments={"dev": {}, "prod": {}}, models=[model(serving=serving)])
+    paths = [d.path for d in plan_error(bp, "prod").diagnostics]
+    assert paths == [("environments", "prod", "account"), ("models", 0, "serving", "delivery", "canary_percent")]

@@ -174,12 +174,13 @@ def plan(bp: Blueprint, environment_name: str) -> Plan:
         raise PlanError([Diagnostic(("environments",), "the blueprint does not declare this environment",
                                     got=repr(environment_name), allowed=", ".join(bp.environments))])
     environment = cast(EnvironmentName, environment_name)
-    if environment in PINNED_ENVIRONMENTS and bp.environments[environment].account is None:
-        raise PlanError([_unpinned(bp, environment)])
+    # Reported with the environment's other problems, so that one run shows them all.
+    unpinned = [_unpinned(bp, environment)] \
+        if environment in PINNED_ENVIRONMENTS and bp.environments[environment].account is None else []
     decisions, violations = decide(bp)
     if violations:
-        raise PlanError([Diagnostic(v.path, v.message, got=str(v.got), allowed=v.allowed)
-                         for v in violations])
+        raise PlanError(unpinned + [Diagnostic(v.path, v.message, got=str(v.got), allowed=v.allowed)
+                                    for v in violations])
     on = {d.capability for d in decisions if d.enabled}
     env = bp.environments[environment]
     production = environment == "prod"
@@ -250,8 +251,8 @@ def plan(bp: Blueprint, environment_name: str) -> Plan:
     )
     # What the cloud's back end cannot honour is an error here, before any Pulumi code runs.
     problems = clouds.unsupported(result, bp)
-    if problems:
-        raise PlanError([Diagnostic(p.path, p.message, got=p.got, allowed=p.allowed) for p in problems])
+    if problems or unpinned:
+        raise PlanError(unpinned + [Diagnostic(p.path, p.message, got=p.got, allowed=p.allowed) for p in problems])
     return result.model_copy(update={"cautions": tuple(clouds.cautions(result))})
 
 
